@@ -1,0 +1,92 @@
+"""The interface every ngspice back-end implements, and the checks on what goes into a deck.
+
+Callers load a circuit once, change numbers in place (``set_params`` for ``.param`` values,
+``alter`` for device or source values) and run named analyses; results come back as numpy
+arrays keyed by ngspice's vector names (``out``, ``vdd#branch``, ``@m1[gm]``).
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+
+import numpy as np
+
+Vectors = dict[str, np.ndarray]
+Results = dict[str, Vectors]
+
+DEFAULT_TIMEOUT_S = 60.0
+
+_NAME = re.compile(r"^[A-Za-z_@][A-Za-z0-9_.#@\[\]]*$")
+_ANALYSIS = re.compile(r"^(op|dc|ac|tran|noise|tf|pz|sens)(\s+[A-Za-z0-9_.+\-#@\[\]]+)*$", re.I)
+
+
+def check_name(name: str) -> str:
+    """Refuse anything but an identifier, so no text from outside can become a SPICE command."""
+    if not _NAME.match(name):
+        raise ValueError(f"{name!r} is not a valid parameter or device name")
+    return name.lower()
+
+
+def format_number(value: float) -> str:
+    """A finite number in a form ngspice parses exactly (12 significant digits)."""
+    number = float(value)
+    if not math.isfinite(number):
+        raise ValueError(f"{value!r} is not a finite number")
+    return f"{number:.12g}"
+
+
+def check_analysis(command: str) -> str:
+    """Analyses are built by gmopt itself; this guards against a control command sneaking in."""
+    if not _ANALYSIS.match(command.strip()):
+        raise ValueError(f"{command!r} is not an ngspice analysis line")
+    return command.strip()
+
+
+class Engine(ABC):
+    """One loaded circuit, changed in place and simulated many times."""
+
+    def __init__(self) -> None:
+        self._params: dict[str, str] = {}
+        self._alters: dict[tuple[str, str], str] = {}
+
+    @abstractmethod
+    def load(self, netlist: str) -> None:
+        """Load a circuit (title line first, no ``.control`` block); forgets earlier changes."""
+
+    def set_params(self, params: Mapping[str, float]) -> None:
+        """Change ``.param`` values; the circuit is re-evaluated before the next analysis."""
+        self._params.update({check_name(k): format_number(v) for k, v in params.items()})
+
+    def alter(self, device: str, **values: float) -> None:
+        """Change instance values (``w``, ``l``, ``dc``) without re-parsing the circuit."""
+        for key, value in values.items():
+            self._alters[(check_name(device), check_name(key))] = format_number(value)
+
+    @abstractmethod
+    def run(self, analyses: Mapping[str, str], timeout_s: float = DEFAULT_TIMEOUT_S) -> Results:
+        """Run each analysis in order; raise ``SimulationError`` if any fails."""
+
+    def close(self) -> None:
+        """Release what the back-end holds."""
+
+    def __enter__(self) -> "Engine":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def _forget_changes(self) -> None:
+        self._params.clear()
+        self._alters.clear()
+
+    def _change_commands(self) -> list[str]:
+        """ngspice commands that bring a freshly parsed circuit to the current numbers."""
+        commands = [f"alterparam {name}={value}" for name, value in self._params.items()]
+        if commands:
+            commands.append("reset")
+        for (device, key), value in self._alters.items():
+            commands.append(f"alter {device} {key}={value}")
+        return commands

@@ -1,0 +1,305 @@
+"""Persistent in-process ngspice session on the shared library (libngspice), via ctypes.
+
+Why ctypes rather than PySpice: PySpice raises whenever ngspice writes to stderr, even for
+harmless BSIM3 warnings (../shared/FACTS.md), and re-parses circuits; here the circuit stays
+loaded and only ngspice's error lines and its own result decide whether a run failed.
+
+libngspice keeps one global simulator state per loaded copy of the library. The first session
+of a process uses the system library; any further live session in the same process (and a
+session recovering from ngspice's controlled exit) loads a private copy of the file, so each
+session owns an independent simulator.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import shutil
+import tempfile
+import threading
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import numpy as np
+
+from engine.base import DEFAULT_TIMEOUT_S, Engine, Results, Vectors, check_analysis
+from engine.errors import EngineUnavailable, SimulationError, SimulationTimeout
+
+_VF_COMPLEX = 2
+_POLL_S = 2e-4
+_ERROR_MARKERS = ("error", "aborted", "too small", "singular matrix", "failed", "no convergence", "could not find")
+_HARMLESS = ("is less than w", "warning")
+
+
+class _VectorInfo(ctypes.Structure):
+    _fields_ = [
+        ("v_name", ctypes.c_char_p),
+        ("v_type", ctypes.c_int),
+        ("v_flags", ctypes.c_short),
+        ("v_realdata", ctypes.POINTER(ctypes.c_double)),
+        ("v_compdata", ctypes.POINTER(ctypes.c_double)),
+        ("v_length", ctypes.c_int),
+    ]
+
+
+_SendChar = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p)
+_SendStat = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_void_p)
+_ControlledExit = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_int, ctypes.c_bool, ctypes.c_bool, ctypes.c_int, ctypes.c_void_p)
+_SendData = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_int, ctypes.c_void_p)
+_SendInitData = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p)
+_BGThreadRunning = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_bool, ctypes.c_int, ctypes.c_void_p)
+
+_pool: list["_Library"] = []
+_pool_lock = threading.Lock()
+
+
+def library_path() -> str:
+    """Where libngspice is: ``GMOPT_NGSPICE_LIB`` if set, else the system's ``libngspice.so.0``."""
+    configured = os.environ.get("GMOPT_NGSPICE_LIB")
+    if configured:
+        return configured
+    found = ctypes.util.find_library("ngspice")
+    if found:
+        return found
+    raise EngineUnavailable(
+        "libngspice was not found: install Debian's libngspice0 (make run does) "
+        "or set GMOPT_NGSPICE_LIB to the library file"
+    )
+
+
+def _is_error(line: str) -> bool:
+    lower = line.lower()
+    if any(mark in lower for mark in _HARMLESS) and "error" not in lower:
+        return False
+    return any(mark in lower for mark in _ERROR_MARKERS)
+
+
+class _Library:
+    """One loaded, initialised copy of libngspice; initialising a copy twice crashes ngspice,
+    so copies are kept in a pool and lent to one engine at a time."""
+
+    def __init__(self, path: str, private_copy: Path | None) -> None:
+        self.private_copy = private_copy
+        self.owner: SharedEngine | None = None
+        self.exited = False
+        try:
+            self.lib = ctypes.CDLL(path, mode=ctypes.RTLD_LOCAL)
+        except OSError as exc:
+            raise EngineUnavailable(f"could not load libngspice from {path}: {exc}") from exc
+        self._declare()
+        self.callbacks = (
+            _SendChar(self._on_output),
+            _SendStat(lambda *_: 0),
+            _ControlledExit(self._on_exit),
+            _SendData(lambda *_: 0),
+            _SendInitData(lambda *_: 0),
+            _BGThreadRunning(self._on_background),
+        )
+        self.lib.ngSpice_Init(*self.callbacks, None)
+        # Debian's libngspice runs OpenMP threads that fight each other across worker processes.
+        self.command("set num_threads=1")
+        self.command("set noaskquit")
+
+    @classmethod
+    def borrow(cls, owner: "SharedEngine") -> "_Library":
+        """A free initialised copy, or a new one: the system file first, then private copies."""
+        with _pool_lock:
+            free = next((library for library in _pool if library.owner is None and not library.exited), None)
+            if free is None:
+                path = library_path()
+                private_copy = None
+                if _pool:
+                    folder = Path(tempfile.mkdtemp(prefix="gmopt-ngspice-"))
+                    private_copy = folder / "libngspice.so"
+                    shutil.copy(_resolve(path), private_copy)
+                    path = str(private_copy)
+                free = cls(path, private_copy)
+                _pool.append(free)
+            free.owner = owner
+            return free
+
+    def give_back(self) -> None:
+        if not self.exited:
+            self.command("destroy all")
+            self.command("remcirc")
+        self.owner = None
+
+    def _declare(self) -> None:
+        lib = self.lib
+        lib.ngSpice_Init.argtypes = [_SendChar, _SendStat, _ControlledExit, _SendData, _SendInitData, _BGThreadRunning, ctypes.c_void_p]
+        lib.ngSpice_Command.argtypes = [ctypes.c_char_p]
+        lib.ngSpice_Circ.argtypes = [ctypes.POINTER(ctypes.c_char_p)]
+        lib.ngGet_Vec_Info.argtypes = [ctypes.c_char_p]
+        lib.ngGet_Vec_Info.restype = ctypes.POINTER(_VectorInfo)
+        lib.ngSpice_CurPlot.restype = ctypes.c_char_p
+        lib.ngSpice_AllVecs.argtypes = [ctypes.c_char_p]
+        lib.ngSpice_AllVecs.restype = ctypes.POINTER(ctypes.c_char_p)
+        lib.ngSpice_running.restype = ctypes.c_bool
+
+    def command(self, text: str) -> None:
+        self.lib.ngSpice_Command(text.encode())
+
+    def _on_output(self, text: bytes, _ident: int, _user: object) -> int:
+        if self.owner is not None:
+            self.owner._on_output(text.decode("utf-8", "replace"))
+        return 0
+
+    def _on_background(self, no_run: bool, _ident: int, _user: object) -> int:
+        if no_run and self.owner is not None:
+            self.owner._finished.set()
+        return 0
+
+    def _on_exit(self, status: int, _unload: bool, _quit: bool, _ident: int, _user: object) -> int:
+        self.exited = True
+        if self.owner is not None:
+            self.owner._errors.append(f"ngspice exited with status {status}")
+        return 0
+
+
+class SharedEngine(Engine):
+    """One ngspice simulator kept alive in this process, with one circuit loaded."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._log: list[str] = []
+        self._errors: list[str] = []
+        self._netlist: str | None = None
+        self._finished = threading.Event()
+        self._library: _Library | None = _Library.borrow(self)
+
+    @property
+    def _lib(self) -> ctypes.CDLL:
+        if self._library is None:
+            raise SimulationError("this ngspice session is closed")
+        return self._library.lib
+
+    @property
+    def _exited(self) -> bool:
+        return self._library is not None and self._library.exited
+
+    def _on_output(self, line: str) -> None:
+        self._log.append(line)
+        del self._log[:-500]
+        if line.startswith("stderr") and _is_error(line):
+            self._errors.append(line.removeprefix("stderr").strip())
+
+    def close(self) -> None:
+        if self._library is not None:
+            self._library.give_back()
+            self._library = None
+
+    # -- commands --------------------------------------------------------------------------
+    def _command(self, command: str) -> None:
+        self._lib.ngSpice_Command(command.encode())
+
+    def _recover(self) -> None:
+        """After ngspice's controlled exit the library state is gone: start a fresh copy."""
+        netlist = self._netlist
+        if self._library is not None:
+            self._library.owner = None
+        self._library = _Library.borrow(self)
+        if netlist is not None:
+            self._load_text(netlist)
+            for command in self._change_commands():
+                self._command(command)
+
+    def load(self, netlist: str) -> None:
+        self._forget_changes()
+        if self._exited:
+            self._recover()
+        self._netlist = None
+        self._load_text(netlist)
+        self._netlist = netlist
+
+    def _load_text(self, netlist: str) -> None:
+        self._command("destroy all")
+        self._command("remcirc")
+        self._errors.clear()
+        lines = [line.encode() for line in netlist.splitlines()]
+        if not lines or lines[-1].strip().lower() != b".end":
+            lines.append(b".end")
+        array = (ctypes.c_char_p * (len(lines) + 1))(*lines, None)
+        self._lib.ngSpice_Circ(array)
+        if self._errors or self._exited:
+            errors = list(self._errors)
+            self._command("remcirc")
+            raise SimulationError("ngspice could not load the circuit", errors)
+
+    def set_params(self, params: Mapping[str, float]) -> None:
+        super().set_params(params)
+        self._apply()
+
+    def alter(self, device: str, **values: float) -> None:
+        super().alter(device, **values)
+        self._apply()
+
+    def _apply(self) -> None:
+        for command in self._change_commands():
+            self._command(command)
+
+    def run(self, analyses: Mapping[str, str], timeout_s: float = DEFAULT_TIMEOUT_S) -> Results:
+        if self._netlist is None:
+            raise SimulationError("no circuit is loaded: call load() first")
+        if self._exited:
+            self._recover()
+        results: Results = {}
+        try:
+            for key, command in analyses.items():
+                results[key] = self._run_one(check_analysis(command), timeout_s)
+        finally:
+            self._command("destroy all")
+        return results
+
+    def _run_one(self, command: str, timeout_s: float) -> Vectors:
+        self._errors.clear()
+        before = self._lib.ngSpice_CurPlot()
+        self._finished.clear()
+        self._command(f"bg_{command}")
+        if not self._finished.wait(timeout_s):
+            self._halt()
+            raise SimulationTimeout(f"'{command}' did not finish within {timeout_s:g} s and was halted")
+        while self._lib.ngSpice_running():
+            time.sleep(_POLL_S)
+        plot = self._lib.ngSpice_CurPlot()
+        if self._errors or self._exited or plot == before or plot in (None, b"const"):
+            errors = list(self._errors) or ["the analysis produced no output"]
+            self._command("reset")
+            self._apply()
+            raise SimulationError(f"ngspice failed in '{command}'", errors)
+        return self._vectors(plot)
+
+    def _halt(self) -> None:
+        self._command("bg_halt")
+        while self._lib.ngSpice_running():
+            time.sleep(_POLL_S)
+        self._command("reset")
+        self._apply()
+
+    def _vectors(self, plot: bytes) -> Vectors:
+        names = self._lib.ngSpice_AllVecs(plot)
+        vectors: Vectors = {}
+        index = 0
+        while names[index]:
+            name = names[index].decode()
+            index += 1
+            info = self._lib.ngGet_Vec_Info(f"{plot.decode()}.{name}".encode()).contents
+            length = info.v_length
+            if info.v_flags & _VF_COMPLEX:
+                pairs = np.ctypeslib.as_array(info.v_compdata, shape=(length, 2))
+                vectors[name.lower()] = pairs[:, 0] + 1j * pairs[:, 1]
+            else:
+                vectors[name.lower()] = np.ctypeslib.as_array(info.v_realdata, shape=(length,)).copy()
+        return vectors
+
+
+def _resolve(name: str) -> str:
+    """find_library gives a soname; the copy needs the file it names."""
+    if os.path.isabs(name):
+        return name
+    for folder in ("/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib", "/usr/local/lib"):
+        candidate = Path(folder) / name
+        if candidate.exists():
+            return str(candidate.resolve())
+    raise EngineUnavailable(f"cannot locate the file of {name} to start a second ngspice session")

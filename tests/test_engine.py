@@ -1,0 +1,125 @@
+"""The ngspice engine on real ngspice: both back-ends, parameter changes, failures and time-outs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from engine import SimulationError, SimulationTimeout, open_engine
+from engine.base import check_analysis, check_name
+from lut.technology import GENERIC180
+
+DIVIDER = """divider and one MOSFET
+.param rtop=1k
+{include}
+V1 in 0 dc 1.8 ac 1
+R1 in out {{rtop}}
+R2 out 0 1k
+C1 out 0 1n
+M1 d out 0 0 nch w=10u l=1u
+VD vdd 0 1.8
+RD vdd d 10k
+.save all @m1[gm] @m1[id]
+"""
+
+SOURCE_LOOP = "two sources in parallel cannot converge\nV1 a 0 1\nV2 a 0 2\nR1 a 0 1k\n"
+
+
+def divider() -> str:
+    return DIVIDER.format(include=GENERIC180.include("tt"))
+
+
+@pytest.fixture(params=["shared", "batch"])
+def engine(request: pytest.FixtureRequest):
+    with open_engine(request.param) as eng:
+        yield eng
+
+
+def test_divider_matches_ohms_law_and_rc_pole(engine) -> None:
+    engine.load(divider())
+    engine.set_params({"rtop": 3000.0})
+    results = engine.run({"op": "op", "ac": "ac dec 10 1 1e9"})
+    assert results["op"]["out"][0] == pytest.approx(1.8 * 1000 / 4000, rel=1e-9)
+    # AC: Thevenin 750 ohm with 1 nF gives a pole at 1/(2 pi 750 ohm 1 nF) = 212 kHz.
+    freq = np.real(results["ac"]["frequency"])
+    gain = np.abs(results["ac"]["out"])
+    f3db = np.interp(-gain[0] / np.sqrt(2), -gain, freq)
+    assert f3db == pytest.approx(1 / (2 * np.pi * 750 * 1e-9), rel=0.03)
+
+
+def test_alter_gives_what_a_fresh_netlist_with_the_new_width_gives(engine) -> None:
+    engine.load(divider())
+    before = engine.run({"op": "op"})["op"]["@m1[id]"][0]
+    engine.alter("m1", w=40e-6)
+    altered = engine.run({"op": "op"})["op"]["@m1[id]"][0]
+    with open_engine("batch") as fresh:
+        fresh.load(divider().replace("w=10u", "w=40u"))
+        expected = fresh.run({"op": "op"})["op"]["@m1[id]"][0]
+    assert altered == pytest.approx(expected, rel=1e-9)
+    assert altered != pytest.approx(before, rel=1e-3)
+
+
+def test_both_backends_give_the_same_numbers() -> None:
+    analyses = {"op": "op", "dc": "dc v1 0 1.8 0.1", "ac": "ac dec 5 1 1e8"}
+    runs = []
+    for backend in ("shared", "batch"):
+        with open_engine(backend) as eng:
+            eng.load(divider())
+            eng.set_params({"rtop": 2200.0})
+            runs.append(eng.run(analyses))
+    shared, batch = runs
+    for analysis in analyses:
+        for name in ("out", "d", "@m1[gm]", "@m1[id]"):
+            np.testing.assert_allclose(batch[analysis][name], shared[analysis][name], rtol=1e-9, atol=1e-15)
+
+
+def test_failure_then_good_circuit_in_the_same_session(engine) -> None:
+    engine.load(SOURCE_LOOP)
+    with pytest.raises(SimulationError) as failure:
+        engine.run({"op": "op"})
+    assert "timestep too small" in str(failure.value).lower()
+    engine.load(divider())
+    assert engine.run({"op": "op"})["op"]["out"][0] == pytest.approx(0.9, rel=1e-9)
+
+
+def test_missing_model_is_a_clear_error(engine) -> None:
+    netlist = "missing model\nV1 a 0 1\nM1 a a 0 0 nosuchmodel w=1u l=1u\n"
+    with pytest.raises(SimulationError, match="(?i)model"):
+        engine.load(netlist)
+        engine.run({"op": "op"})
+
+
+def test_timeout_halts_and_the_session_stays_usable(engine) -> None:
+    engine.load("slow transient\nV1 in 0 sin(0 1 1e6)\nR1 in out 1k\nC1 out 0 1n\n")
+    with pytest.raises(SimulationTimeout):
+        engine.run({"tran": "tran 1n 50m"}, timeout_s=0.3)
+    out = engine.run({"tran": "tran 1n 1u"})["tran"]["out"]
+    assert out.size > 10
+
+
+def test_two_shared_sessions_in_one_process_are_independent() -> None:
+    with open_engine("shared") as first, open_engine("shared") as second:
+        first.load(divider())
+        second.load(divider())
+        second.set_params({"rtop": 1e6})
+        assert first.run({"op": "op"})["op"]["out"][0] == pytest.approx(0.9, rel=1e-9)
+        assert second.run({"op": "op"})["op"]["out"][0] == pytest.approx(1.8 * 1e3 / (1e6 + 1e3), rel=1e-9)
+
+
+@pytest.mark.parametrize("bad", ["r1; shell rm", "x y", "", "1abc"])
+def test_names_that_could_smuggle_commands_are_refused(bad: str) -> None:
+    with pytest.raises(ValueError):
+        check_name(bad)
+
+
+@pytest.mark.parametrize("bad", ["shell ls", ".control", "op; quit", "source x.cir"])
+def test_only_analysis_lines_run(bad: str) -> None:
+    with pytest.raises(ValueError):
+        check_analysis(bad)
+
+
+def test_non_finite_numbers_are_refused() -> None:
+    with open_engine("shared") as eng:
+        eng.load(divider())
+        with pytest.raises(ValueError):
+            eng.set_params({"rtop": float("nan")})
