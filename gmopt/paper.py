@@ -1,0 +1,79 @@
+"""Values taken from the reference papers, each with the table, equation or section it comes from.
+
+OTA paper: C. A. Velazquez-Morales, L. Hernandez-Martinez, E. Tlelo-Cuautle, L. G. de la Fraga,
+"CMOS LIF Spiking Neuron Designed with a Memristor Emulator Based on Optimized Operational
+Transconductance Amplifiers", Dynamics 5(4):54, 2025 (shared/papers/velazquez-morales-2025-...).
+"""
+
+from __future__ import annotations
+
+# --- OTA paper, Section 4 and Table 1 -----------------------------------------------------
+SUPPLY_V = 0.9                      # Table 1: supply +-0.9 V (VDD = +0.9 V, VSS = -0.9 V)
+LOAD_CAPACITANCE_F = 1e-12          # Table 1: CL = 1 pF
+TARGET_GM_S = 3.5e-3                # Table 1: transconductance gain about 3.5 mS
+GAIN_MIN_DB = 40.0                  # Table 1 and eq. 11: DC gain >= 40 dB
+BANDWIDTH_MIN_HZ = 1e6              # Table 1 and eq. 11: BW >= 1 MHz
+PHASE_MARGIN_MIN_DEG = 55.0         # eq. 11: phase margin >= 55 deg
+RMSE_MAX_A = 1e-9                   # eq. 11 prints "RMSE <= 10 9"; read as 1e-9 (units of Iout, A)
+BIAS_V = {                          # Section 4: bias voltages of every OTA topology
+    "vb": 0.55, "vbn": 0.3, "vb2": -0.1, "vb1": -0.3, "vb3": -0.3, "vbp": -0.3,
+}
+LAMBDA_M = 0.09e-6                  # Section 4.1, Listing 1: W = Var * LAMBDA, LAMBDA = 0.09 um
+OTA_LENGTH_M = 1e-6                 # Tables 2-4: L = 1 um for every OTA device
+MN1_WIDTH_M = 16.6e-6               # Tables 2-4: MN1 16.6/1 um
+VAR_BOUNDS = (40, 8000)             # Section 4.2: Var integers in [40 ... 8000]
+DC_SWEEP_V = (-0.2, 0.2)            # Section 4.2: input swept from -0.2 V to 0.2 V
+NSGA2_POPULATION = 20               # Section 4.2
+NSGA2_GENERATIONS = 50              # Section 4.2
+SBX_PROBABILITY = 0.9               # Section 4.2: pc = 0.9
+SBX_ETA = 15.0                      # Section 4.2: eta = 15
+MUTATION_PROBABILITY = 0.5          # Section 4.2: pm = 0.5 (per variable, as the text says "each variable")
+MUTATION_ETA = 20.0                 # Section 4.2: eta = 20
+
+# Table 5 (first gm/ID sizing) and Table 7 (last NSGA-II generation): widths in um, W1..Wn.
+TABLE5_WIDTHS_UM = {
+    "fig7": (125.64, 55.35, 58.41, 326.97, 531.99),
+    "fig8": (125.64, 55.35, 76.68, 326.97, 312.48, 531.99, 545.76),
+    "fig9": (125.64, 55.35, 78.12, 76.68, 531.99, 531.99, 545.76, 545.76),
+}
+TABLE7_WIDTHS_UM = {
+    "fig7": (75.51, 39.69, 10.89, 176.67, 531.54),
+    "fig8": (341.1, 50.31, 493.2, 390.78, 473.04, 248.67, 626.31),
+    "fig9": (156.33, 49.77, 11.52, 45.72, 268.29, 655.65, 544.23, 547.11),
+}
+# Table 6 (first sizing) and Table 8 (optimized; "original" is the OTA of the paper's ref. [13]):
+# gain dB, bandwidth MHz, Gm mS, phase margin deg, offset mV.
+TABLE6_METRICS = {
+    "fig7": {"gain_db": 41.84, "bandwidth_mhz": 1.933, "gm_ms": 2.18, "phase_margin_deg": 18.94, "offset_mv": 314.9},
+    "fig8": {"gain_db": 47.35, "bandwidth_mhz": 0.440, "gm_ms": 2.077, "phase_margin_deg": 53.22, "offset_mv": 344.0},
+    "fig9": {"gain_db": 48.66, "bandwidth_mhz": 0.445, "gm_ms": 1.312, "phase_margin_deg": 5.1697, "offset_mv": 379.7},
+}
+TABLE8_METRICS = {
+    "original": {"gain_db": 45.78, "bandwidth_mhz": 2.994, "gm_ms": 2.886, "phase_margin_deg": 9.25, "offset_mv": 339.2},
+    "fig7": {"gain_db": 43.51, "bandwidth_mhz": 2.069, "gm_ms": 3.224, "phase_margin_deg": 14.47, "offset_mv": 20.76},
+    "fig8": {"gain_db": 42.62, "bandwidth_mhz": 1.992, "gm_ms": 2.947, "phase_margin_deg": 40.2, "offset_mv": 189.1},
+    "fig9": {"gain_db": 69.23, "bandwidth_mhz": 0.139, "gm_ms": 3.337, "phase_margin_deg": 26.27, "offset_mv": 31.43},
+}
+
+# --- OTA paper, Sections 3 and 5, Table 9 and Table 10: emulator and LIF neuron -------------
+INVERTER_LENGTH_M = 1e-6            # Section 3: CMOS inverter L = 1 um
+INVERTER_WN_M = 2e-6                # Section 3: WN = 2 um
+INVERTER_WP_M = 11e-6               # Section 3: WP = 11 um
+INVERTER_SCALE_PAPER = 100          # Section 5: inverter resized to 100x W
+EMULATOR_FREQUENCIES_HZ = (1e6, 1e5)  # Figure 17: 1 MHz and 100 kHz
+CINT_F = 25e-12                     # Section 5: Cint = 25 pF
+CM_F = 40e-9                        # Section 5: Cm = 40 nF
+NEURON_INPUT_V = 0.5                # Section 5: input amplitude 0.5 V
+NEURON_PULSES = ((10e-6, 0.4), (5e-3, 0.3))  # Section 5: (period s, duty) T = 10 us 40 %, T = 5 ms 30 %
+TABLE9_SIZES_UM = {                 # Table 9: W/L in um of the spiking neuron of Figure 5
+    "TN1": (0.24, 0.18), "TN5": (0.24, 0.18),
+    "TN2": (0.4, 0.4), "TN3": (0.4, 0.4), "TN6": (0.4, 0.4), "TP3": (0.4, 0.4), "TP4": (0.4, 0.4),
+    "TN4": (0.3, 0.3),
+    "TP1": (0.5, 0.4), "TP2": (0.5, 0.4),
+}
+TABLE10_ENERGY = {                  # Table 10: (energy per spike J at T = 5 ms, total area um^2)
+    ("original", 1): (211.12e-12, 650.7764), ("original", 100): (2.021e-9, 1937.7764),
+    ("fig7", 1): (1.71e-9, 1699.3764), ("fig7", 100): (20.47e-9, 2986.3764),
+    ("fig8", 1): (3.659e-9, 6605.0964), ("fig8", 100): (46.76e-9, 7892.0964),
+    ("fig9", 1): (1.757e-9, 4588.0164), ("fig9", 100): (21.12e-9, 5875.0164),
+}
