@@ -179,6 +179,7 @@ def install_from_wheel(spec: PdkSpec, wheel: Path, progress: ProgressHook) -> Te
         template,
         source=f"{template.source}; from {wheel.name} (sha256 {_sha256(wheel)})",
         model_file=models / template.model_file,
+        model_root=models,
         extra_includes=tuple(f'.include "{models / include}"' for include in spec.includes),
     )
     register(technology)

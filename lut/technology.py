@@ -67,6 +67,7 @@ class Technology:
     wmin_m: float
     default_corner: str = "tt"
     extra_includes: tuple[str, ...] = field(default_factory=tuple)
+    model_root: Path | None = None
 
     def device(self, polarity: str) -> Device:
         if polarity in ("n", "nmos", "nch"):
@@ -90,18 +91,21 @@ class Technology:
         return "\n".join(lines)
 
     def model_hash(self) -> str:
-        """SHA-256 of every file beside the model file: results record which models made them."""
-        return _folder_hash(self.model_file.parent)
+        """SHA-256 of every model file (``model_root``, else the model file's folder): results
+        record which models made them."""
+        return _folder_hash(self.model_root or self.model_file.parent)
 
     def to_json(self) -> dict:
         data = asdict(self)
         data["model_file"] = str(self.model_file)
+        data["model_root"] = str(self.model_root) if self.model_root else None
         return data
 
     @classmethod
     def from_json(cls, data: dict) -> "Technology":
         data = dict(data)
         data["model_file"] = Path(data["model_file"])
+        data["model_root"] = Path(data["model_root"]) if data.get("model_root") else None
         data["nmos"] = Device(**data["nmos"])
         data["pmos"] = Device(**data["pmos"])
         data["extra_includes"] = tuple(data.get("extra_includes", ()))
