@@ -4,7 +4,12 @@ from __future__ import annotations
 
 import typer
 
+from app import cli as service_cli
 import lut.cli
+import memristor.cli
+import neuromorphic.cli
+import optimizer.cli
+import ota.cli
 
 app = typer.Typer(
     name="gmopt",
@@ -13,7 +18,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (lut.cli,):
+for module in (lut.cli, ota.cli, service_cli, neuromorphic.cli, optimizer.cli, memristor.cli):
     module.register(app)
 
 

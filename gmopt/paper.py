@@ -77,3 +77,69 @@ TABLE10_ENERGY = {                  # Table 10: (energy per spike J at T = 5 ms,
     ("fig8", 1): (3.659e-9, 6605.0964), ("fig8", 100): (46.76e-9, 7892.0964),
     ("fig9", 1): (1.757e-9, 4588.0164), ("fig9", 100): (21.12e-9, 5875.0164),
 }
+
+# =========================================================================================
+# --- Memristor paper ----------------------------------------------------------------------
+# V. Mladenov, "Memristor models, a memristor-based neural network with log-sigmoidal
+# activation" (preprint doi:10.20944/preprints202401.1245.v1, 2024; shared/papers/mladenov-2024-...).
+# =========================================================================================
+# Section 2.3 (after eq. 7): A14mod parameters fitted to Knowm memristor data (eq. 6).
+A14MOD_K = 3.12e6                   # k, 1/(V^m s)
+A14MOD_X0 = 0.0103                  # x0, initial state
+A14MOD_RON_OHM = 3.37               # Ron
+A14MOD_ROFF_OHM = 57.033e3          # Roff = 57.033 kOhm
+A14MOD_M = 5                        # m (odd exponent)
+A14MOD_VTHR_V = 0.1583              # vthr
+A14MOD_STEP_SHARPNESS_V2 = 1e-24    # Section 3 listing, row 2: mm (sharpness of stpp, row 8)
+FIT_SAMPLES = 1000                  # eq. 7: N = 1000 samples
+FIT_SAMPLE_STEP_S = 10e-6           # Section 2.3: voltage sampled every 10 us
+TABLE1_RMS_ERROR_PCT = {            # Table 1: RMS error of each model fitted to Knowm data
+    "joglekar": 17.6, "biolek": 16.3, "lehtonen_laiho": 3.4, "a14mod": 14.2,
+}
+TABLE2_SIMULATION_TIME_MS = {       # Table 2: LTspice time, (decreasing, increasing memristance)
+    "joglekar": (28.2, 28.5), "biolek": (30.8, 31.1), "lehtonen_laiho": (35.8, 37.8), "a14mod": (28.3, 24.3),
+}
+# Section 3 and Figure 3: sinusoidal i-v test.
+IV_AMPLITUDE_V = 1.1                # Figure 3: amplitude 1.1 V
+IV_FREQUENCIES_HZ = (100e3, 1e6, 10e6)  # Figure 3 b), c), d)
+IV_INITIAL_MEMRISTANCE_OHM = 5e3    # Section 3: initial memristance 5 kOhm
+# Section 3, Figures 4 and 5, eqs. 10-13: programming by pulses of 1 ns, 50 % duty, 500 MHz.
+PROGRAM_PULSE_WIDTH_S = 1e-9
+PROGRAM_PULSE_PERIOD_S = 2e-9
+PROGRAM_EXAMPLES = (                # (M1 ohm, M2 ohm, amplitude V, x1, x2, total time s, effective time s)
+    (10e3, 9e3, 1.1, 0.8251, 0.8427, 28e-9, 14e-9),     # Figure 4, eq. 12: "about 28 ns", "about 14 ns"
+    (5e3, 6e3, -1.1, 0.9129, 0.8954, 79e-9, 39.5e-9),   # Figure 5, eq. 13: "79ns/2 = 39.5 ns"
+)
+REFERENCE_MEMRISTANCE_OHM = 10e3    # Section 3 and eq. 17: w = M_ref / M (M = 10 kOhm is w = 1)
+# Section 4, eq. 14 and Figure 6: log-sigmoid activation from a memristor and two NMOS.
+ACTIVATION_K = 5.0                  # eq. 14 fitted: vtf = 1/(1+exp(-5 vin))
+ACTIVATION_MEMRISTANCE_OHM = 150.0  # Section 4: m0 = 150 Ohm
+# Sections 5 and 6: neuron, adder and network (Figures 9-15, Tables 3-7).
+FEEDBACK_MEMRISTANCE_OHM = 10e3     # Section 5: M7 = M8 = M9 = 10 kOhm
+OPAMP_SUPPLY_V = 3.0                # Section 5: op-amps powered by two 3 V sources
+DIVIDER_RATIO = 0.1                 # Section 5, Figure 12: divider transfer coefficient 0.1
+DIVIDER_BOTTOM_OHM = 1777.78        # Section 5: U46 = 1777.78 Ohm
+NETWORK_PULSE_WIDTH_S = 0.8e-3      # Section 6: input pulses 0.8 ms, duty 50 %
+NETWORK_SIMULATION_S = 6e-3         # Section 7: simulation time 6 ms
+TABLE3_INPUTS_MV = (10.0, 70.0, 40.0, 50.0, 20.0)  # Table 3: vin1..vin5
+TABLE3_BIAS_MV = 100.0              # Table 3: vbias
+TABLE4_HIDDEN_WEIGHTS = (           # Table 4: w1..w5, wbias of N1..N4 (bias weight for a 1 V bias)
+    (-0.2, 1.0, -0.1, 0.5, 0.2, 0.2),
+    (1.0, -2.0, -0.5, 1.0, -0.1, 0.5),
+    (0.2, 0.5, -1.0, 1.0, -0.2, -0.2),
+    (0.1, -0.5, 1.0, 0.1, 0.2, -0.1),
+)
+TABLE5_HIDDEN_MEMRISTANCES_KOHM = (  # Table 5: M1..M5, Mbias of N1..N4; the sign is the adder input
+    (-50.0, 10.0, -100.0, 20.0, 50.0, 5.0),
+    (10.0, -5.0, -20.0, 10.0, -100.0, 2.0),
+    (50.0, 20.0, -10.0, 10.0, -50.0, -5.0),
+    (100.0, -20.0, 10.0, 100.0, 50.0, -10.0),
+)
+TABLE6_OUTPUT_WEIGHTS = (           # Table 6: M1out..M4out, Mbiasout of N1out, N2out
+    (-0.1, 0.1, 0.2, -0.1, -1.0),
+    (-0.05, 0.05, 0.1, -0.1, -0.5),
+)
+TABLE7_OUTPUT_MEMRISTANCES_KOHM = (  # Table 7: M1..M5, Mbias of N1out, N2out
+    (-10.0, 10.0, 5.0, -10.0, -10.0, 10.0),
+    (-20.0, 20.0, 10.0, -10.0, -20.0, -10.0),
+)

@@ -1,4 +1,4 @@
-"""``gmopt tech ...`` commands: list, add and install technologies."""
+"""``gmopt tech ...`` (list, add and install technologies), ``gmopt lut ...`` (gm/ID tables) and ``gmopt size``."""
 
 from __future__ import annotations
 
@@ -87,5 +87,112 @@ def tech_show(name: str = typer.Argument("generic180")) -> None:
         print_json(get_technology(name).to_json())
 
 
+# -- gm/ID look-up tables: gmopt lut build|plot|export|import, gmopt size ----------------------
+lut_app = typer.Typer(help="gm/ID look-up tables: build (cached), plot, export, import.", no_args_is_help=True)
+_TECH = typer.Option("generic180", "--tech", help="Technology name (gmopt tech list).")
+_CORNER = typer.Option(None, "--corner", help="Process corner (default: the technology's typical).")
+_TEMP = typer.Option(27.0, "--temp", help="Temperature in degrees Celsius.")
+
+
+def _build_with_progress(tech_name: str, corner: str | None, temp_c: float, force: bool = False):
+    """Build-or-load the tables, with a progress bar while ngspice sweeps."""
+    from rich.progress import Progress
+
+    from lut.build import build_or_load
+
+    tech = get_technology(tech_name)
+    with Progress(transient=True) as bar:
+        task = bar.add_task(f"sweeping {tech.name}", total=None)
+        result = build_or_load(tech, corner, temp_c, force=force,
+                               progress=lambda done, total: bar.update(task, completed=done, total=total))
+    return tech, result
+
+
+@lut_app.command("build")
+def lut_build(
+    tech: str = _TECH, corner: str | None = _CORNER, temp: float = _TEMP,
+    force: bool = typer.Option(False, "--force", help="Simulate again even if the cache has the table."),
+) -> None:
+    """Simulate both devices' tables (or reuse the cached file) and print where it is."""
+    with user_errors():
+        _, result = _build_with_progress(tech, corner, temp, force)
+        action = "built" if result.simulated else "reused"
+        typer.echo(f"{action} {result.path} in {result.seconds:.2f} s")
+
+
+@lut_app.command("plot")
+def lut_plot(
+    tech: str = _TECH, device: str = typer.Option("nmos", "--device", help="nmos or pmos."),
+    out: Path = typer.Option(Path("gm_id.png"), "--out", help="PNG file to write."),
+    corner: str | None = _CORNER, temp: float = _TEMP,
+    vds: float | None = typer.Option(None, "--vds", help="|VDS| in volts (default: mid-grid)."),
+) -> None:
+    """Draw ID/W, fT and gm*ro against gm/ID for every length of the table."""
+    from lut.lookup import load_lut
+    from lut.plot import plot_design_charts
+
+    with user_errors():
+        _build_with_progress(tech, corner, temp)
+        typer.echo(f"wrote {plot_design_charts(load_lut(tech, device, corner, temp), out, vds)}")
+
+
+@lut_app.command("export")
+def lut_export(
+    tech: str = _TECH, fmt: str = typer.Option(..., "--format", help="pygmid, mat, mosplot or csv."),
+    out: Path = typer.Option(..., "--out", help="File to write (one per device for pygmid, mat, csv)."),
+    corner: str | None = _CORNER, temp: float = _TEMP,
+) -> None:
+    """Write the tables in a designer's format."""
+    from lut.table_io import FORMATS, export_tables
+
+    with user_errors():
+        if fmt not in FORMATS:  # before a possibly long build
+            raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
+        technology, result = _build_with_progress(tech, corner, temp)
+        for path in export_tables(result.tables, technology, fmt, out):
+            typer.echo(f"wrote {path}")
+
+
+@lut_app.command("import")
+def lut_import(
+    source: Path = typer.Argument(..., help="The file to read."),
+    fmt: str = typer.Option(..., "--format", help="pygmid, mat, mosplot or csv."),
+    out: Path = typer.Option(..., "--out", help="gmopt table file (.npz) to write."),
+    device: str = typer.Option("nmos", "--device", help="Device a one-device file holds (pygmid, mat)."),
+) -> None:
+    """Convert a designer's table into gmopt's .npz table file."""
+    from lut.table import save_tables
+    from lut.table_io import import_tables
+
+    with user_errors():
+        tables = import_tables(fmt, source, device)
+        typer.echo(f"wrote {save_tables(out, tables)} ({', '.join(tables)})")
+
+
+def size_command(
+    tech: str = _TECH, device: str = typer.Option("nmos", "--device", help="nmos or pmos."),
+    gm_id: float = typer.Option(..., "--gm-id", help="gm/ID in S/A."),
+    drain_current: float = typer.Option(..., "--id", help="Drain current in A."),
+    length: float = typer.Option(..., "--l", help="Channel length in m."),
+    vds: float = typer.Option(..., "--vds", help="|VDS| in V."),
+    vsb: float = typer.Option(0.0, "--vsb", help="|VSB| in V."),
+    corner: str | None = _CORNER, temp: float = _TEMP,
+    json_output: bool = typer.Option(False, "--json", help="Print JSON."),
+) -> None:
+    """Size one transistor by gm/ID: width (and in lambda), VGS, gm, gds, fT."""
+    from lut.sizing import size_transistor
+
+    with user_errors():
+        _build_with_progress(tech, corner, temp)
+        sizing = size_transistor(tech, device, gm_id, drain_current, length, vds, vsb, corner=corner, temp_c=temp)
+        if json_output:
+            print_json(sizing.to_json())
+            return
+        for key, value in sizing.to_json().items():
+            typer.echo(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(tech_app, name="tech")
+    app.add_typer(lut_app, name="lut")
+    app.command("size")(size_command)

@@ -1,0 +1,139 @@
+"""Optimization runs: queue one, list them, follow one, cancel it, read its front and evaluations."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, HTTPException, Path, Query, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.orm import Session
+
+from app import crud
+from app.api.deps import EngineDep, FrontCacheDep, ReadSessionDep, SettingsDep, WriterDep
+from app.db import session_scope
+from app.models import Run
+from app.queue import QueueFull, enqueue, request_cancel
+from app.schemas import (
+    EvaluationPublic, EvaluationsPublic, FrontPublic, HypervolumePoint, HypervolumesPublic, RunCreate, RunPublic,
+    RunsPublic, RunStatus,
+)
+from app.sql_store import FINAL_STATUSES, SqlRunStore
+from optimizer.runner import check_run
+from optimizer.spec import TopologyName
+from optimizer.store import encode_float
+
+router = APIRouter(prefix="/runs", tags=["runs"])
+Skip = Annotated[int, Query(ge=0, le=10_000_000)]
+Limit = Annotated[int, Query(ge=1, le=1000)]
+RunId = Annotated[int, Path(ge=1, le=2**31 - 1, description="The run's id, as POST /runs answered it.")]
+RowId = Annotated[int, Path(ge=0, le=2**31 - 1)]
+
+
+def _missing(run_id: int) -> HTTPException:
+    return HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id}; GET /runs lists the runs")
+
+
+def _exists(session: Session, run_id: int) -> Run:
+    run = session.get(Run, run_id)
+    if run is None:
+        raise _missing(run_id)
+    return run
+
+
+@router.post(
+    "", response_model=RunPublic, status_code=status.HTTP_201_CREATED,
+    responses={429: {"description": "The queue, or this token's share of it, is full"}},
+)
+def create_run(spec: RunCreate, engine: EngineDep, settings: SettingsDep, owner: WriterDep) -> RunPublic:
+    """Queue a run; a worker (``gmopt worker``) picks it up. Answers with the run and its id."""
+    total = spec.pop_size * spec.generations
+    if total > settings.max_evaluations_per_run:
+        raise HTTPException(
+            status.HTTP_422_UNPROCESSABLE_CONTENT,
+            f"pop_size x generations = {total} exceeds this service's limit of {settings.max_evaluations_per_run} "
+            "evaluations per run: lower pop_size or generations",
+        )
+    try:
+        check_run(spec)
+    except ValueError as exc:  # unknown technology or corner: the message lists the valid ones
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    try:
+        with session_scope(engine) as session:
+            run = enqueue(session, spec.model_dump(mode="json"), owner, settings)
+            return crud.get_run(session, run.id)
+    except QueueFull as exc:
+        raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "30"}) from exc
+
+
+@router.get("", response_model=RunsPublic)
+def list_runs(
+    session: ReadSessionDep, status: RunStatus | None = None, topology: TopologyName | None = None,  # noqa: A002
+    skip: Skip = 0, limit: Limit = 100,
+) -> RunsPublic:
+    """Newest first, filtered by status and topology."""
+    data, count = crud.list_runs(session, status, topology, skip, limit)
+    return RunsPublic(data=data, count=count)
+
+
+@router.get("/{run_id}", response_model=RunPublic)
+def get_run(run_id: RunId, session: ReadSessionDep) -> RunPublic:
+    """Status, progress (%), last completed generation, evaluations/s and ETA."""
+    run = crud.get_run(session, run_id)
+    if run is None:
+        raise _missing(run_id)
+    return run
+
+
+@router.post("/{run_id}/cancel", response_model=RunPublic, responses={409: {"description": "The run has already ended"}})
+def cancel_run(run_id: RunId, engine: EngineDep, _: WriterDep) -> RunPublic:
+    """A queued run is cancelled at once; a running one stops after its current generation."""
+    with session_scope(engine) as session:
+        run = _exists(session, run_id)
+        if run.status in FINAL_STATUSES:
+            raise HTTPException(status.HTTP_409_CONFLICT, f"run {run_id} has already ended ({run.status})")
+        request_cancel(session, run)
+        session.flush()
+        return crud.get_run(session, run_id)
+
+
+@router.get(
+    "/{run_id}/front", response_model=FrontPublic,
+    responses={200: {"content": {"text/csv": {"schema": {"type": "string"}}}, "description": "JSON, or CSV with ?format=csv"}},
+)
+async def get_front(run_id: RunId, engine: EngineDep, cache: FrontCacheDep, format: Literal["json", "csv"] = "json") -> Response:  # noqa: A002
+    """The feasible Pareto front of the last completed generation (curves: GET .../evaluations/{index})."""
+    body = cache.cached(run_id, format) or await run_in_threadpool(cache.render, engine, run_id, format)
+    if body is None:
+        raise _missing(run_id)
+    if format == "csv":
+        return Response(body, media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="run-{run_id}-front.csv"'})
+    return Response(body, media_type="application/json")
+
+
+@router.get("/{run_id}/evaluations", response_model=EvaluationsPublic)
+def list_evaluations(
+    run_id: RunId, session: ReadSessionDep, generation: Annotated[int | None, Query(ge=0, le=2**31 - 1)] = None,
+    skip: Skip = 0, limit: Limit = 100, curves: bool = False,
+) -> EvaluationsPublic:
+    """Every evaluation in evaluation order (``curves=true`` adds the Iout-Vin sweeps)."""
+    _exists(session, run_id)
+    data, count = crud.list_evaluations(session, run_id, generation, skip, limit, curves)
+    return EvaluationsPublic(data=data, count=count)
+
+
+@router.get("/{run_id}/evaluations/{index}", response_model=EvaluationPublic)
+def get_evaluation(run_id: RunId, index: RowId, session: ReadSessionDep) -> EvaluationPublic:
+    """One evaluation with its metrics and its Iout-Vin curve."""
+    evaluation = crud.get_evaluation(session, run_id, index)
+    if evaluation is None:
+        _exists(session, run_id)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no evaluation {index}")
+    return evaluation
+
+
+@router.get("/{run_id}/hypervolume", response_model=HypervolumesPublic)
+def get_hypervolume(run_id: RunId, engine: EngineDep, session: ReadSessionDep) -> HypervolumesPublic:
+    """The hypervolume of each completed generation (fixed objective scales: comparable across runs)."""
+    _exists(session, run_id)
+    points = [HypervolumePoint(generation=g, hypervolume=encode_float(v)) for g, v in SqlRunStore(engine, run_id).hypervolumes()]
+    return HypervolumesPublic(run_id=run_id, data=points)

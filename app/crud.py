@@ -1,0 +1,150 @@
+"""What the API reads from the database, shaped as the public schemas.
+
+A completed generation's front never changes, so its rendered JSON or CSV is kept in a small
+in-process cache keyed by (run, generation, format): reading a 1,000-point front then costs one
+primary-key query, not a thousand rows.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import threading
+import time
+from collections import OrderedDict
+
+from sqlalchemy import Engine, and_, func, select
+from sqlalchemy.orm import Session
+
+from app.db import reader, session_scope
+from app.models import Evaluation, Generation, Run
+from app.schemas import EvaluationPublic, RunPublic
+from app.sql_store import SqlRunStore, row_to_record
+from optimizer.store import EvaluationRecord, encode_float
+
+
+def _run_query():
+    """Runs with their last completed generation's hypervolume, in one query."""
+    return select(Run, Generation.hypervolume, Generation.hypervolume_type).outerjoin(
+        Generation, and_(Generation.run_id == Run.id, Generation.generation == Run.generation)
+    )
+
+
+def _public(row) -> RunPublic:
+    run, hypervolume, kind = row
+    total = run.pop_size * run.generations
+    return RunPublic(
+        id=run.id, status=run.status, message=run.message, topology=run.topology, technology=run.technology,
+        seed=run.seed, pop_size=run.pop_size, generations=run.generations, generation=run.generation,
+        evaluations_done=run.evaluations_done, evaluations_total=total,
+        progress_pct=100.0 if run.status == "finished" else round(100.0 * min(run.evaluations_done, total) / total, 2),
+        evaluations_per_s=run.evaluations_per_s, eta_s=run.eta_s,
+        hypervolume=None if kind is None else encode_float(kind.join(hypervolume)),
+        attempts=run.attempts, cancel_requested=run.cancel_requested, created_at=run.created_at,
+        started_at=run.started_at, finished_at=run.finished_at, gmopt_version=run.gmopt_version,
+        ngspice_version=run.ngspice_version, model_hash=run.model_hash, provenance=run.provenance, spec=run.spec,
+    )
+
+
+def get_run(session: Session, run_id: int) -> RunPublic | None:
+    row = session.execute(_run_query().where(Run.id == run_id)).one_or_none()
+    return None if row is None else _public(row)
+
+
+def list_runs(session: Session, status: str | None, topology: str | None, skip: int, limit: int) -> tuple[list[RunPublic], int]:
+    conditions = [column == value for column, value in ((Run.status, status), (Run.topology, topology)) if value]
+    count = session.scalar(select(func.count()).select_from(Run).where(*conditions))
+    rows = session.execute(_run_query().where(*conditions).order_by(Run.id.desc()).offset(skip).limit(limit))
+    return [_public(row) for row in rows], count
+
+
+def evaluation_public(record: EvaluationRecord, curves: bool = True) -> EvaluationPublic:
+    data = record.to_json()
+    if not curves:
+        data["curves"] = {}
+    return EvaluationPublic.model_validate(data)
+
+
+def list_evaluations(
+    session: Session, run_id: int, generation: int | None, skip: int, limit: int, curves: bool
+) -> tuple[list[EvaluationPublic], int]:
+    conditions = [Evaluation.run_id == run_id]
+    if generation is not None:
+        conditions.append(Evaluation.generation == generation)
+    count = session.scalar(select(func.count()).select_from(Evaluation).where(*conditions))
+    rows = session.scalars(select(Evaluation).where(*conditions).order_by(Evaluation.index).offset(skip).limit(limit))
+    return [evaluation_public(row_to_record(row), curves) for row in rows], count
+
+
+def get_evaluation(session: Session, run_id: int, index: int) -> EvaluationPublic | None:
+    row = session.scalar(select(Evaluation).where(Evaluation.run_id == run_id, Evaluation.index == index))
+    return None if row is None else evaluation_public(row_to_record(row))
+
+
+class FrontCache:
+    """Rendered fronts by (run, generation, format), and each run's last generation for ``ttl_s``.
+
+    A front changes once per generation (seconds to minutes), so a front at most ``ttl_s`` old
+    is as good as the database's, and a busy reader then costs no query at all.
+    """
+
+    def __init__(self, size: int = 64, ttl_s: float = 0.25) -> None:
+        self.size, self.ttl_s = size, ttl_s
+        self._bodies: OrderedDict[tuple[int, int | None, str], bytes] = OrderedDict()
+        self._generations: dict[int, tuple[float, int | None, list[str]]] = {}
+        self._lock = threading.Lock()
+
+    def cached(self, run_id: int, fmt: str) -> bytes | None:
+        """The body when both the run's generation and its rendering are fresh in memory."""
+        with self._lock:
+            known = self._generations.get(run_id)
+            if known is None or time.monotonic() - known[0] > self.ttl_s:
+                return None
+            return self._bodies.get((run_id, known[1], fmt))
+
+    def render(self, engine: Engine, run_id: int, fmt: str) -> bytes | None:
+        """The front of the run's last completed generation as JSON or CSV bytes; None for no such run."""
+        with session_scope(reader(engine)) as session:
+            row = session.execute(select(Run.generation, Run.spec).where(Run.id == run_id)).one_or_none()
+        if row is None:
+            return None
+        objectives = list(row.spec.get("objectives", []))
+        key = (run_id, row.generation, fmt)
+        with self._lock:
+            self._generations[run_id] = (time.monotonic(), row.generation, objectives)
+            body = self._bodies.get(key)
+        if body is None:
+            records = SqlRunStore(engine, run_id).front_of(row.generation) if row.generation is not None else []
+            body = _front_csv(records, objectives) if fmt == "csv" else _front_json(run_id, row.generation, records, objectives)
+        with self._lock:
+            self._bodies[key] = body
+            self._bodies.move_to_end(key)
+            while len(self._bodies) > self.size:
+                self._bodies.popitem(last=False)
+        return body
+
+
+def _front_json(run_id: int, generation: int | None, records: list[EvaluationRecord], objectives: list[str]) -> bytes:
+    points = []
+    for record in records:
+        data = record.to_json()
+        data["curves"] = {}
+        points.append(data)
+    payload = {"run_id": run_id, "generation": generation, "objectives": objectives, "data": points, "count": len(points)}
+    return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
+
+
+def _front_csv(records: list[EvaluationRecord], objectives: list[str]) -> bytes:
+    """One row per front point: widths, objectives (as minimised), then every scalar metric."""
+    n_vars = max((len(record.var) for record in records), default=0)
+    metric_names = sorted({name for record in records for name in record.metrics})
+    header = ["index", "generation", *(f"var{i + 1}" for i in range(n_vars)), *(f"W{i + 1}_um" for i in range(n_vars)),
+              *(f"objective_{name}" for name in objectives), "feasible", *metric_names]
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    for record in records:
+        writer.writerow([record.index, record.generation, *record.var, *record.widths_um, *record.objectives,
+                         record.feasible, *(record.metrics.get(name, "") for name in metric_names)])
+    return text.getvalue().encode()

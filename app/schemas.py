@@ -1,0 +1,215 @@
+"""What the REST API accepts and answers, by role (``RunCreate``, ``RunPublic``, ``RunsPublic``...).
+
+JSON has no inf or NaN, so every float that may be non-finite is answered as a number or one of
+the strings ``"inf"``, ``"-inf"``, ``"nan"`` (the run store's encoding, ``optimizer.store``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime
+from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
+
+from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
+
+from lut.table import DEVICES, SIMULATED
+from optimizer.spec import RunSpec, TopologyName
+from optimizer.store import encode_float
+from ota.testbench import OtaResult
+
+NonFinite = Literal["inf", "-inf", "nan"]
+JsonFloat = float | NonFinite
+RunStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
+STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+class RunCreate(RunSpec):
+    """A run to queue: the optimizer's run specification (``gmopt optimize --spec`` takes the same fields)."""
+
+
+class RunPublic(BaseModel):
+    """A run's queue state, progress and provenance."""
+
+    id: int
+    status: RunStatus
+    message: str
+    topology: str
+    technology: str
+    seed: int
+    pop_size: int
+    generations: int
+    generation: int | None = Field(description="Last completed generation (0 = initial population), None before.")
+    evaluations_done: int
+    evaluations_total: int = Field(description="pop_size x generations.")
+    progress_pct: float
+    evaluations_per_s: float | None
+    eta_s: float | None
+    hypervolume: JsonFloat | None = Field(description="Hypervolume of the last completed generation.")
+    attempts: int = Field(description="How many times a worker started (or resumed) the run.")
+    cancel_requested: bool
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    gmopt_version: str | None
+    ngspice_version: str | None
+    model_hash: str | None
+    provenance: dict[str, Any] | None
+    spec: dict[str, Any]
+
+
+class RunsPublic(BaseModel):
+    data: list[RunPublic]
+    count: int
+
+
+class EvaluationPublic(BaseModel):
+    """One evaluated candidate (objectives as minimised, constraints <= 0 when met)."""
+
+    index: int
+    generation: int
+    var: list[int]
+    widths_um: list[JsonFloat]
+    metrics: dict[str, JsonFloat | bool | str | None]
+    curves: dict[str, list[JsonFloat]] = Field(description="vin_v and iout_a of the DC sweep (empty in lists).")
+    objectives: list[JsonFloat]
+    constraints: list[JsonFloat]
+    feasible: bool
+    converged: bool
+    error: str | None
+    wall_time_s: float
+    cached: bool
+
+
+class EvaluationsPublic(BaseModel):
+    data: list[EvaluationPublic]
+    count: int
+
+
+class FrontPublic(BaseModel):
+    """The feasible Pareto front of a run's last completed generation."""
+
+    run_id: int
+    generation: int | None
+    objectives: list[str]
+    data: list[EvaluationPublic]
+    count: int
+
+
+class HypervolumePoint(BaseModel):
+    generation: int
+    hypervolume: JsonFloat
+
+
+class HypervolumesPublic(BaseModel):
+    run_id: int
+    data: list[HypervolumePoint]
+
+
+class TechnologyPublic(BaseModel):
+    name: str
+    description: str
+    supply_v: float
+    corners: list[str]
+    nmos_model: str
+    pmos_model: str
+    lmin_m: float
+    wmin_m: float
+
+
+class LutCreate(BaseModel):
+    """Build (or load from the cache) the gm/ID tables of both devices of a technology."""
+
+    model_config = STRICT
+
+    technology: str = Field("generic180", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    corner: str | None = Field(None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="Default: the technology's typical corner.")
+    temp_c: float = Field(27.0, ge=-55, le=175, description="Temperature in degC.")
+
+
+class LutPublic(BaseModel):
+    id: int
+    technology: str
+    corner: str
+    temp_c: float
+    cache_key: str
+    grid: dict[str, Any]
+    provenance: dict[str, Any]
+    simulated: bool = Field(description="False when the table came from the cache.")
+    build_seconds: float
+    created_at: datetime
+
+
+LutQuantity = Literal[
+    *(name.upper() for name in SIMULATED), "FT", "VGS", "GM_ID", "ID_W", "GM_GDS", "GM_CGG", "CGG_W", "GDS_ID", "GDS_W",
+]
+
+
+class LutLookup(BaseModel):
+    """A pygmid-style look-up: ``quantity`` of ``device`` against ``vgs`` or ``gm_id`` (give exactly one)."""
+
+    model_config = STRICT
+
+    device: Literal[*DEVICES]
+    quantity: LutQuantity
+    L: float = Field(gt=0, lt=1e-3, description="Channel length in metres.")
+    VDS: float = Field(ge=0, le=100, description="|VDS| in volts.")
+    VSB: float = Field(0.0, ge=0, le=100, description="|VSB| in volts.")
+    vgs: float | None = Field(None, ge=0, le=100, description="|VGS| in volts.")
+    gm_id: float | None = Field(None, gt=0, le=100, description="gm/ID in S/A.")
+
+    @model_validator(mode="after")
+    def _one_abscissa(self) -> "LutLookup":
+        if (self.vgs is None) == (self.gm_id is None):
+            raise ValueError("give exactly one of vgs (V) or gm_id (S/A)")
+        return self
+
+
+class LutLookupPublic(BaseModel):
+    lut_id: int
+    query: LutLookup
+    value: JsonFloat
+
+
+class EvaluateRequest(BaseModel):
+    """One OTA candidate, simulated now: integer widths ``var`` (multiples of lambda) or ``widths_um``."""
+
+    model_config = STRICT
+
+    topology: TopologyName
+    technology: str = Field("generic180", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    corner: str | None = Field(None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    temp_c: float = Field(27.0, ge=-55, le=175)
+    var: list[Annotated[int, Field(ge=1, le=1_000_000)]] | None = Field(None, min_length=1, max_length=32)
+    widths_um: list[Annotated[float, Field(gt=0, le=100_000)]] | None = Field(None, min_length=1, max_length=32)
+
+    @model_validator(mode="after")
+    def _one_sizing(self) -> "EvaluateRequest":
+        if (self.var is None) == (self.widths_um is None):
+            raise ValueError("give exactly one of var (integers, W = var x lambda) or widths_um (micrometres)")
+        return self
+
+
+def _public_type(hint: Any) -> Any:
+    """float -> JsonFloat, recursively inside lists and dicts: the API's encoding of inf/NaN."""
+    if hint is float:
+        return JsonFloat
+    origin = get_origin(hint)
+    return origin[tuple(_public_type(arg) for arg in get_args(hint))] if origin in (list, dict) else hint
+
+
+OtaResultPublic = create_model(
+    "OtaResultPublic",
+    __doc__="The figures of merit of one simulated candidate (ota.testbench.OtaResult).",
+    **{field.name: (_public_type(hint), ...) for field in dataclasses.fields(OtaResult) for hint in [get_type_hints(OtaResult)[field.name]]},
+)
+
+
+def encode_floats(value: Any) -> Any:
+    """Recursively replace non-finite floats by the API's strings."""
+    if isinstance(value, float):
+        return encode_float(value)
+    if isinstance(value, dict):
+        return {key: encode_floats(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [encode_floats(item) for item in value]
+    return value

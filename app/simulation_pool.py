@@ -1,0 +1,97 @@
+"""Simulations the API answers synchronously (POST /evaluate, POST /luts), in separate processes.
+
+ngspice's shared library is one circuit per process and not re-entrant, and a simulation must
+never block the event loop: each call runs in a process pool whose processes keep their loaded
+testbenches. A call that exceeds its time-out gets its pool killed and replaced, so one hung
+simulation cannot take the service down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any, Callable
+
+from app.schemas import encode_floats
+
+
+class SimulationTimeout(Exception):
+    """The simulation ran past its time-out (answered with 504)."""
+
+
+class SimulationPool:
+    """A lazily started process pool with a per-call time-out."""
+
+    def __init__(self, processes: int) -> None:
+        self.processes = processes
+        self._pool: ProcessPoolExecutor | None = None
+        self._lock = threading.Lock()
+
+    def _executor(self) -> ProcessPoolExecutor:
+        with self._lock:
+            if self._pool is None:
+                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+            return self._pool
+
+    async def call(self, timeout_s: float, function: Callable[..., Any], *args: Any) -> Any:
+        pool = self._executor()
+        future = asyncio.get_running_loop().run_in_executor(pool, function, *args)
+        try:
+            return await asyncio.wait_for(future, timeout_s)
+        except TimeoutError as exc:
+            self._kill(pool)
+            raise SimulationTimeout(f"the simulation took longer than {timeout_s:g} s and was stopped") from exc
+
+    def _kill(self, pool: ProcessPoolExecutor) -> None:
+        """A running task cannot be cancelled: end the pool's processes (the executor keeps no public handle)."""
+        with self._lock:
+            if self._pool is pool:
+                self._pool = None
+        for process in list(getattr(pool, "_processes", {}).values()):
+            process.kill()
+        pool.shutdown(wait=False, cancel_futures=True)
+
+    def close(self) -> None:
+        with self._lock:
+            pool, self._pool = self._pool, None
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+# --- what runs inside the pool's processes --------------------------------------------------
+@functools.lru_cache(maxsize=8)
+def _testbench(topology: str, technology: str, corner: str | None, temp_c: float):
+    from ota.testbench import OtaTestbench
+
+    return OtaTestbench(topology=topology, technology=technology, corner=corner or "tt", temp_c=temp_c)
+
+
+def evaluate_candidate(request: dict[str, Any]) -> dict[str, Any]:
+    """Simulate one candidate; ValueError (bad widths, unknown technology or corner) reaches the caller."""
+    import dataclasses
+
+    testbench = _testbench(request["topology"], request["technology"], request["corner"], request["temp_c"])
+    result = testbench.evaluate(request["var"]) if request.get("var") is not None else testbench.evaluate_um(request["widths_um"])
+    return encode_floats(dataclasses.asdict(result))
+
+
+def build_lut(technology: str, corner: str | None, temp_c: float) -> dict[str, Any]:
+    """Build (or load from the cache) both devices' tables; returns what the luts table records."""
+    from lut.build import build_or_load, cache_key
+    from lut.technology import get_technology
+
+    tech = get_technology(technology)
+    result = build_or_load(tech, corner, temp_c)
+    meta = dict(next(iter(result.tables.values())).meta)
+    meta.pop("device", None)
+    return {
+        "technology": tech.name, "corner": meta["corner"], "temp_c": meta["temp_c"], "cache_key": cache_key(meta),
+        "path": str(result.path), "grid": meta["grid"], "provenance": meta, "simulated": result.simulated,
+        "build_seconds": result.seconds, "technology_record": {
+            "name": tech.name, "description": tech.description, "supply_v": tech.supply_v,
+            "corners": list(tech.corners), "model_hash": tech.model_hash(),
+        },
+    }

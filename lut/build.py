@@ -1,0 +1,162 @@
+"""Build gm/ID look-up tables with ngspice, and keep them in a cache keyed by what made them.
+
+One netlist holds an NMOS and a PMOS driven by the same sources; it is loaded once in a shared
+ngspice session. Each (L, VSB) pair is one nested dc sweep (VGS inner, VDS outer) that fills
+both devices' tables. VSB changes by ``alter`` of the source's dc value. L changes through a
+``.param`` (``alterparam`` + ``reset``, about 1 ms) rather than ``alter m1 l=``: it is the same
+loaded circuit, but it also works for PDK devices that are subcircuits or binned models, whose
+bin is chosen only when parameters are re-evaluated.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from engine import SimulationError, ngspice_version, open_engine
+from engine.base import format_number
+from gmopt import __version__ as gmopt_version
+from gmopt.settings import get_settings
+from lut.table import DEVICES, SIMULATED, Grid, LutTable, load_tables, save_tables
+from lut.technology import Technology
+from spice_templates import render
+
+Progress = Callable[[int, int], None]
+"""Called as ``progress(done, total)`` after each dc sweep."""
+
+DEFAULT_LENGTHS_UM = (0.18, 0.22, 0.27, 0.33, 0.4, 0.5, 0.65, 0.8, 1.0, 1.4, 2.0)  # denser where VTH rolls off
+VGS_STEP_V = 0.025
+VDS_STEP_V = 0.05
+REFERENCE_WIDTH_M = 10e-6
+TEMP_RANGE_C = (-55.0, 175.0)
+_INSTANCES = {"nmos": ("1", "d", "g", "0", "b"), "pmos": ("2", "dp", "gp", "0", "bp")}
+
+
+def default_grid(tech: Technology) -> Grid:
+    """L from the technology's minimum to 2 um (1 um included); VGS, VDS up to the supply; VSB 0 to supply/3 in 4 steps."""
+    lengths = sorted({tech.lmin_m, *(l_um * 1e-6 for l_um in DEFAULT_LENGTHS_UM if l_um * 1e-6 > tech.lmin_m * 1.1)})
+    supply = tech.supply_v
+    return Grid(
+        length_m=tuple(round(length, 12) for length in lengths),
+        vsb_v=tuple(round(supply / 9 * k, 6) for k in range(4)),
+        vgs_sweep_v=(0.0, supply, VGS_STEP_V),
+        vds_sweep_v=(0.0, supply, VDS_STEP_V),
+        width_m=REFERENCE_WIDTH_M,
+    )
+
+
+def check_temperature(temp_c: float) -> float:
+    temp = float(temp_c)
+    if not (math.isfinite(temp) and TEMP_RANGE_C[0] <= temp <= TEMP_RANGE_C[1]):
+        raise ValueError(f"temperature {temp_c!r} C is outside {TEMP_RANGE_C[0]:g} to {TEMP_RANGE_C[1]:g} C")
+    return temp
+
+
+def provenance(tech: Technology, corner: str, temp_c: float, grid: Grid) -> dict:
+    """Everything a table depends on; its hash is the cache key."""
+    return {
+        "technology": tech.name,
+        "corner": corner,
+        "temp_c": temp_c,
+        "model_hash": tech.model_hash(),
+        "ngspice_version": ngspice_version(),
+        "gmopt_version": gmopt_version,
+        "grid": grid.to_json(),
+    }
+
+
+def cache_key(meta: dict) -> str:
+    return hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def cache_path(meta: dict) -> Path:
+    name = f"{meta['technology']}-{meta['corner']}-{meta['temp_c']:g}C-{cache_key(meta)}.npz"
+    return get_settings().lut_cache_dir / name
+
+
+def sweep_netlist(tech: Technology, corner: str, temp_c: float, grid: Grid) -> str:
+    """The deck of both devices at the grid's first L and VSB."""
+    width = format_number(grid.width_m)
+    instances = {
+        device: tech.device(device).instance(*_INSTANCES[device], w=width, l="length") for device in DEVICES
+    }
+    saves = [tech.device(device).vector(_INSTANCES[device][0], q) for device in DEVICES for q in SIMULATED]
+    return render(
+        "lut/sweep.cir.j2", include=tech.include(corner), temp_c=temp_c, length_m=grid.length_m[0],
+        vsb_v=grid.vsb_v[0], nmos_instance=instances["nmos"], pmos_instance=instances["pmos"], saves=saves,
+    )
+
+
+def simulate_tables(
+    tech: Technology, corner: str, temp_c: float, grid: Grid, progress: Progress | None = None
+) -> dict[str, LutTable]:
+    """Run the sweeps and return both devices' tables (not cached: see ``build_or_load``)."""
+    corner = tech.check_corner(corner)
+    temp_c = check_temperature(temp_c)
+    meta = provenance(tech, corner, temp_c, grid)
+    shape = grid.shape
+    data = {device: {q: np.empty(shape) for q in SIMULATED} for device in DEVICES}
+    dc = "dc vgs {} {} {} vds {} {} {}".format(*map(format_number, (*grid.vgs_sweep_v, *grid.vds_sweep_v)))
+    total = len(grid.length_m) * len(grid.vsb_v)
+    with open_engine("shared") as engine:
+        engine.load(sweep_netlist(tech, corner, temp_c, grid))
+        for i, length in enumerate(grid.length_m):
+            engine.set_params({"length": length})
+            for j, vsb in enumerate(grid.vsb_v):
+                engine.alter("vsb", dc=vsb)
+                vectors = engine.run({"dc": dc})["dc"]
+                for device in DEVICES:
+                    for q in SIMULATED:
+                        data[device][q][i, j] = _sweep_plane(vectors, tech.device(device).vector(_INSTANCES[device][0], q), shape)
+                if progress is not None:
+                    progress(i * len(grid.vsb_v) + j + 1, total)
+    return {device: LutTable(device, grid, data[device], {**meta, "device": device}) for device in DEVICES}
+
+
+def _sweep_plane(vectors: dict[str, np.ndarray], name: str, shape: tuple[int, ...]) -> np.ndarray:
+    """One saved vector of a nested sweep as a (VDS, VGS) plane of magnitudes."""
+    if name not in vectors:
+        raise SimulationError(f"ngspice did not return {name}: the device model does not provide it")
+    values = vectors[name]
+    if values.size != shape[2] * shape[3]:
+        raise SimulationError(f"{name} has {values.size} points, expected {shape[2]} x {shape[3]}")
+    return np.abs(values.reshape(shape[2], shape[3]))
+
+
+@dataclass
+class BuildResult:
+    """What ``build_or_load`` did: the tables, their file, and whether it simulated."""
+
+    tables: dict[str, LutTable]
+    path: Path
+    simulated: bool
+    seconds: float
+
+
+def build_or_load(
+    tech: Technology,
+    corner: str | None = None,
+    temp_c: float = 27.0,
+    grid: Grid | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> BuildResult:
+    """The cached tables for this technology, corner, temperature and grid; simulated if missing."""
+    started = time.perf_counter()
+    corner = tech.check_corner(corner)
+    temp_c = check_temperature(temp_c)
+    grid = grid or default_grid(tech)
+    path = cache_path(provenance(tech, corner, temp_c, grid))
+    if path.is_file() and not force:
+        return BuildResult(load_tables(path), path, False, time.perf_counter() - started)
+    tables = simulate_tables(tech, corner, temp_c, grid, progress)
+    save_tables(path, tables)
+    return BuildResult(tables, path, True, time.perf_counter() - started)

@@ -1,0 +1,288 @@
+"""Look-ups in a gm/ID table, the way pygmid users ask: a quantity against VGS or against gm/ID.
+
+Quantities are named as in pygmid: stored ones (``ID``, ``GM``, ``GDS``, ``GMBS``, ``VTH``,
+``VDSAT``, ``CGG``, ``CGS``, ``CGD``, ``CDD``, at the table's reference width), ratios of two of
+them or of one and ``W`` (``GM_ID``, ``ID_W``, ``GM_GDS`` = intrinsic gain gm*ro, ``GM_CGG``,
+``CGG_W``), ``FT`` = gm / (2 pi cgg), and ``VGS``. All voltages are magnitudes (VSG, VSD, VBS
+of a PMOS); SI units (L in metres, ID_W in A/m).
+
+Two interpolation domains, both multilinear (scipy.ndimage) on log(L) and sqrt(2 phi_F + VSB):
+
+* against VGS, on the simulated grid (L, VSB, VDS, VGS);
+* against gm/ID, on a derived grid (L, VSB, VDS, GM_ID): each simulated (L, VSB, VDS) curve is
+  re-sampled on a regular gm/ID axis with a ``PchipInterpolator``. gm/ID against VGS is
+  single-valued only from its maximum (weak inversion) upward in VGS, so, as in pygmid's
+  ``lookupVGS``, only that branch is used. Interpolating across L at constant gm/ID, in
+  log-log form, keeps ID/W within about 1 % between grid lengths, where interpolating at constant
+  VGS is off by several per cent (threshold roll-off moves the curves along VGS).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from scipy.constants import Boltzmann as BOLTZMANN, elementary_charge as ELEMENTARY_CHARGE, zero_Celsius as ZERO_CELSIUS_K
+from scipy.interpolate import PchipInterpolator
+from scipy.ndimage import map_coordinates
+
+from lut.build import build_or_load, cache_path, check_temperature, default_grid, provenance
+from lut.table import SIMULATED, LutTable
+from lut.technology import Technology, get_technology
+
+ArrayLike = float | np.ndarray
+TWO_PHI_F_V = 0.7  # V, a typical 2 phi_F of bulk CMOS; the exact value matters little (see docs/lut.md)
+GM_ID_STEP = 0.1  # S/A, spacing of the gm/ID axis of the derived grid
+_NAMES = {name.upper(): name for name in SIMULATED}
+
+
+def _formula(quantity: str, width_m: float) -> Callable[[dict[str, np.ndarray]], np.ndarray]:
+    """How a named quantity follows from the stored ones (plus ``vgs``)."""
+    name = quantity.upper()
+    if name == "FT":
+        return lambda c: c["gm"] / (2 * math.pi * c["cgg"])
+    if name == "VGS":
+        return lambda c: c["vgs"]
+    if name in _NAMES:
+        return lambda c: c[_NAMES[name]]
+    numerator, sep, denominator = name.partition("_")
+    if sep and numerator in _NAMES and (denominator in _NAMES or denominator == "W"):
+        top = _NAMES[numerator]
+        if denominator == "W":
+            return lambda c: c[top] / width_m
+        bottom = _NAMES[denominator]
+        return lambda c: c[top] / c[bottom]
+    raise ValueError(
+        f"unknown quantity {quantity!r}: use one of {', '.join(_NAMES)}, FT, VGS, "
+        "or a ratio such as GM_ID, ID_W, GM_GDS, GM_CGG"
+    )
+
+
+class Lut:
+    """One device's loaded table with pygmid-style look-ups (vectorised over numpy arrays)."""
+
+    def __init__(self, table: LutTable) -> None:
+        self.table = table
+        self.grid = table.grid
+        lengths, vsb, vds, vgs = self.grid.axes()
+        self._log_lengths = np.log(lengths)
+        self._vgs_axes = (self._log_lengths, _body_axis(vsb), vds, vgs)
+        self._components = {**table.data, "vgs": np.broadcast_to(vgs, self.grid.shape)}
+        self._interpolators: dict[tuple[str, str], _Interpolator] = {}
+
+    @property
+    def device(self) -> str:
+        return self.table.device
+
+    @property
+    def meta(self) -> dict:
+        return self.table.meta
+
+    # -- public look-ups --------------------------------------------------------------------
+    def lookup(
+        self,
+        quantity: str,
+        *,
+        vgs: ArrayLike | None = None,
+        gm_id: ArrayLike | None = None,
+        L: ArrayLike,
+        VDS: ArrayLike,
+        VSB: ArrayLike = 0.0,
+    ) -> ArrayLike:
+        """``quantity`` at the given bias, against ``vgs=`` (V) or ``gm_id=`` (S/A); inputs broadcast."""
+        if (vgs is None) == (gm_id is None):
+            raise ValueError("give exactly one of vgs= or gm_id=")
+        if vgs is not None:
+            return self._evaluate(self._interpolator("VGS", quantity.upper()), "VGS", vgs, L, VDS, VSB)
+        return self._evaluate(self._interpolator("GM_ID", quantity.upper()), "GM_ID", gm_id, L, VDS, VSB)
+
+    def lookup_vgs(self, *, gm_id: ArrayLike, L: ArrayLike, VDS: ArrayLike, VSB: ArrayLike = 0.0) -> ArrayLike:
+        """The VGS (magnitude) that gives ``gm_id`` on the strong-inversion side (pygmid's lookupVGS)."""
+        return self.lookup("VGS", gm_id=gm_id, L=L, VDS=VDS, VSB=VSB)
+
+    # -- evaluation -------------------------------------------------------------------------
+    def _evaluate(self, interpolator: "_Interpolator", x_name: str, x, L, VDS, VSB) -> ArrayLike:
+        length, vsb, vds, xs = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (L, VSB, VDS, x)))
+        lengths, vsb_axis, vds_axis, vgs_axis = self.grid.axes()
+        _check_inside("L", length, lengths, "m")
+        _check_inside("VSB", vsb, vsb_axis, "V")
+        _check_inside("VDS", vds, vds_axis, "V")
+        if x_name == "VGS":
+            _check_inside("VGS", xs, vgs_axis, "V")
+        points = np.stack([np.log(length).ravel(), _body_axis(vsb).ravel(), vds.ravel(), xs.ravel()], axis=-1)
+        values = interpolator(points).reshape(xs.shape)
+        if x_name == "GM_ID" and np.isnan(values).any():  # "RANGE" asks for the NaNs themselves
+            self._explain_gm_id(xs, length, vds, vsb, np.isnan(values))
+        return values[()] if values.ndim == 0 else values
+
+    def gm_id_range(self, *, L: float, VDS: float, VSB: float = 0.0) -> tuple[float, float]:
+        """The gm/ID span (S/A) the table covers at one bias: the strong-inversion branch, narrowed
+        where a neighbouring grid curve does not reach as far (interpolation needs all of them)."""
+        axis = self._gm_id_axis
+        vgs = self._evaluate(self._interpolator("GM_ID", "VGS"), "RANGE", axis, L, VDS, VSB)
+        covered = axis[np.isfinite(vgs)]
+        return (float(covered.min()), float(covered.max())) if covered.size else (math.nan, math.nan)
+
+    def _explain_gm_id(self, gm_id, length, vds, vsb, bad) -> None:
+        """Turn NaNs of a gm/ID look-up into an error that says which gm/ID the table covers there."""
+        index = tuple(np.argwhere(bad)[0])
+        low, high = self.gm_id_range(L=length[index], VDS=vds[index], VSB=vsb[index])
+        span = f"{low:.3g} to {high:.3g} S/A" if math.isfinite(low) else "none: no drain current there"
+        raise ValueError(
+            f"gm/ID {gm_id[index]:g} S/A is outside what the {self.device} table covers at L={length[index]:g} m, "
+            f"VDS={vds[index]:g} V, VSB={vsb[index]:g} V (gm/ID {span}, from VGS up to {self.grid.vgs[-1]:g} V)"
+        )
+
+    def _interpolator(self, domain: str, quantity: str) -> "_Interpolator":
+        """Built on first use and kept: the gm/ID domain costs a re-sampling of every curve."""
+        key = (domain, quantity)
+        if key not in self._interpolators:
+            formula = _formula(quantity, self.grid.width_m)
+            if domain == "VGS":
+                axes, components = self._vgs_axes, self._components
+            else:
+                axes, components = (*self._vgs_axes[:3], self._gm_id_axis), self._gm_id_components
+            with np.errstate(divide="ignore", invalid="ignore"):
+                self._interpolators[key] = _Interpolator(axes, formula(components))
+        return self._interpolators[key]
+
+    @functools.cached_property
+    def _gm_id(self) -> np.ndarray:
+        """gm/ID on the grid; NaN where it is not physical: no current (VDS = 0), or above q/kT,
+        the weak-inversion limit (slope factor n >= 1) that only numerical noise exceeds."""
+        limit = ELEMENTARY_CHARGE / (BOLTZMANN * (float(self.meta.get("temp_c", 27.0)) + ZERO_CELSIUS_K))
+        with np.errstate(divide="ignore", invalid="ignore"):
+            gm_id = self.table.data["gm"] / self.table.data["id"]
+        return np.where((gm_id > 0) & (gm_id <= limit), gm_id, np.nan)
+
+    @functools.cached_property
+    def _gm_id_axis(self) -> np.ndarray:
+        top = np.nanmax(self._gm_id)
+        return np.arange(0.0, top + GM_ID_STEP, GM_ID_STEP)
+
+    @functools.cached_property
+    def _gm_id_components(self) -> dict[str, np.ndarray]:
+        """Every stored quantity and VGS re-sampled on the gm/ID axis, curve by curve."""
+        names = [*SIMULATED, "vgs"]
+        stacked = np.stack([np.asarray(self._components[name]) for name in names], axis=-1)
+        axis = self._gm_id_axis
+        out = np.full((*self.grid.shape[:3], axis.size, len(names)), np.nan)
+        gm_id = self._gm_id
+        for node in np.ndindex(*self.grid.shape[:3]):
+            branch = _strong_inversion_branch(gm_id[node])
+            if branch.size >= 2:
+                ratio = gm_id[node][branch][::-1]
+                curves = stacked[node][branch][::-1]
+                out[node] = PchipInterpolator(ratio, curves, axis=0, extrapolate=False)(axis)
+        return {name: out[..., index] for index, name in enumerate(names)}
+
+
+def _body_axis(vsb: np.ndarray) -> np.ndarray:
+    """VSB as sqrt(2 phi_F + VSB): the threshold voltage is linear in it (body effect), so linear
+    interpolation between the few simulated VSB values does not bend VGS by millivolts."""
+    return np.sqrt(TWO_PHI_F_V + np.asarray(vsb, dtype=float))
+
+
+def _strong_inversion_branch(gm_id: np.ndarray) -> np.ndarray:
+    """Indices from the gm/ID maximum upward in VGS where gm/ID strictly falls (one-to-one with VGS)."""
+    finite = np.isfinite(gm_id)
+    if finite.sum() < 2:
+        return np.array([], dtype=int)
+    start = int(np.nanargmax(np.where(finite, gm_id, np.nan)))
+    indices = np.flatnonzero(finite[start:]) + start
+    values = gm_id[indices]
+    falling = np.concatenate([[True], values[1:] < np.minimum.accumulate(values)[:-1]])
+    return indices[falling]
+
+
+class _Interpolator:
+    """Multilinear interpolation of one quantity on the table grid (scipy.ndimage's
+    ``map_coordinates``, order 1: the same values as ``RegularGridInterpolator`` at twice its
+    speed). Values are interpolated in log form when positive wherever defined, so quantities
+    that scale as powers of L or exponentially in VGS interpolate well; off-axis points are NaN."""
+
+    def __init__(self, axes: tuple[np.ndarray, ...], values: np.ndarray) -> None:
+        finite = values[np.isfinite(values)]
+        self.log = finite.size > 0 and bool((finite > 0).all())
+        with np.errstate(divide="ignore", invalid="ignore"):
+            self._data = np.ascontiguousarray(np.log(values) if self.log else values, dtype=float)
+        self._axes = axes
+
+    def __call__(self, points: np.ndarray) -> np.ndarray:
+        """``points`` is (N, 4) in axis coordinates; returns N values."""
+        coordinates = np.empty((len(self._axes), len(points)))
+        outside = np.zeros(len(points), dtype=bool)
+        for dim, axis in enumerate(self._axes):
+            coordinates[dim] = np.interp(points[:, dim], axis, np.arange(axis.size, dtype=float))
+            slack = 1e-9 * (axis[-1] - axis[0])  # grid ends reached through float arithmetic
+            outside |= (points[:, dim] < axis[0] - slack) | (points[:, dim] > axis[-1] + slack)
+        values = map_coordinates(self._data, coordinates, order=1, mode="nearest", prefilter=False)
+        values[outside] = np.nan
+        return np.exp(values) if self.log else values
+
+
+def _check_inside(name: str, values: np.ndarray, axis: np.ndarray, unit: str) -> None:
+    low, high = float(axis[0]), float(axis[-1])
+    tolerance = 1e-9 * max(abs(low), abs(high), 1e-30)
+    outside = ~((values >= low - tolerance) & (values <= high + tolerance))
+    if outside.any():
+        bad = values[outside].flat[0]
+        raise ValueError(f"{name}={bad:g} {unit} is outside the table's grid ({name} from {low:g} to {high:g} {unit})")
+
+
+# -- module-level: build-or-load the cached table ------------------------------------------
+_loaded: dict[tuple[Path, str], Lut] = {}
+
+
+def load_lut(
+    tech: Technology | str | None, device: str, corner: str | None = None, temp_c: float = 27.0
+) -> Lut:
+    """The table of one device at a corner and temperature, built (and cached) on first use;
+    kept in memory per cache file, so repeated calls cost nothing."""
+    technology = tech if isinstance(tech, Technology) else get_technology(tech)
+    kind = {"n": "nmos", "nmos": "nmos", "p": "pmos", "pmos": "pmos"}.get(str(device).lower())
+    if kind is None:
+        raise ValueError(f"unknown device {device!r}: choose 'nmos' or 'pmos'")
+    corner = technology.check_corner(corner)
+    temp_c = check_temperature(temp_c)
+    path = cache_path(provenance(technology, corner, temp_c, default_grid(technology))).resolve()
+    if (path, kind) not in _loaded:
+        tables = build_or_load(technology, corner, temp_c).tables
+        _loaded.update({(path, device): Lut(table) for device, table in tables.items()})
+    key = (path, kind)
+    return _loaded[key]
+
+
+def lookup(
+    tech: Technology | str | None,
+    device: str,
+    quantity: str,
+    *,
+    vgs: ArrayLike | None = None,
+    gm_id: ArrayLike | None = None,
+    L: ArrayLike,
+    VDS: ArrayLike,
+    VSB: ArrayLike = 0.0,
+    corner: str | None = None,
+    temp_c: float = 27.0,
+) -> ArrayLike:
+    """``lookup(tech, "nmos", "ID_W", gm_id=12, L=1e-6, VDS=0.9)``: see ``Lut.lookup``."""
+    return load_lut(tech, device, corner, temp_c).lookup(quantity, vgs=vgs, gm_id=gm_id, L=L, VDS=VDS, VSB=VSB)
+
+
+def lookup_vgs(
+    tech: Technology | str | None,
+    device: str,
+    *,
+    gm_id: ArrayLike,
+    L: ArrayLike,
+    VDS: ArrayLike,
+    VSB: ArrayLike = 0.0,
+    corner: str | None = None,
+    temp_c: float = 27.0,
+) -> ArrayLike:
+    """The VGS giving ``gm_id``: see ``Lut.lookup_vgs``."""
+    return load_lut(tech, device, corner, temp_c).lookup_vgs(gm_id=gm_id, L=L, VDS=VDS, VSB=VSB)

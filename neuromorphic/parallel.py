@@ -1,0 +1,61 @@
+"""Run many emulator/neuron cases in worker processes, one ngspice session per process.
+
+The initializer opens each worker's session once; cases travel as plain keyword arguments and
+results come back as ``to_dict()`` dictionaries, so no simulator object is ever pickled. A case
+whose simulation fails comes back with an ``error`` entry instead of stopping the others.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from dataclasses import asdict
+
+from engine import SimulationError
+from neuromorphic.circuit import engine
+from neuromorphic.emulator import EmulatorOptions, run_emulator
+from neuromorphic.neuron import NeuronOptions, run_neuron
+
+Progress = Callable[[int, int], None]
+
+
+def _init_worker() -> None:
+    engine()
+
+
+def neuron_case(case: dict) -> dict:
+    """One neuron run from plain arguments (``options`` as a dict of NeuronOptions fields)."""
+    arguments = dict(case)
+    arguments["options"] = NeuronOptions(**arguments.get("options", {}))
+    try:
+        return {**case, "result": run_neuron(**arguments).to_dict()}
+    except SimulationError as exc:
+        return {**case, "error": str(exc)}
+
+
+def emulator_case(case: dict) -> dict:
+    """One emulator run from plain arguments (``options`` as a dict of EmulatorOptions fields)."""
+    arguments = dict(case)
+    arguments["options"] = EmulatorOptions(**arguments.get("options", {}))
+    try:
+        return {**case, "result": run_emulator(**arguments).to_dict(include_loop=False)}
+    except SimulationError as exc:
+        return {**case, "error": str(exc)}
+
+
+def run_cases(function: Callable[[dict], dict], cases: Sequence[dict], workers: int = 2, progress: Progress | None = None) -> list[dict]:
+    """Every case through ``function`` in ``workers`` processes; results in the order of ``cases``."""
+    if workers < 1:
+        raise ValueError("use at least one worker process")
+    results: list[dict | None] = [None] * len(cases)
+    with ProcessPoolExecutor(max_workers=min(workers, max(len(cases), 1)), initializer=_init_worker) as pool:
+        futures = {pool.submit(function, case): index for index, case in enumerate(cases)}
+        for done, future in enumerate(as_completed(futures), start=1):
+            results[futures[future]] = future.result()
+            if progress is not None:
+                progress(done, len(cases))
+    return [result for result in results if result is not None]
+
+
+def options_dict(options: EmulatorOptions | NeuronOptions | None) -> dict:
+    return asdict(options) if options is not None else {}

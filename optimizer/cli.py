@@ -1,0 +1,243 @@
+"""``gmopt optimize``, ``gmopt front``, ``gmopt export`` and ``gmopt run-main``."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from gmopt.cli_support import print_json, user_errors
+from optimizer.file_store import FileRunStore
+from optimizer.results import (
+    DESIGN_COLUMNS, best_linearity, design_row, export_front, front_document, front_table, least_violating,
+)
+from optimizer.spec import RunSpec
+
+console = Console()
+RUN_MAIN_OUT = Path("runs/fig7")
+
+
+def _split(text: str | None, kind: type) -> list[Any] | None:
+    if text is None:
+        return None
+    try:
+        return [kind(item.strip()) for item in text.split(",") if item.strip()]
+    except ValueError as exc:
+        raise ValueError(f"{text!r} must be a comma-separated list of {kind.__name__} values") from exc
+
+
+def build_spec(store: FileRunStore, spec_file: Path | None, resume: bool, **options: Any) -> RunSpec:
+    """The run spec: the stored one when resuming, else the spec file (or defaults) with the options given."""
+    header = store.read_header()
+    if resume and header is not None and spec_file is None:
+        data = header[0]
+    else:
+        data = RunSpec.from_file(spec_file).model_dump() if spec_file is not None else {}
+    data.update({key: value for key, value in options.items() if value is not None})
+    if "topology" not in data:
+        raise ValueError("say which OTA to size: --topology fig7 (or a spec file with 'topology:')")
+    return RunSpec.parse(data, source=str(spec_file) if spec_file else "the options")
+
+
+def run_with_progress(spec: RunSpec, store: FileRunStore, workers: int, dask: str | None, resume: bool) -> Any:
+    """Run the optimization behind a rich progress bar; Ctrl-C leaves a resumable run."""
+    from optimizer.runner import ProgressInfo, run_optimization
+
+    columns = (
+        TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]} eval/s  feasible {task.fields[feasible]}  HV {task.fields[hv]}"),
+        TimeRemainingColumn(),
+    )
+    progress = Progress(*columns, console=console)
+    task = progress.add_task(f"{spec.topology} generations", total=spec.generations, rate="-", feasible="-", hv="-")
+
+    def show(info: ProgressInfo) -> None:
+        progress.start()  # on the first report, so that a refused spec prints no empty bar
+        progress.update(
+            task, completed=info.generation + 1, rate=f"{info.evaluations_per_s:.1f}",
+            feasible=f"{info.feasible_count}/{spec.pop_size}", hv=f"{info.hypervolume:.4f}",
+        )
+
+    try:
+        return run_optimization(spec, store, workers=workers, dask_address=dask, progress=show, resume=resume)
+    finally:
+        if progress.live.is_started:
+            progress.stop()
+
+
+def print_front(store: FileRunStore) -> None:
+    table = front_table(store)
+    if table.empty:
+        console.print("[yellow]no feasible design yet[/yellow] (status: " + store.status() + ")")
+        return
+    view = Table(title=f"feasible Pareto front ({len(table)} designs; point 0 = best linearity)")
+    for column in ("point", "index", *DESIGN_COLUMNS):
+        view.add_column(column, justify="right")
+    for point, row in table.iterrows():
+        view.add_row(str(point), str(row["index"]), *(_fmt(row[column]) for column in DESIGN_COLUMNS))
+    console.print(view)
+
+
+def _fmt(value: Any) -> str:
+    return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.4g}"
+
+
+def _existing_run(folder: Path) -> FileRunStore:
+    if not (folder / "header.json").exists():
+        raise FileNotFoundError(f"{folder} holds no optimization run: run 'gmopt optimize --out {folder}' first")
+    return FileRunStore(folder)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command()
+    def optimize(
+        topology: str | None = typer.Option(None, "--topology", help="OTA topology: baseline, fig7, fig8, fig9."),
+        tech: str | None = typer.Option(None, "--tech", help="Technology (default generic180)."),
+        pop: int | None = typer.Option(None, "--pop", help="Population size (default 20, Section 4.2)."),
+        gens: int | None = typer.Option(None, "--gens", help="Generations including the initial one (default 50)."),
+        workers: int = typer.Option(2, "--workers", min=1, help="Simulation worker processes."),
+        seed: int | None = typer.Option(None, "--seed", help="Random seed: the same seed gives the same run."),
+        out: Path = typer.Option(..., "--out", help="Run folder (created), e.g. runs/fig7."),
+        spec_file: Path | None = typer.Option(None, "--spec", exists=True, dir_okay=False, help="Spec file (JSON or YAML)."),
+        resume: bool = typer.Option(False, "--resume", help="Continue the run in --out from its last generation."),
+        dask: str | None = typer.Option(None, "--dask", help="'local' for a Dask LocalCluster, or a scheduler tcp://host:port."),
+        corners: str | None = typer.Option(None, "--corners", help="Corners to optimize the worst case of, e.g. tt,ss,ff."),
+        temps: str | None = typer.Option(None, "--temps", help="Temperatures in degC, e.g. -40,27,125."),
+        random_start: bool = typer.Option(False, "--random-start", help="Random initial population instead of the gm/ID seed."),
+    ) -> None:
+        """Size an OTA with NSGA-II (every evaluation stored in --out; resumable)."""
+        with user_errors():
+            store = FileRunStore(out)
+            spec = build_spec(
+                store, spec_file, resume, topology=topology, technology=tech, pop_size=pop, generations=gens,
+                seed=seed, corners=_split(corners, str), temps_c=_split(temps, float),
+                seeding="random" if random_start else None,
+            )
+            try:
+                summary = run_with_progress(spec, store, workers, dask, resume)
+            except KeyboardInterrupt:
+                typer.secho(f"interrupted: continue with 'gmopt optimize --out {out} --resume'", fg=typer.colors.YELLOW, err=True)
+                raise typer.Exit(code=130) from None
+            console.print(
+                f"{summary.status}: {summary.evaluations} evaluations ({summary.simulated} simulated, {summary.cached} "
+                f"from earlier evaluations, {summary.skipped_conditions} condition runs skipped) in "
+                f"{summary.wall_time_s:.1f} s; hypervolume {summary.hypervolume:.4f}; front {summary.front_size} designs"
+            )
+            print_front(store)
+
+    @app.command()
+    def front(
+        run: Path = typer.Argument(..., help="Run folder written by 'gmopt optimize --out'."),
+        json_output: bool = typer.Option(False, "--json", help="Print the front (with curves and provenance) as JSON."),
+        csv_output: bool = typer.Option(False, "--csv", help="Print the front as CSV."),
+        plot: Path | None = typer.Option(None, "--plot", help="Draw objectives, Iout-Vin curves and hypervolume to this image."),
+        table8: bool = typer.Option(False, "--table8", help="Also print the best design next to the paper's Table 8."),
+    ) -> None:
+        """Show a run's feasible Pareto front (point 0 = best linearity)."""
+        with user_errors():
+            store = _existing_run(run)
+            if json_output:
+                print_json(front_document(store))
+            elif csv_output:
+                typer.echo(front_table(store).to_csv(index=False), nl=False)
+            else:
+                print_front(store)
+            if table8:
+                print_comparison(store, RunSpec.parse(store.read_header()[0]).topology)
+            if plot is not None:
+                from optimizer.plot import plot_run
+
+                spec = RunSpec.parse(store.read_header()[0])
+                typer.echo(f"wrote {plot_run(store, plot, title=f'{spec.topology} ({spec.technology})')}", err=json_output or csv_output)
+
+    @app.command("export")
+    def export(
+        run: Path = typer.Argument(..., help="Run folder written by 'gmopt optimize --out'."),
+        point: int = typer.Option(0, "--point", min=0, help="Point of the front as 'gmopt front' lists it (0 = best linearity)."),
+        out: Path = typer.Option(..., "--out", help="Netlist to write (ngspice -b runs it as is)."),
+    ) -> None:
+        """Write one design of the front as a standalone SPICE testbench netlist."""
+        with user_errors():
+            store = _existing_run(run)
+            path = export_design(store, point, out)
+            typer.echo(f"wrote {path}")
+
+    @app.command("export-front")
+    def export_front_command(
+        run: Path = typer.Argument(..., help="Run folder written by 'gmopt optimize --out'."),
+        out: Path = typer.Option(..., "--out", help="File to write: .json (with curves) or .csv."),
+    ) -> None:
+        """Save a run's front as JSON or CSV."""
+        with user_errors():
+            typer.echo(f"wrote {export_front(_existing_run(run), out)}")
+
+    @app.command("run-main")
+    def run_main(
+        workers: int = typer.Option(2, "--workers", min=1, help="Simulation worker processes."),
+    ) -> None:
+        """The paper's fig7 optimization (pop 20, 50 generations, seed 1, runs/fig7) next to Table 8."""
+        from ota.sizing import first_sizing
+        from ota.topology import get_topology
+
+        with user_errors():
+            store = FileRunStore(RUN_MAIN_OUT)
+            spec = RunSpec(topology="fig7", seed=1, pop_size=20, generations=50)
+            seed = first_sizing(spec.topology, spec.technology)
+            labels = [variable.label for variable in get_topology(spec.topology).variables]
+            console.print("gm/ID first sizing (the seed of the initial population): " + ", ".join(
+                f"{label} = {var} lambda = {var * spec.lambda_m * 1e6:.2f} um" for label, var in zip(labels, seed)
+            ))
+            if store.status() != "finished":
+                run_with_progress(spec, store, workers, None, resume=True)
+            print_front(store)
+            print_comparison(store, spec.topology)
+
+
+def export_design(store: FileRunStore, point: int, out: Path) -> Path:
+    """The chosen front point as a standalone deck at the run's first (corner, temperature)."""
+    from ota.netlist import standalone_netlist
+
+    table = front_table(store)
+    if table.empty:
+        raise ValueError("the run has no feasible design to export yet")
+    if point >= len(table):
+        raise ValueError(f"--point {point} is past the front's {len(table)} designs (0..{len(table) - 1})")
+    spec = RunSpec.parse(store.read_header()[0])
+    var = [int(table.loc[point, f"var{k + 1}"]) for k in range(sum(c.startswith("var") for c in table.columns))]
+    out.write_text(standalone_netlist(spec.topology, var, spec.technology, spec.corners[0], spec.temps_c[0]))
+    return out
+
+
+def print_comparison(store: FileRunStore, topology: str) -> None:
+    """The best-linearity feasible design next to the paper's Table 8 (or, when no design is
+    feasible, the least-violating one, with the constraints it misses)."""
+    from gmopt.paper import TABLE8_METRICS
+    from optimizer.problem import constraint_names
+
+    spec = RunSpec.parse(store.read_header()[0])
+    best = best_linearity(store.front())
+    label = "best-linearity feasible design"
+    if best is None:
+        best = least_violating(store.evaluations())
+        if best is None:
+            console.print("[yellow]no evaluations stored[/yellow]")
+            return
+        missed = [name for name, value in zip(constraint_names(spec), best.constraints) if value > 0]
+        label = f"NO feasible design; least-violating design (misses {', '.join(missed)})"
+    row = design_row(best)
+    view = Table(title=f"{topology}: {label} vs the paper's Table 8")
+    view.add_column("metric")
+    view.add_column("gmopt", justify="right")
+    view.add_column("paper Table 8", justify="right")
+    # The baseline five-transistor OTA stands in for Table 8's "original OTA" (ref. [13]).
+    for key, paper_value in TABLE8_METRICS["original" if topology == "baseline" else topology].items():
+        view.add_row(key, _fmt(row[key]), _fmt(paper_value))
+    for key in ("rmse_ua", "power_mw", "saturation_margin_mv"):
+        view.add_row(key, _fmt(row[key]), "-")
+    console.print(view)
+    console.print(f"evaluation {best.index}, widths (um): " + ", ".join(f"{w:.2f}" for w in best.widths_um))

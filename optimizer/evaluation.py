@@ -1,0 +1,118 @@
+"""Where candidates are simulated: in this process, in N local worker processes, or on Dask.
+
+Workers receive candidates (integer lists), never simulators. Each worker process keeps its own
+``OtaTestbench`` per (corner, temperature), created once (pool initializer, or on first use on
+a Dask worker) and reused for every candidate. The three back-ends are pymoo's own
+parallelization callables ``run(f, X) -> list``, so swapping one for another is one argument.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import multiprocessing
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from pymoo.core.problem import LoopedElementwiseEvaluation
+from pymoo.parallelization import DaskParallelization, StarmapParallelization
+
+from optimizer.spec import RunSpec
+
+Parallelization = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
+LOCAL_DASK = "local"
+
+# One testbench per (topology, technology, corner, temperature) in each worker process. The
+# lock keeps a multi-threaded Dask worker from entering ngspice twice at once (not re-entrant).
+_TESTBENCHES: dict[tuple[str, str, str, float], Any] = {}
+_LOCK = threading.Lock()
+
+
+def _testbench(topology: str, technology: str, corner: str, temp_c: float) -> Any:
+    from ota.testbench import OtaTestbench  # imported in the worker, where it is used
+
+    key = (topology, technology, corner, temp_c)
+    if key not in _TESTBENCHES:
+        _TESTBENCHES[key] = OtaTestbench(topology=topology, technology=technology, corner=corner, temp_c=temp_c)
+    return _TESTBENCHES[key]
+
+
+@dataclass(frozen=True)
+class SimulationJob:
+    """What a worker needs to simulate candidates of one run: names and numbers only (picklable)."""
+
+    topology: str
+    technology: str
+    conditions: tuple[tuple[str, float], ...]
+
+    @classmethod
+    def from_spec(cls, spec: RunSpec) -> "SimulationJob":
+        return cls(spec.topology, spec.technology, tuple(spec.conditions))
+
+    def warm_up(self) -> None:
+        """Load every condition's circuit once (the pool initializer), before timing starts."""
+        with _LOCK:
+            for corner, temp_c in self.conditions:
+                _testbench(self.topology, self.technology, corner, temp_c)
+
+    def __call__(self, var: Sequence[int]) -> dict[str, Any]:
+        """Simulate one candidate at every condition; stop at the first that fails (it cannot be feasible)."""
+        started = time.perf_counter()
+        results = []
+        with _LOCK:
+            for corner, temp_c in self.conditions:
+                result = _testbench(self.topology, self.technology, corner, temp_c).evaluate([int(v) for v in var])
+                results.append(result.to_dict())
+                if not results[-1]["converged"]:
+                    break
+        return {
+            "results": results,
+            "skipped": len(self.conditions) - len(results),
+            "wall_time_s": time.perf_counter() - started,
+        }
+
+
+@contextlib.contextmanager
+def simulation_backend(job: SimulationJob, workers: int = 1, dask_address: str | None = None) -> Iterator[Parallelization]:
+    """A parallelization callable for the run's lifetime.
+
+    ``dask_address`` None: ``workers`` local processes (1 = in this process); ``"local"``: a Dask
+    ``LocalCluster`` of ``workers`` single-threaded processes; anything else: the address of an
+    existing Dask scheduler (``tcp://host:8786``) whose workers have gmopt installed.
+    """
+    if workers < 1:
+        raise ValueError(f"workers must be at least 1, got {workers}")
+    if dask_address:
+        with _dask_client(dask_address, workers) as client:
+            yield DaskParallelization(client)
+    elif workers == 1:
+        job.warm_up()
+        yield LoopedElementwiseEvaluation()
+    else:
+        # spawn, not fork: a parent that already holds a libngspice session must not be copied.
+        context = multiprocessing.get_context("spawn")
+        with context.Pool(processes=workers, initializer=job.warm_up) as pool:
+            # one candidate per task: simulation times vary 5x between candidates, so larger
+            # chunks leave one worker idle at the end of every generation
+            yield StarmapParallelization(functools.partial(pool.starmap, chunksize=1))
+
+
+@contextlib.contextmanager
+def _dask_client(address: str, workers: int) -> Iterator[Any]:
+    from dask.distributed import Client, LocalCluster
+
+    if address == LOCAL_DASK:
+        with LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None
+        ) as cluster, Client(cluster) as client:
+            yield client
+    else:
+        try:
+            client = Client(address, timeout="20s")
+        except (OSError, TimeoutError) as exc:
+            raise ValueError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from exc
+        with client:
+            yield client

@@ -1,0 +1,134 @@
+"""The run store of the command line: one folder per run (``gmopt optimize --out runs/fig7``).
+
+Layout: ``header.json``; ``evaluations.jsonl`` (one record per line, appended and flushed as
+evaluations finish); ``checkpoint.pkl`` and ``generations.json`` (written to a temporary file and
+renamed, checkpoint first, so a generation is listed only once its checkpoint is on disk);
+``status.json``. A run killed mid-write leaves at most a torn last line, which is dropped.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from optimizer.store import EvaluationRecord, RunStore
+
+_CHECKPOINT = "checkpoint.pkl"
+
+
+def _write_atomic(path: Path, data: bytes) -> None:
+    """Write to a temporary file, flush it to disk, then rename: readers see old or new, never half."""
+    temporary = path.with_name(path.name + ".tmp")
+    with open(temporary, "wb") as handle:
+        handle.write(data)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(temporary, path)
+
+
+class FileRunStore(RunStore):
+    """A run kept as JSON files in one folder (created if missing)."""
+
+    def __init__(self, folder: str | Path) -> None:
+        self.folder = Path(folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+        self._evaluations_path = self.folder / "evaluations.jsonl"
+        self._indices: set[int] | None = None
+
+    # --- header and status ------------------------------------------------------------------
+    def write_header(self, spec: dict, provenance: dict) -> None:
+        self._write_json("header.json", {"spec": spec, "provenance": provenance})
+
+    def read_header(self) -> tuple[dict, dict] | None:
+        data = self._read_json("header.json")
+        return None if data is None else (data["spec"], data["provenance"])
+
+    def set_status(self, status: str, message: str = "") -> None:
+        self._write_json("status.json", {"status": status, "message": message})
+
+    def status(self) -> str:
+        data = self._read_json("status.json")
+        return "new" if data is None else data["status"]
+
+    def status_message(self) -> str:
+        data = self._read_json("status.json")
+        return "" if data is None else data["message"]
+
+    # --- evaluations ------------------------------------------------------------------------
+    def add_evaluations(self, records: Sequence[EvaluationRecord]) -> None:
+        known = self._known_indices()
+        fresh = [record for record in records if record.index not in known]
+        if not fresh:
+            return
+        lines = "".join(json.dumps(record.to_json()) + "\n" for record in fresh)
+        with open(self._evaluations_path, "a") as handle:
+            handle.write(lines)
+            handle.flush()
+            os.fsync(handle.fileno())
+        known.update(record.index for record in fresh)
+
+    def evaluations(self, generation: int | None = None) -> list[EvaluationRecord]:
+        records = {record.index: record for record in self._read_records()}
+        return [
+            records[index] for index in sorted(records)
+            if generation is None or records[index].generation == generation
+        ]
+
+    # --- generations ------------------------------------------------------------------------
+    def complete_generation(self, generation: int, checkpoint: bytes, hypervolume: float, front_indices: list[int]) -> None:
+        _write_atomic(self.folder / _CHECKPOINT, checkpoint)
+        done = [entry for entry in self._generations() if entry["generation"] < generation]
+        done.append({"generation": generation, "hypervolume": hypervolume, "front": list(front_indices)})
+        self._write_json("generations.json", done)
+
+    def last_checkpoint(self) -> tuple[int, bytes] | None:
+        generations = self._generations()
+        path = self.folder / _CHECKPOINT
+        if not generations or not path.exists():
+            return None
+        return generations[-1]["generation"], path.read_bytes()
+
+    def hypervolumes(self) -> list[tuple[int, float]]:
+        return [(entry["generation"], float(entry["hypervolume"])) for entry in self._generations()]
+
+    def front(self) -> list[EvaluationRecord]:
+        generations = self._generations()
+        if not generations:
+            return []
+        wanted = set(generations[-1]["front"])
+        return [record for record in self.evaluations() if record.index in wanted]
+
+    # --- helpers ----------------------------------------------------------------------------
+    def _generations(self) -> list[dict[str, Any]]:
+        return self._read_json("generations.json") or []
+
+    def _read_records(self) -> list[EvaluationRecord]:
+        if not self._evaluations_path.exists():
+            return []
+        records = []
+        for line in self._evaluations_path.read_text().splitlines():
+            try:
+                records.append(EvaluationRecord.from_json(json.loads(line)))
+            except (json.JSONDecodeError, KeyError, TypeError):
+                continue  # the torn last line of a killed run
+        return records
+
+    def _known_indices(self) -> set[int]:
+        """Indices already stored; on first use also cut a torn last line so appends stay parseable."""
+        if self._indices is None:
+            if self._evaluations_path.exists():
+                text = self._evaluations_path.read_bytes()
+                if text and not text.endswith(b"\n"):
+                    _write_atomic(self._evaluations_path, text[: text.rfind(b"\n") + 1])
+            self._indices = {record.index for record in self._read_records()}
+        return self._indices
+
+    def _write_json(self, name: str, data: Any) -> None:
+        _write_atomic(self.folder / name, json.dumps(data, indent=1).encode())
+
+    def _read_json(self, name: str) -> Any:
+        path = self.folder / name
+        return json.loads(path.read_text()) if path.exists() else None

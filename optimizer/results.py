@@ -1,0 +1,144 @@
+"""What a run found: the feasible Pareto front, its hypervolume, the best-linearity design, exports.
+
+Hypervolume: each minimised objective is normalised between fixed bounds from the spec
+(``optimizer.problem.objective_bounds``: RMSE 0..rmse_max_a, gain gain_best_db..gain_min_db,
+power 0..power_worst_w), the reference point is ``spec.hypervolume.reference`` (1.1) in every
+normalised objective, and only feasible points count. The bounds never depend on the data, so
+values compare across generations and across runs of the same spec.
+"""
+
+from __future__ import annotations
+
+import json
+import pickle
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from pymoo.core.population import Population
+from pymoo.indicators.hv import HV
+from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
+
+from optimizer.problem import objective_bounds
+from optimizer.spec import RunSpec
+from optimizer.store import EvaluationRecord, RunStore
+
+# Table columns of a design, in the designer's units.
+DESIGN_COLUMNS = {
+    "gain_db": ("gain_db", 1.0), "bandwidth_mhz": ("bandwidth_hz", 1e-6), "gm_ms": ("gm_s", 1e3),
+    "phase_margin_deg": ("phase_margin_deg", 1.0), "offset_mv": ("offset_v", 1e3),
+    "rmse_ua": ("rmse_a", 1e6), "power_mw": ("power_w", 1e3), "saturation_margin_mv": ("saturation_margin_v", 1e3),
+}
+
+
+def hypervolume(F: np.ndarray, spec: RunSpec) -> float:
+    """Hypervolume of feasible minimised objectives ``F`` (rows) under the spec's fixed normalisation."""
+    F = np.asarray(F, dtype=float).reshape(-1, len(spec.objectives))
+    if len(F) == 0:
+        return 0.0
+    ideal, nadir = objective_bounds(spec)
+    indicator = HV(
+        ref_point=np.full(len(ideal), spec.hypervolume.reference), ideal=ideal, nadir=nadir,
+        norm_ref_point=False, zero_to_one=True,
+    )
+    return float(indicator.do(F))
+
+
+def nondominated(F: np.ndarray) -> np.ndarray:
+    """Positions of the non-dominated rows of ``F`` (pymoo's non-dominated sorting)."""
+    F = np.asarray(F, dtype=float)
+    if len(F) == 0:
+        return np.array([], dtype=int)
+    return np.asarray(NonDominatedSorting().do(F, only_non_dominated_front=True), dtype=int)
+
+
+def population_front(pop: Population, spec: RunSpec) -> tuple[float, list[int]]:
+    """Hypervolume and record indices of a population's feasible Pareto front."""
+    feasible = np.flatnonzero(pop.get("feas"))
+    F = pop.get("F")[feasible]
+    front = feasible[nondominated(F)]
+    indices = sorted(int(index) for index in pop.get("index")[front])
+    return hypervolume(F, spec), indices
+
+
+def front_of(records: Sequence[EvaluationRecord]) -> list[EvaluationRecord]:
+    """The feasible, non-dominated records among ``records`` (duplicated designs once)."""
+    unique = {tuple(record.var): record for record in records if record.feasible}
+    feasible = list(unique.values())
+    if not feasible:
+        return []
+    keep = nondominated(np.array([record.objectives for record in feasible]))
+    return sorted((feasible[i] for i in keep), key=lambda record: record.index)
+
+
+def best_linearity(front: Sequence[EvaluationRecord]) -> EvaluationRecord | None:
+    """The paper's highlighted design (thick line in Figures 12-14): lowest RMSE on the front."""
+    return min(front, key=lambda record: float(record.metrics["rmse_a"]), default=None)
+
+
+def violation(record: EvaluationRecord) -> float:
+    """pymoo's constraint violation: the sum of the positive constraint values."""
+    return float(sum(max(0.0, value) for value in record.constraints))
+
+
+def least_violating(records: Sequence[EvaluationRecord]) -> EvaluationRecord | None:
+    """What to show when nothing is feasible: the design closest to meeting every constraint."""
+    return min(records, key=lambda record: (violation(record), record.index), default=None)
+
+
+def final_population(store: RunStore) -> list[EvaluationRecord]:
+    """The last completed generation's population (the paper's "20 candidate solutions")."""
+    checkpoint = store.last_checkpoint()
+    if checkpoint is None:
+        return []
+    indices = {int(index) for index in pickle.loads(checkpoint[1])["algorithm"].pop.get("index")}
+    return [record for record in store.evaluations() if record.index in indices]
+
+
+def design_row(record: EvaluationRecord) -> dict[str, Any]:
+    """One design as a flat row: index, metrics in designer units, objectives, widths."""
+    row: dict[str, Any] = {"index": record.index, "generation": record.generation, "feasible": record.feasible}
+    for column, (key, scale) in DESIGN_COLUMNS.items():
+        value = record.metrics.get(key)
+        row[column] = None if value is None else float(value) * scale
+    row.update({f"var{k + 1}": v for k, v in enumerate(record.var)})
+    row.update({f"w{k + 1}_um": w for k, w in enumerate(record.widths_um)})
+    return row
+
+
+def front_table(store: RunStore) -> pd.DataFrame:
+    """The stored front as a table, best linearity first."""
+    rows = [design_row(record) for record in store.front()]
+    table = pd.DataFrame(rows)
+    return table.sort_values("rmse_ua").reset_index(drop=True) if len(table) else table
+
+
+def export_front(store: RunStore, path: str | Path, fmt: str | None = None) -> Path:
+    """Write the front as CSV or JSON (by ``fmt`` or the suffix); JSON adds curves and provenance."""
+    path = Path(path)
+    fmt = (fmt or path.suffix.lstrip(".")).lower()
+    if fmt == "csv":
+        front_table(store).to_csv(path, index=False)
+    elif fmt == "json":
+        path.write_text(json.dumps(front_document(store), indent=1))
+    else:
+        raise ValueError(f"unknown export format {fmt!r}: use .csv or .json")
+    return path
+
+
+def front_document(store: RunStore) -> dict[str, Any]:
+    """Everything a reader of the front needs in one JSON-safe dict."""
+    header = store.read_header()
+    if header is None:
+        raise FileNotFoundError("no optimization run is stored there (no header): run 'gmopt optimize' first")
+    spec, provenance = header
+    front = store.front()
+    best = best_linearity(front)
+    return {
+        "spec": spec, "provenance": provenance, "status": store.status(),
+        "hypervolumes": [{"generation": g, "hypervolume": hv} for g, hv in store.hypervolumes()],
+        "best_linearity_index": None if best is None else best.index,
+        "front": [record.to_json() for record in front],
+    }

@@ -1,0 +1,116 @@
+"""The run store: one interface through which a run records every evaluation and checkpoint.
+
+Modelled on optuna's storages: the runner only talks to ``RunStore``; the CLI uses the file
+store (``optimizer.file_store``), the service an SQL one. A generation counts as done only once
+``complete_generation`` stored its checkpoint, which is what a resumed run starts from.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+MetricValue = float | bool | str | None
+
+
+def encode_float(value: float) -> float | str:
+    """JSON has no inf/NaN: store them as the strings ``"inf"``, ``"-inf"``, ``"nan"``."""
+    value = float(value)
+    return value if math.isfinite(value) else str(value)
+
+
+def decode_float(value: float | str | None) -> float:
+    return math.nan if value is None else float(value)
+
+
+def _encode_metric(value: Any) -> Any:
+    return encode_float(value) if isinstance(value, float) else value
+
+
+def _decode_metric(value: Any) -> Any:
+    return float(value) if value in ("inf", "-inf", "nan") else value
+
+
+@dataclass
+class EvaluationRecord:
+    """One evaluated candidate of a run, as stored."""
+
+    index: int                      # unique in the run: generation-major, then individual
+    generation: int                 # 0 = initial population
+    var: list[int]
+    widths_um: list[float]
+    metrics: dict[str, MetricValue]  # OtaResult scalars (worst case over corners)
+    curves: dict[str, list[float]] = field(default_factory=dict)  # vin_v, iout_a
+    objectives: list[float] = field(default_factory=list)          # as minimised
+    constraints: list[float] = field(default_factory=list)         # <= 0 feasible
+    feasible: bool = False
+    converged: bool = False
+    error: str | None = None
+    wall_time_s: float = 0.0
+    cached: bool = False
+
+    def to_json(self) -> dict[str, Any]:
+        """A JSON-safe dict in which inf and NaN survive as strings."""
+        data = asdict(self)
+        data["metrics"] = {key: _encode_metric(value) for key, value in self.metrics.items()}
+        data["objectives"] = [encode_float(value) for value in self.objectives]
+        data["constraints"] = [encode_float(value) for value in self.constraints]
+        data["curves"] = {key: [encode_float(v) for v in values] for key, values in self.curves.items()}
+        return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "EvaluationRecord":
+        data = dict(data)
+        data["metrics"] = {key: _decode_metric(value) for key, value in data["metrics"].items()}
+        data["objectives"] = [decode_float(value) for value in data["objectives"]]
+        data["constraints"] = [decode_float(value) for value in data["constraints"]]
+        data["curves"] = {key: [decode_float(v) for v in values] for key, values in data.get("curves", {}).items()}
+        data["var"] = [int(v) for v in data["var"]]
+        return cls(**data)
+
+
+class RunStore(ABC):
+    """Storage of ONE run: header, evaluations, per-generation checkpoints, status."""
+
+    @abstractmethod
+    def write_header(self, spec: dict, provenance: dict) -> None:
+        """Record the spec and where the results come from (seed, models, versions)."""
+
+    @abstractmethod
+    def read_header(self) -> tuple[dict, dict] | None:
+        """``(spec, provenance)``, or None for a new run."""
+
+    @abstractmethod
+    def add_evaluations(self, records: Sequence[EvaluationRecord]) -> None:
+        """Store evaluations; an ``index`` already stored is ignored, so a resumed run never duplicates."""
+
+    @abstractmethod
+    def evaluations(self, generation: int | None = None) -> list[EvaluationRecord]:
+        """Every stored evaluation (or one generation's), by index."""
+
+    @abstractmethod
+    def complete_generation(self, generation: int, checkpoint: bytes, hypervolume: float, front_indices: list[int]) -> None:
+        """Atomically mark a generation done with the algorithm state to resume from."""
+
+    @abstractmethod
+    def last_checkpoint(self) -> tuple[int, bytes] | None:
+        """``(generation, checkpoint)`` of the last completed generation, or None."""
+
+    @abstractmethod
+    def hypervolumes(self) -> list[tuple[int, float]]:
+        """``(generation, hypervolume)`` of every completed generation, in order."""
+
+    @abstractmethod
+    def front(self) -> list[EvaluationRecord]:
+        """The last completed generation's feasible Pareto front, as records (by index)."""
+
+    @abstractmethod
+    def set_status(self, status: str, message: str = "") -> None:
+        """``running``, ``finished``, ``cancelled``, ``failed`` and a human-readable message."""
+
+    @abstractmethod
+    def status(self) -> str:
+        """The last status set (``new`` before any)."""

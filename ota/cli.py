@@ -1,0 +1,104 @@
+"""``gmopt evaluate`` and ``gmopt size-ota``: one OTA candidate from the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from gmopt import paper
+from gmopt.cli_support import print_json, user_errors
+from ota.topology import TOPOLOGIES, get_topology
+
+SUMMARY = (
+    ("gain_db", "DC gain", "dB", 1), ("bandwidth_hz", "bandwidth", "Hz", 1), ("ugf_hz", "unity-gain frequency", "Hz", 1),
+    ("phase_margin_deg", "phase margin", "deg", 1), ("gm_s", "Gm", "mS", 1e3), ("rmse_a", "linearity RMSE", "uA", 1e6),
+    ("offset_v", "input offset", "mV", 1e3), ("power_w", "power", "mW", 1e3),
+    ("saturation_margin_v", "worst VDS-VDSAT margin", "V", 1),
+)
+TOPOLOGY_HELP = f"OTA topology: {', '.join(TOPOLOGIES)}."
+TOPOLOGY_OPTION = typer.Option("fig7", "--topology", help=TOPOLOGY_HELP)
+TECH_OPTION = typer.Option("generic180", "--tech", help="Technology name (gmopt tech list).")
+CORNER_OPTION = typer.Option("tt", "--corner", help="Process corner of the technology.")
+TEMP_OPTION = typer.Option(27.0, "--temp", help="Temperature in degrees C.")
+JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")
+
+
+def _numbers(text: str, kind: type, option: str) -> list:
+    try:
+        return [kind(item) for item in text.split(",") if item.strip()]
+    except ValueError as exc:
+        raise ValueError(f"{option} takes comma-separated numbers, e.g. 1396,615,649 ({exc})") from exc
+
+
+def _print_summary(data: dict) -> None:
+    if not data["converged"]:
+        typer.echo(f"did not converge: {data['error']}")
+        return
+    for key, label, unit, scale in SUMMARY:
+        value = data[key]
+        typer.echo(f"{label:24s} {'n/a' if value is None else f'{value * scale:.4g}'} {unit}")
+    typer.echo(f"{'all saturated':24s} {data['all_saturated']}")
+
+
+def evaluate(
+    topology: str = TOPOLOGY_OPTION,
+    tech: str = TECH_OPTION,
+    corner: str = CORNER_OPTION,
+    temp: float = TEMP_OPTION,
+    widths: str = typer.Option("", "--widths", help="Var integers W = Var*lambda, comma-separated (W1,W2,...)."),
+    widths_um: str = typer.Option("", "--widths-um", help="Widths in micrometres, as the paper's tables give them."),
+    backend: str = typer.Option("shared", "--backend", help="ngspice back-end: shared or batch."),
+    plot: Path | None = typer.Option(None, "--plot", help="Write Iout vs Vin and the Bode plot to this PNG."),
+    curves: bool = typer.Option(False, "--curves", help="Include the swept vectors in the JSON."),
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """Simulate one OTA candidate (default widths: the paper's Table 5) and print its figures of merit."""
+    from ota.testbench import OtaTestbench
+
+    with user_errors():
+        shape = get_topology(topology)
+        if widths and widths_um:
+            raise ValueError("give either --widths (Var integers) or --widths-um (micrometres), not both")
+        if widths:
+            var = shape.check_var(_numbers(widths, float, "--widths"))
+        else:
+            var = shape.var_from_um(_numbers(widths_um, float, "--widths-um") if widths_um else shape.reference_widths_um)
+        with OtaTestbench(topology, tech, corner, temp, backend=backend) as bench:  # type: ignore[arg-type]
+            result = bench.evaluate(var)
+        if plot is not None:
+            from ota.plot import plot_result
+
+            plot_result(result, plot)
+        data = result.to_dict(curves=curves)
+        print_json(data) if json_output else _print_summary(data)
+        if plot is not None and not json_output:
+            typer.echo(f"plot written to {plot}")
+
+
+def size_ota(
+    topology: str = TOPOLOGY_OPTION,
+    tech: str = TECH_OPTION,
+    corner: str = CORNER_OPTION,
+    temp: float = TEMP_OPTION,
+    json_output: bool = JSON_OPTION,
+) -> None:
+    """The gm/ID first sizing of an OTA from the look-up tables, and its simulated figures of merit."""
+    from ota.sizing import first_sizing
+    from ota.testbench import OtaTestbench
+
+    with user_errors():
+        var = first_sizing(topology, tech, corner, temp)
+        with OtaTestbench(topology, tech, corner, temp) as bench:
+            data = bench.evaluate(var).to_dict(curves=False)
+        if json_output:
+            print_json(data)
+            return
+        labels = [v.label for v in get_topology(topology).variables]
+        typer.echo("first sizing: " + ", ".join(f"{label} = {v} ({v * paper.LAMBDA_M * 1e6:.2f} um)" for label, v in zip(labels, var)))
+        _print_summary(data)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("evaluate")(evaluate)
+    app.command("size-ota")(size_ota)

@@ -1,0 +1,138 @@
+"""Figures of merit of a transconductor from simulated vectors: pure numpy, no ngspice.
+
+Kept free of the simulator so that any circuit (an OTA, an ideal VCCS used to check the maths,
+a memristor emulator's OTA) is measured by the same code.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+NAN = float("nan")
+
+
+def transconductance_s(vin_v: np.ndarray, iout_a: np.ndarray) -> float:
+    """Small-signal Gm at Vin = 0: slope of the cubic fitted to the 7 sweep points nearest 0 V.
+
+    A local cubic is exact for a cubic transfer and smooths ngspice's sweep noise; a plain
+    central difference would be biased by the curvature (k*h^2 for I = g*v + k*v^3).
+    """
+    vin, iout = np.asarray(vin_v, float), np.asarray(iout_a, float)
+    nearest = np.argsort(np.abs(vin))[:7]
+    coefficients = np.polyfit(vin[nearest], iout[nearest], 3)
+    return float(np.polyval(np.polyder(coefficients), 0.0))
+
+
+def linearity_rmse_a(vin_v: np.ndarray, iout_a: np.ndarray, gm_s: float) -> float:
+    """Paper eq. 10, RMSE = sqrt(mean((I_ideal - I_real)^2)), against the ideal transconductor line.
+
+    The ideal line is the tangent at Vin = 0, I_ideal = Iout(0) + Gm * Vin: it has the OTA's own
+    small-signal Gm (the ideal transconductance of the paper's Fig. 10) and passes through the
+    measured Iout(0), so the RMSE measures non-linearity only; the offset is reported separately.
+    """
+    vin, iout = np.asarray(vin_v, float), np.asarray(iout_a, float)
+    iout_at_zero = float(np.interp(0.0, vin, iout))
+    ideal = iout_at_zero + gm_s * vin
+    return float(np.sqrt(np.mean((ideal - iout) ** 2)))
+
+
+def input_offset_v(vin_v: np.ndarray, iout_a: np.ndarray, gm_s: float) -> float:
+    """Input-referred offset: Vos = -Iout(0)/Gm, so that Iout ~ Gm*(Vin - Vos) near zero.
+
+    The small-signal form is used rather than the zero crossing of the sweep because large
+    offsets (the paper's Table 6 lists over 300 mV) lie outside the +-0.2 V sweep.
+    """
+    if not math.isfinite(gm_s) or gm_s == 0.0:
+        return NAN
+    return float(-np.interp(0.0, np.asarray(vin_v, float), np.asarray(iout_a, float)) / gm_s)
+
+
+def _crossing(freq_hz: np.ndarray, values: np.ndarray, level: float) -> float:
+    """First frequency where ``values`` falls below ``level``, interpolated on log10 frequency."""
+    below = np.nonzero(values < level)[0]
+    if below.size == 0 or below[0] == 0:
+        return NAN
+    k = below[0]
+    f0, f1 = np.log10(freq_hz[k - 1]), np.log10(freq_hz[k])
+    v0, v1 = values[k - 1], values[k]
+    return float(10 ** (f0 + (level - v0) * (f1 - f0) / (v1 - v0)))
+
+
+def open_loop_metrics(freq_hz: np.ndarray, response: np.ndarray) -> dict[str, float]:
+    """DC gain (at the first frequency), -3 dB bandwidth, unity-gain frequency, phase margin.
+
+    Phase margin is 180 deg plus the phase at the UGF, the phase taken relative to the DC phase
+    (so a wiring that inverts the output does not shift it by 180 deg); no UGF gives NaN.
+    """
+    freq = np.asarray(freq_hz, float).real
+    response = np.asarray(response, complex)
+    magnitude_db = 20 * np.log10(np.maximum(np.abs(response), 1e-300))
+    gain_db = float(magnitude_db[0])
+    bandwidth_hz = _crossing(freq, magnitude_db, gain_db - 10 * math.log10(2))
+    ugf_hz = _crossing(freq, magnitude_db, 0.0) if gain_db > 0 else NAN
+    phase_deg = np.degrees(np.unwrap(np.angle(response)))
+    phase_deg -= 180.0 * round(phase_deg[0] / 180.0)
+    if math.isfinite(ugf_hz):
+        phase_at_ugf = float(np.interp(np.log10(ugf_hz), np.log10(freq), phase_deg))
+        phase_margin_deg = 180.0 + phase_at_ugf
+    else:
+        phase_margin_deg = NAN
+    return {"gain_db": gain_db, "bandwidth_hz": bandwidth_hz, "ugf_hz": ugf_hz, "phase_margin_deg": phase_margin_deg}
+
+
+def supply_power_w(op: Mapping[str, np.ndarray], supplies_v: Mapping[str, float]) -> float:
+    """Power delivered by the supply sources: -sum(V * I), ngspice's branch current flowing into +."""
+    return float(sum(-volts * float(np.real(op[f"{name}#branch"][0])) for name, volts in supplies_v.items()))
+
+
+def saturation_margins_v(op: Mapping[str, np.ndarray], vectors: Mapping[str, tuple[str, str]]) -> dict[str, float]:
+    """|VDS| - |VDSAT| per device at the operating point (magnitudes: PMOS signs differ by model)."""
+    return {
+        device: float(abs(np.real(op[vds][0])) - abs(np.real(op[vdsat][0])))
+        for device, (vds, vdsat) in vectors.items()
+    }
+
+
+# -- the testbench's conventions (spice_templates/testbenches/ota_open_loop.cir.j2) ------------
+OUTPUT_NODE = "out"
+IOUT_VECTOR = "vhold#branch"        # current leaving the OTA output into the 0 V hold source
+SWEEP_VECTORS = ("v-sweep", "vid")  # the DC sweep's own vector, named differently by back-end
+
+
+def measure_testbench(
+    results: Mapping[str, Mapping[str, np.ndarray]],
+    supplies_v: Mapping[str, float],
+    device_vectors: Mapping[str, tuple[str, str]],
+    saturation_devices: Sequence[str] | None = None,
+) -> dict:
+    """Every figure of merit from the ``op``, ``dc`` and ``ac`` results of a testbench that follows
+    the conventions above; ``device_vectors`` maps a device to its (vds, vdsat) vectors, and the
+    saturation verdict covers ``saturation_devices`` (default: all of them)."""
+    op, dc, ac = results["op"], results["dc"], results["ac"]
+    vin = np.real(next(dc[name] for name in SWEEP_VECTORS if name in dc))
+    iout = np.real(dc[IOUT_VECTOR])
+    if not (np.all(np.isfinite(iout)) and np.all(np.isfinite(ac[OUTPUT_NODE]))):
+        raise FloatingPointError("the simulation returned non-finite values")
+    gm_s = transconductance_s(vin, iout)
+    margins = saturation_margins_v(op, device_vectors)
+    checked = [margins[d] for d in (margins if saturation_devices is None else saturation_devices)]
+    freq = np.real(ac["frequency"])
+    response = np.asarray(ac[OUTPUT_NODE], complex)
+    return {
+        **open_loop_metrics(freq, response),
+        "gm_s": gm_s,
+        "rmse_a": linearity_rmse_a(vin, iout, gm_s),
+        "offset_v": input_offset_v(vin, iout, gm_s),
+        "power_w": supply_power_w(op, supplies_v),
+        "margins_v": margins,
+        "saturation_margin_v": min(checked) if checked else NAN,
+        "all_saturated": all(m >= 0.0 for m in checked),
+        "vin_v": vin.tolist(),
+        "iout_a": iout.tolist(),
+        "freq_hz": freq.tolist(),
+        "ac_magnitude_db": (20 * np.log10(np.maximum(np.abs(response), 1e-300))).tolist(),
+        "ac_phase_deg": np.degrees(np.unwrap(np.angle(response))).tolist(),
+    }

@@ -1,0 +1,129 @@
+"""One loaded OTA testbench per instance: widths change in place, op + dc + ac run per candidate.
+
+The circuit is parsed once; each candidate costs an ``alterparam`` of var1..varN, a ``reset`` and
+the three analyses. A candidate that ngspice cannot simulate is a result (``converged=False``
+with ngspice's words), never an exception, because an optimizer must be able to score it.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+from engine import Backend, SimulationError, open_engine
+from gmopt import paper
+from lut.technology import get_technology
+from ota.measure import NAN, measure_testbench
+from ota.netlist import ANALYSES, DEVICE_QUANTITIES, device_vector, testbench_netlist
+from ota.topology import get_topology
+
+DEFAULT_TIMEOUT_S = 30.0
+
+
+@dataclass
+class OtaResult:
+    """Figures of merit of one candidate; metrics are NaN when the simulation failed."""
+
+    converged: bool
+    error: str | None
+    var: list[int]
+    widths_um: list[float]
+    gain_db: float = NAN
+    bandwidth_hz: float = NAN
+    ugf_hz: float = NAN
+    phase_margin_deg: float = NAN
+    gm_s: float = NAN
+    rmse_a: float = NAN
+    offset_v: float = NAN
+    power_w: float = NAN
+    saturation_margin_v: float = NAN
+    all_saturated: bool = False
+    margins_v: dict[str, float] = field(default_factory=dict)
+    vin_v: list[float] = field(default_factory=list)
+    iout_a: list[float] = field(default_factory=list)
+    freq_hz: list[float] = field(default_factory=list)
+    ac_magnitude_db: list[float] = field(default_factory=list)
+    ac_phase_deg: list[float] = field(default_factory=list)
+    sim_time_s: float = NAN
+    topology: str = ""
+    technology: str = ""
+    corner: str = ""
+    temp_c: float = NAN
+
+    def to_dict(self, curves: bool = True) -> dict:
+        """JSON-safe: NaN and inf become None; ``curves=False`` leaves out the swept vectors."""
+        data = asdict(self)
+        if not curves:
+            for key in ("vin_v", "iout_a", "freq_hz", "ac_magnitude_db", "ac_phase_deg"):
+                data.pop(key)
+        return _json_safe(data)
+
+
+def _json_safe(value: object) -> object:
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_json_safe(item) for item in value]
+    return value
+
+
+class OtaTestbench:
+    """A loaded testbench of one topology, technology, corner and temperature."""
+
+    def __init__(
+        self,
+        topology: str = "fig7",
+        technology: str = "generic180",
+        corner: str = "tt",
+        temp_c: float = 27.0,
+        backend: Backend = "shared",
+        timeout_s: float = DEFAULT_TIMEOUT_S,
+    ) -> None:
+        self.topology = get_topology(topology)
+        self.technology = get_technology(technology)
+        self.corner = self.technology.check_corner(corner)
+        self.temp_c = float(temp_c)
+        self.timeout_s = timeout_s
+        self._supplies_v = {"vdd": paper.SUPPLY_V, "vss": -paper.SUPPLY_V}
+        self._device_vectors = {
+            device: tuple(device_vector(self.technology, device, q) for q in DEVICE_QUANTITIES)
+            for device in self.topology.devices
+        }
+        reference = self.topology.var_from_um(self.topology.reference_widths_um)
+        self._engine = open_engine(backend)
+        self._engine.load(testbench_netlist(self.topology.name, reference, self.technology, self.corner, self.temp_c))
+
+    def evaluate(self, var: Sequence[int]) -> OtaResult:
+        """Simulate one candidate (integer widths in lambda); ValueError only for malformed input."""
+        checked = self.topology.check_var(list(var))
+        base = {
+            "var": checked, "widths_um": [v * paper.LAMBDA_M * 1e6 for v in checked], "topology": self.topology.name,
+            "technology": self.technology.name, "corner": self.corner, "temp_c": self.temp_c,
+        }
+        started = time.perf_counter()
+        try:
+            self._engine.set_params({v.name: value for v, value in zip(self.topology.variables, checked)})
+            results = self._engine.run(ANALYSES, timeout_s=self.timeout_s)
+            metrics = measure_testbench(results, self._supplies_v, self._device_vectors, self.topology.saturation_devices)
+        except (SimulationError, FloatingPointError, np.linalg.LinAlgError, KeyError, StopIteration) as exc:
+            return OtaResult(converged=False, error=str(exc), sim_time_s=time.perf_counter() - started, **base)
+        return OtaResult(converged=True, error=None, sim_time_s=time.perf_counter() - started, **base, **metrics)
+
+    def evaluate_um(self, widths_um: Sequence[float]) -> OtaResult:
+        """As the paper's tables give widths: micrometres, rounded to multiples of lambda."""
+        return self.evaluate(self.topology.var_from_um(list(widths_um)))
+
+    def close(self) -> None:
+        self._engine.close()
+
+    def __enter__(self) -> "OtaTestbench":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

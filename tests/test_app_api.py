@@ -1,0 +1,162 @@
+"""The REST API in-process: validation, tokens, limits, and reading stored runs back exactly."""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+
+from app.main import create_app
+from app.sql_store import SqlRunStore
+from gmopt import paper
+from gmopt.settings import get_settings
+from lut.lookup import lookup as direct_lookup
+from ota.testbench import OtaTestbench
+from tests.test_app_store import record
+
+SMALL_RUN = {"topology": "fig7", "pop_size": 4, "generations": 2, "seeding": "random"}
+
+
+def client_with(monkeypatch: pytest.MonkeyPatch, **settings: object) -> TestClient:
+    for name, value in settings.items():
+        monkeypatch.setenv(f"GMOPT_{name.upper()}", str(value))
+    get_settings.cache_clear()
+    return TestClient(create_app())
+
+
+@pytest.fixture
+def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
+    with client_with(monkeypatch) as test_client:
+        yield test_client
+
+
+def stored_run(client: TestClient, records, fronts: dict[int, list[int]], hypervolumes: dict[int, float]) -> SqlRunStore:
+    run_id = client.post("/runs", json=SMALL_RUN).json()["id"]
+    store = SqlRunStore(client.app.state.engine, run_id)
+    store.add_evaluations(records)
+    for generation, indices in fronts.items():
+        store.complete_generation(generation, b"checkpoint", hypervolumes[generation], indices)
+    return store
+
+
+def test_openapi_documents_every_endpoint(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    for path in ("/technologies", "/luts", "/luts/{lut_id}/lookup", "/evaluate", "/runs", "/runs/{run_id}",
+                 "/runs/{run_id}/cancel", "/runs/{run_id}/front", "/runs/{run_id}/evaluations", "/runs/{run_id}/hypervolume",
+                 "/health"):
+        assert path in paths, path
+    run_create = client.get("/openapi.json").json()["components"]["schemas"]["RunCreate"]
+    assert run_create["properties"]["topology"]["enum"] == ["baseline", "fig7", "fig8", "fig9"]
+
+
+@pytest.mark.parametrize(("body", "fix"), [
+    ({"topology": "fig7", "pop_size": 2}, "pop_size: Input should be greater than or equal to 4"),
+    ({"topology": "fig10"}, "topology: Input should be 'baseline', 'fig7', 'fig8' or 'fig9'"),
+    ({"topology": "fig7", "netlist": "V1 1 0 1"}, "netlist: Extra inputs are not permitted"),
+    ({"topology": "fig7", "technology": "sky999"}, "unknown technology 'sky999'; valid technologies: generic180"),
+    ({"topology": "fig7", "corners": ["xx"]}, "has no corner 'xx'; valid corners: tt, ff, ss, fs, sf"),
+    ({"topology": "fig7", "pop_size": 1000, "generations": 1000}, "exceeds this service's limit of 20000"),
+])
+def test_bad_runs_get_422_saying_what_to_fix(client: TestClient, body: dict, fix: str) -> None:
+    response = client.post("/runs", json=body)
+    assert response.status_code == 422
+    answer = response.json()
+    assert fix in (answer.get("message") or answer["detail"])
+
+
+def test_writes_need_the_token_when_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    with client_with(monkeypatch, api_token="s3cret") as client:
+        assert client.post("/runs", json=SMALL_RUN).status_code == 401
+        assert client.post("/runs", json=SMALL_RUN, headers={"Authorization": "Bearer wrong"}).status_code == 403
+        created = client.post("/runs", json=SMALL_RUN, headers={"Authorization": "Bearer s3cret"})
+        assert created.status_code == 201
+        assert client.get(f"/runs/{created.json()['id']}").status_code == 200  # reads stay open
+        assert client.post(f"/runs/{created.json()['id']}/cancel").status_code == 401
+
+
+def test_body_size_limit_and_queue_limits(monkeypatch: pytest.MonkeyPatch) -> None:
+    with client_with(monkeypatch, max_body_bytes=2000, max_queued_runs=2) as client:
+        padded = {**SMALL_RUN, "corners": ["tt"] * 1000}
+        assert client.post("/runs", json=padded).status_code == 413
+        assert client.post("/runs", json=SMALL_RUN).status_code == 201
+        assert client.post("/runs", json=SMALL_RUN).status_code == 201
+        full = client.post("/runs", json=SMALL_RUN)
+        assert full.status_code == 429 and "queue is full" in full.json()["detail"]
+
+
+def test_runs_list_filters_and_paginates(client: TestClient) -> None:
+    ids = [client.post("/runs", json={**SMALL_RUN, "topology": topology}).json()["id"] for topology in ("fig7", "fig8", "fig7")]
+    client.post(f"/runs/{ids[0]}/cancel")
+    page = client.get("/runs", params={"topology": "fig7", "limit": 1}).json()
+    assert page["count"] == 2 and [run["id"] for run in page["data"]] == [ids[2]]
+    assert [run["id"] for run in client.get("/runs", params={"topology": "fig7", "skip": 1}).json()["data"]] == [ids[0]]
+    cancelled = client.get("/runs", params={"status": "cancelled"}).json()
+    assert cancelled["count"] == 1 and cancelled["data"][0]["status"] == "cancelled"
+    assert client.post(f"/runs/{ids[0]}/cancel").status_code == 409
+    assert client.get("/runs", params={"status": "bogus"}).status_code == 422
+
+
+def test_front_evaluations_and_hypervolume_read_back_what_was_stored(client: TestClient) -> None:
+    records = [record(i, generation=i // 4) for i in range(8)]
+    records[5].objectives = [math.inf, -50.0, math.nan]
+    store = stored_run(client, records, fronts={0: [0, 2], 1: [2, 5, 6]}, hypervolumes={0: 0.125, 1: math.nan})
+    run = client.get(f"/runs/{store.run_id}").json()
+    assert (run["generation"], run["evaluations_done"], run["evaluations_total"], run["progress_pct"]) == (1, 8, 8, 100.0)
+    assert run["hypervolume"] == "nan"
+
+    front = client.get(f"/runs/{store.run_id}/front").json()
+    assert front["generation"] == 1 and front["objectives"] == ["rmse", "gain", "power"]
+    assert [point["index"] for point in front["data"]] == [2, 5, 6]
+    assert front["data"][1]["objectives"] == ["inf", -50.0, "nan"]
+    assert front["data"][0]["widths_um"] == records[2].widths_um and front["data"][0]["metrics"]["gain_db"] == 45.5
+
+    table = list(csv.DictReader(io.StringIO(client.get(f"/runs/{store.run_id}/front", params={"format": "csv"}).text)))
+    assert [int(row["index"]) for row in table] == [2, 5, 6]
+    assert float(table[1]["objective_rmse"]) == math.inf and math.isnan(float(table[1]["objective_power"]))
+    assert [float(table[0][f"W{i}_um"]) for i in range(1, 6)] == records[2].widths_um
+
+    page = client.get(f"/runs/{store.run_id}/evaluations", params={"skip": 2, "limit": 3}).json()
+    assert page["count"] == 8 and [e["index"] for e in page["data"]] == [2, 3, 4] and page["data"][0]["curves"] == {}
+    detail = client.get(f"/runs/{store.run_id}/evaluations/5").json()
+    assert detail["curves"] == {"vin_v": [-0.2, 0.0, 0.2], "iout_a": [-7e-4, 1e-6, 7e-4]}
+    assert client.get(f"/runs/{store.run_id}/evaluations/99").status_code == 404
+    assert client.get(f"/runs/{store.run_id}/hypervolume").json()["data"] == [
+        {"generation": 0, "hypervolume": 0.125}, {"generation": 1, "hypervolume": "nan"}]
+    assert client.get("/runs/424242/front").status_code == 404
+
+
+def test_evaluate_matches_a_direct_testbench_run(client: TestClient) -> None:
+    var = [round(w_um / (paper.LAMBDA_M * 1e6)) for w_um in paper.TABLE7_WIDTHS_UM["fig7"]]
+    answer = client.post("/evaluate", json={"topology": "fig7", "var": var})
+    assert answer.status_code == 200, answer.text
+    with OtaTestbench("fig7") as testbench:
+        direct = testbench.evaluate(var)
+    got = answer.json()
+    assert got["converged"] is True and got["var"] == var
+    for name in ("gain_db", "bandwidth_hz", "phase_margin_deg", "gm_s", "power_w", "rmse_a"):
+        assert got[name] == pytest.approx(getattr(direct, name), rel=1e-9), name
+    bad = client.post("/evaluate", json={"topology": "fig7", "var": [100, 200]})
+    assert bad.status_code == 422 and "takes 5 integers" in bad.json()["detail"]
+    both = client.post("/evaluate", json={"topology": "fig7", "var": var, "widths_um": [1.0] * 5})
+    assert both.status_code == 422 and "exactly one of var" in both.json()["message"]
+
+
+@pytest.mark.slow
+def test_lut_build_and_lookup_match_the_library(client: TestClient) -> None:
+    built = client.post("/luts", json={"technology": "generic180", "corner": "tt", "temp_c": 27})
+    assert built.status_code == 201, built.text
+    lut = built.json()
+    assert lut["provenance"]["model_hash"] and lut["grid"]["length_m"]
+    query = {"device": "nmos", "quantity": "ID_W", "gm_id": 12.0, "L": 1e-6, "VDS": 0.9}
+    got = client.get(f"/luts/{lut['id']}/lookup", params=query)
+    assert got.status_code == 200, got.text
+    expected = direct_lookup("generic180", "nmos", "ID_W", gm_id=12.0, L=1e-6, VDS=0.9, corner="tt", temp_c=27.0)
+    assert got.json()["value"] == pytest.approx(float(expected), rel=1e-12)
+    both = client.get(f"/luts/{lut['id']}/lookup", params={**query, "vgs": 0.8})
+    assert both.status_code == 422 and "exactly one of vgs" in both.json()["message"]
+    outside = client.get(f"/luts/{lut['id']}/lookup", params={**query, "L": 5e-5})
+    assert outside.status_code == 422 and "outside the table's grid" in outside.json()["detail"]

@@ -1,0 +1,123 @@
+"""Objectives, constraints, worst case, seeding, operators and hypervolume, against hand computation."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from optimizer.algorithm import build_nsga2, seeded_population
+from optimizer.problem import (
+    FAILED_VIOLATION, SATURATION_SCALE_V, SizingProblem, constraint_names, constraints_of, objective_bounds,
+    objectives_of, worst_case,
+)
+from optimizer.results import front_of, hypervolume
+from optimizer.spec import RunSpec
+from optimizer.store import EvaluationRecord
+
+SPEC = RunSpec.parse({"topology": "fig7", "constraints": {"gm_min_s": 2.8e-3, "gm_max_s": 4.2e-3}})
+GOOD = {
+    "converged": True, "gain_db": 44.0, "bandwidth_hz": 2e6, "phase_margin_deg": 60.0, "offset_v": -0.01,
+    "rmse_a": 10e-6, "gm_s": 3.5e-3, "power_w": 2e-3, "saturation_margin_v": 0.05,
+}
+
+
+def test_objectives_are_rmse_negated_gain_and_power() -> None:
+    assert objectives_of(GOOD, SPEC) == [10e-6, -44.0, 2e-3]
+
+
+def test_constraints_are_normalised_by_their_limits() -> None:
+    limits = SPEC.constraints
+    expected = {
+        "gain": 1 - 44.0 / 40.0,
+        "bandwidth": math.log10(1e6 / 2e6),
+        "phase_margin": 1 - 60.0 / 55.0,
+        "offset": 0.01 / limits.offset_max_v - 1,
+        "rmse": 10e-6 / limits.rmse_max_a - 1,
+        "gm_min": 1 - 3.5e-3 / limits.gm_min_s,
+        "gm_max": 3.5e-3 / limits.gm_max_s - 1,
+        "saturation": -0.05 / SATURATION_SCALE_V,
+    }
+    values = dict(zip(constraint_names(SPEC), constraints_of(GOOD, SPEC)))
+    assert values == pytest.approx(expected, rel=1e-12)
+    assert all(value <= 0 for value in values.values())
+    short = constraints_of({**GOOD, "phase_margin_deg": 11.0}, SPEC)
+    assert dict(zip(constraint_names(SPEC), short))["phase_margin"] == pytest.approx(0.8)
+
+
+def test_optional_constraints_can_be_switched_off() -> None:
+    spec = RunSpec.parse({"topology": "fig7", "constraints": {"gm_min_s": None, "gm_max_s": None, "require_saturation": False}})
+    assert constraint_names(spec) == ["gain", "bandwidth", "phase_margin", "offset", "rmse"]
+
+
+def test_a_failed_simulation_is_finite_and_worse_than_any_converged_candidate() -> None:
+    failed = {"converged": False, "error": "no convergence", "gain_db": None, "rmse_a": math.nan}
+    objectives = objectives_of(failed, SPEC)
+    constraints = constraints_of(failed, SPEC)
+    assert all(math.isfinite(value) for value in objectives + constraints)
+    assert constraints == [FAILED_VIOLATION] * len(constraint_names(SPEC))
+    awful = {**GOOD, "gain_db": -60.0, "bandwidth_hz": 1.0, "phase_margin_deg": -180.0, "offset_v": 0.9,
+             "rmse_a": 1e-3, "saturation_margin_v": -1.8}
+    assert sum(max(0, g) for g in constraints_of(awful, SPEC)) < sum(constraints)
+    nan_metric = constraints_of({**GOOD, "phase_margin_deg": None}, SPEC)
+    assert dict(zip(constraint_names(SPEC), nan_metric))["phase_margin"] == FAILED_VIOLATION
+
+
+def test_pymoo_sees_finite_values_and_a_large_violation_for_failures() -> None:
+    problem = SizingProblem(SPEC, n_var=5, evaluate_batch=lambda X: [GOOD, {"converged": False}][: len(X)])
+    F, G = problem.evaluate(np.array([[100] * 5, [200] * 5]), return_values_of=["F", "G"])
+    assert np.all(np.isfinite(F)) and np.all(np.isfinite(G))
+    assert np.all(G[0] <= 0) and np.all(G[1] == FAILED_VIOLATION)
+
+
+def test_worst_case_over_conditions() -> None:
+    hot = {**GOOD, "gain_db": 41.0, "rmse_a": 12e-6, "power_w": 1.5e-3, "offset_v": 0.03, "margins_v": {"MN2": 0.1}}
+    cold = {**GOOD, "bandwidth_hz": 1.5e6, "offset_v": -0.02, "margins_v": {"MN2": 0.3}}
+    merged = worst_case([cold, hot])
+    assert (merged["gain_db"], merged["rmse_a"], merged["power_w"]) == (41.0, 12e-6, 2e-3)
+    assert (merged["bandwidth_hz"], merged["offset_v"], merged["margins_v"]) == (1.5e6, 0.03, {"MN2": 0.1})
+    assert worst_case([cold, {"converged": False, "error": "singular matrix"}])["converged"] is False
+
+
+def test_the_seeded_population_is_the_first_sizing_and_distinct_perturbations() -> None:
+    spec = RunSpec(topology="fig7", pop_size=20, seed=5)
+    first = [741, 560, 8000, 2483, 2483]
+    X = seeded_population(first, spec)
+    assert X.shape == (20, 5) and X.dtype.kind == "i"
+    assert X[0].tolist() == first
+    assert len({tuple(row) for row in X}) == 20
+    assert X.min() >= 40 and X.max() <= 8000
+    assert np.array_equal(X, seeded_population(first, spec))
+    ratio = np.log(X[1:, :4] / np.array(first[:4]))
+    assert 0.15 < ratio.std() < 0.45  # log-normal spread 0.3 (the 8000 column is clipped)
+
+
+def test_nsga2_uses_the_papers_operators_on_integers() -> None:
+    algorithm = build_nsga2(SPEC)
+    crossover, mutation = algorithm.mating.crossover, algorithm.mating.mutation
+    assert (crossover.prob.value, crossover.eta.value) == (0.9, 15.0)
+    assert (mutation.prob.value, mutation.prob_var.value, mutation.eta.value) == (1.0, 0.5, 20.0)
+    assert type(crossover.repair).__name__ == type(mutation.repair).__name__ == "RoundingRepair"
+
+
+def test_hypervolume_uses_fixed_bounds_and_the_1_1_reference() -> None:
+    ideal, nadir = objective_bounds(SPEC)
+    assert ideal.tolist() == [0.0, -80.0, 0.0]
+    assert nadir.tolist() == [SPEC.constraints.rmse_max_a, -40.0, 10e-3]
+    a = ideal + np.array([0.5, 0.5, 0.5]) * (nadir - ideal)
+    b = ideal + np.array([0.2, 0.8, 0.6]) * (nadir - ideal)
+    box = lambda p: np.prod(1.1 - p)  # noqa: E731
+    overlap = np.prod(1.1 - np.maximum([0.5, 0.5, 0.5], [0.2, 0.8, 0.6]))
+    assert hypervolume(a[None], SPEC) == pytest.approx(box(np.array([0.5, 0.5, 0.5])))
+    assert hypervolume(np.array([a, b]), SPEC) == pytest.approx(box(np.array([0.5] * 3)) + box(np.array([0.2, 0.8, 0.6])) - overlap)
+    assert hypervolume(np.empty((0, 3)), SPEC) == 0.0
+    assert hypervolume((nadir * 1.2)[None], SPEC) == 0.0
+
+
+def test_front_of_keeps_feasible_nondominated_records() -> None:
+    def rec(index: int, objectives: list[float], feasible: bool = True) -> EvaluationRecord:
+        return EvaluationRecord(index=index, generation=0, var=[index], widths_um=[], metrics={}, objectives=objectives, feasible=feasible)
+
+    records = [rec(0, [1, 1, 1]), rec(1, [2, 2, 2]), rec(2, [0, 3, 1]), rec(3, [0, 0, 0], feasible=False)]
+    assert [r.index for r in front_of(records)] == [0, 2]

@@ -1,0 +1,70 @@
+"""The run spec: paper defaults, JSON/YAML files, and messages that name the bad field."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gmopt import paper
+from optimizer.spec import TABLE1_GM_WINDOW_S, RunSpec
+
+
+def test_defaults_are_the_papers_section_4_2_and_eq_11() -> None:
+    spec = RunSpec(topology="fig7")
+    assert (spec.pop_size, spec.generations) == (20, 50)
+    assert (spec.var_min, spec.var_max) == (40, 8000)
+    assert spec.lambda_m == pytest.approx(0.09e-6)
+    assert spec.objectives == ["rmse", "gain", "power"]
+    limits = spec.constraints
+    assert (limits.gain_min_db, limits.bandwidth_min_hz, limits.phase_margin_min_deg) == (40.0, 1e6, 55.0)
+    assert limits.gm_min_s is None and limits.gm_max_s is None
+    assert TABLE1_GM_WINDOW_S[0] < paper.TARGET_GM_S < TABLE1_GM_WINDOW_S[1]
+    operators = spec.operators
+    assert (operators.crossover_prob, operators.crossover_eta) == (0.9, 15.0)
+    assert (operators.mutation_prob, operators.mutation_eta) == (0.5, 20.0)
+    assert spec.conditions == [("tt", 27.0)]
+
+
+@pytest.mark.parametrize("suffix", [".json", ".yaml"])
+def test_a_spec_file_round_trips(tmp_path: Path, suffix: str) -> None:
+    spec = RunSpec(topology="fig9", corners=["tt", "ss"], temps_c=[-40, 125], pop_size=8, seed=7)
+    path = tmp_path / f"spec{suffix}"
+    spec.to_file(path)
+    loaded = RunSpec.from_file(path)
+    assert loaded == spec
+    assert loaded.conditions == [("tt", -40.0), ("tt", 125.0), ("ss", -40.0), ("ss", 125.0)]
+
+
+def test_a_user_edited_yaml_overrides_only_what_it_names(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text("topology: fig8\nconstraints:\n  phase_margin_min_deg: 30\n  offset_max_v: 0.2\n")
+    spec = RunSpec.from_file(path)
+    assert spec.constraints.phase_margin_min_deg == 30
+    assert spec.constraints.offset_max_v == 0.2
+    assert spec.constraints.gain_min_db == 40.0
+
+
+@pytest.mark.parametrize(
+    ("data", "words"),
+    [
+        ({"topology": "fig10"}, ["topology", "fig7"]),
+        ({"topology": "fig7", "pop_size": 2}, ["pop_size", "greater than or equal to 4"]),
+        ({"topology": "fig7", "var_min": 500, "var_max": 400}, ["var_min (500) must be below var_max (400)"]),
+        ({"topology": "fig7", "corners": ["tt", "tt"]}, ["corners", "repeat"]),
+        ({"topology": "fig7", "popsize": 20}, ["popsize", "Extra inputs"]),
+        ({"topology": "fig7", "constraints": {"gm_min_s": 5e-3, "gm_max_s": 4e-3}}, ["gm_min_s"]),
+    ],
+)
+def test_bad_specs_get_messages_naming_the_field(data: dict, words: list[str]) -> None:
+    with pytest.raises(ValueError) as error:
+        RunSpec.parse(data)
+    for word in words:
+        assert word in str(error.value)
+
+
+def test_a_spec_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "spec.yaml"
+    path.write_text("- fig7\n")
+    with pytest.raises(ValueError, match="mapping"):
+        RunSpec.from_file(path)

@@ -1,0 +1,44 @@
+"""gm/ID first sizing: checked against simulations of the sized OTA, not against its own formulas."""
+
+from __future__ import annotations
+
+import pytest
+
+from gmopt import paper
+from ota.sizing import first_sizing, plan_sizing
+from ota.testbench import OtaTestbench
+from ota.topology import TOPOLOGIES, get_topology
+
+pytestmark = pytest.mark.slow  # the first call builds the generic180 look-up tables (shared per test session)
+
+
+@pytest.mark.parametrize("name", TOPOLOGIES)
+def test_first_sizing_is_a_valid_var_vector(name: str) -> None:
+    var = first_sizing(name)
+    assert get_topology(name).check_var(var) == var
+
+
+def test_tail_current_and_gm_match_the_simulated_baseline() -> None:
+    """The LUT predicts MN1's triode current and the input gm; the simulator measures both."""
+    plan = plan_sizing("baseline")
+    with OtaTestbench("baseline") as bench:
+        result = bench.evaluate(plan.var)
+    supply_current_a = result.power_w / (2 * paper.SUPPLY_V)
+    assert supply_current_a == pytest.approx(plan.tail_current_a, rel=0.05)
+    assert result.gm_s == pytest.approx(paper.TARGET_GM_S, rel=0.10)
+    assert result.all_saturated
+
+
+def test_low_voltage_ota_meets_the_gm_target_with_every_mirror_balanced() -> None:
+    with OtaTestbench("fig9") as bench:
+        result = bench.evaluate(first_sizing("fig9"))
+    assert result.gm_s == pytest.approx(paper.TARGET_GM_S, rel=0.10)
+    assert abs(result.offset_v) < 5e-3  # mirrors sized at one gm/ID per VGS: no systematic offset
+
+
+def test_cascode_on_a_diode_is_sized_from_the_vgs_its_bias_leaves() -> None:
+    """fig7's MN6/MN7 (gate VBN = 0.3 V) sit on the diode MN4: VGS = 0.3 + 0.9 - VGS(MN4)."""
+    plan = plan_sizing("fig7")
+    w2, w3 = plan.variables[1], plan.variables[2]
+    assert w3.vgs_v == pytest.approx(paper.BIAS_V["vbn"] + paper.SUPPLY_V - w2.vgs_v, abs=0.01)
+    assert w3.gm_id_s_per_a > 15  # weak-to-moderate inversion: the bias leaves little VGS
