@@ -49,17 +49,12 @@ def subcircuit(topology_name: str, technology: str | Technology = "generic180") 
 
     def dev(device: str, drain: str, gate: str, source: str) -> str:
         polarity = topology.polarity(device)
-        kind = tech.device(polarity)
         width = topology.width_expression(device)
         written.append(device)
-        line = kind.instance(
+        return tech.device(polarity).instance(
             device_instance(tech, device)[1:], drain, gate, source,
             "vss" if polarity == "n" else "vdd", w=width, l=f"{paper.OTA_LENGTH_M:g}",
         )
-        # Diffusion perimeters = W (areas 0, as the paper's Listing 1): with the default 0, BSIM3
-        # warns "Pd = 0 is less than W" for every device at every analysis, which made each
-        # analysis about 30x slower. PDK subcircuit devices compute their own geometry.
-        return f"{line} pd={width} ps={width}" if kind.prefix == "m" else line
 
     text = render(
         topology.template, dev=dev, ota_name=topology.name, title=topology.title, ports=PORTS,
