@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402 - the back-end must be chosen first
-import numpy as np  # noqa: E402
-
-from lut.lookup import Lut  # noqa: E402
+from gmopt.figures import plt, save_figure
+from lut.lookup import Lut
 
 CHARTS = (("ID_W", "ID/W (A/m)", "log"), ("FT", "fT (Hz)", "log"), ("GM_GDS", "gm*ro (V/V)", "log"))
 
@@ -27,7 +24,4 @@ def plot_design_charts(lut: Lut, path: Path, vds_v: float | None = None, vsb_v: 
             axis.grid(True, which="both", alpha=0.3)
     axes[0].legend(fontsize=7)
     figure.suptitle(f"{lut.table.describe()}, VDS={vds_v:g} V, VSB={vsb_v:g} V")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=120)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)

@@ -56,10 +56,7 @@ def summary(trace: Trace, frequency_hz: float) -> dict:
 
 def plot_loops(loops: dict[float, Trace], path: Path, title: str) -> Path:
     """One panel per frequency, as Figure 3 b)-d)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from gmopt.figures import plt, save_figure
 
     figure, axes = plt.subplots(1, len(loops), figsize=(4.2 * len(loops), 3.6), squeeze=False)
     for axis, (frequency, trace) in zip(axes[0], sorted(loops.items())):
@@ -69,8 +66,4 @@ def plot_loops(loops: dict[float, Trace], path: Path, title: str) -> Path:
         axis.set_ylabel("i (mA)")
         axis.grid(True, alpha=0.3)
     figure.suptitle(title)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)

@@ -7,24 +7,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the back-end must be chosen first)
+from gmopt.figures import plt, save_figure
 
 
 if TYPE_CHECKING:
     from neuromorphic.emulator import EmulatorResult
     from neuromorphic.neuron import NeuronResult
-
-
-def _save(figure: plt.Figure, path: str | Path) -> Path:
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    figure.tight_layout()
-    figure.savefig(target, dpi=120)
-    plt.close(figure)
-    return target
 
 
 def plot_loops(results: Sequence[EmulatorResult], path: str | Path) -> Path:
@@ -39,7 +27,7 @@ def plot_loops(results: Sequence[EmulatorResult], path: str | Path) -> Path:
         axis.axhline(0, color="grey", lw=0.5)
         axis.axvline(0, color="grey", lw=0.5)
         axis.legend(fontsize=8)
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_neuron(result: NeuronResult, path: str | Path) -> Path:
@@ -55,7 +43,7 @@ def plot_neuron(result: NeuronResult, path: str | Path) -> Path:
         axes[2].axvline(spike * 1e3, color="red", lw=0.3, alpha=0.4)
     axes[0].set_title(f"{result.setup['topology']}: {result.spike_count} spikes, {result.energy_per_spike_j * 1e9:.3g} nJ/spike")
     axes[-1].set_xlabel("time (ms)")
-    return _save(figure, path)
+    return save_figure(figure, path)
 
 
 def plot_spread(rows: Sequence[dict], path: str | Path) -> Path:
@@ -67,4 +55,4 @@ def plot_spread(rows: Sequence[dict], path: str | Path) -> Path:
         axis.bar(range(len(rows)), values)
         axis.set_xticks(range(len(rows)), labels, rotation=90, fontsize=6)
         axis.set_ylabel(unit)
-    return _save(figure, path)
+    return save_figure(figure, path)

@@ -4,13 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402  (the back-end must be chosen first)
-
-from optimizer.results import best_linearity, final_population  # noqa: E402
-from optimizer.store import EvaluationRecord, RunStore  # noqa: E402
+from gmopt.figures import plt, save_figure
+from optimizer.results import best_linearity, final_population
+from optimizer.store import EvaluationRecord, RunStore
 
 # (metric, scale, axis label) of the three objectives in designer units.
 _AXES = {
@@ -66,11 +62,7 @@ def plot_run(store: RunStore, path: str | Path, title: str = "") -> Path:
     if best is not None:
         axes[1][2].text(0.0, 1.0, _describe(best), va="top", family="monospace", fontsize=9)
     figure.suptitle(title)
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
 
 
 def _describe(record: EvaluationRecord) -> str:

@@ -4,13 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from ota.testbench import OtaResult  # noqa: E402
+from gmopt.figures import plt, save_figure
+from ota.testbench import OtaResult
 
 
 def plot_result(result: OtaResult, path: Path) -> Path:
@@ -35,8 +32,4 @@ def plot_result(result: OtaResult, path: Path) -> Path:
     phase.set(xlabel="frequency (Hz)", ylabel="phase (deg)", title=f"phase margin {result.phase_margin_deg:.1f} deg")
     phase.grid(True, which="both")
     figure.suptitle(f"{result.topology} ({result.technology}, {result.corner}, {result.temp_c:g} C)")
-    figure.tight_layout()
-    path = Path(path)
-    figure.savefig(path, dpi=110)
-    plt.close(figure)
-    return path
+    return save_figure(figure, path)
