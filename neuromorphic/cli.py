@@ -17,16 +17,20 @@ TOPOLOGY = typer.Option("fig7", "--topology", help=TOPOLOGY_HELP)
 TECH = typer.Option("generic180", "--tech", help="Technology name (gmopt tech list).")
 CORNER = typer.Option("tt", "--corner", help="Process corner of the technology.")
 TEMP = typer.Option(27.0, "--temp", help="Temperature in degrees C.")
-WIDTHS = typer.Option("", "--widths", help="Var integers W = Var*lambda, comma-separated (default: the paper's Table 7).")
+WIDTHS = typer.Option("", "--widths", help="Var integers W = Var*lambda, comma-separated (default: the paper's Table 7), "
+                      "or 'ours' for gmopt's own low-offset design (neuromorphic/reference_designs.yaml).")
 WIDTHS_UM = typer.Option("", "--widths-um", help="Widths in micrometres, comma-separated.")
 JSON = typer.Option(False, "--json", help="Print JSON.")
 
 
-def _widths(widths: str, widths_um: str) -> dict:
-    return {
-        "var": _numbers(widths, float, "--widths") if widths else None,
-        "widths_um": _numbers(widths_um, float, "--widths-um") if widths_um else None,
-    }
+def _widths(topology: str, widths: str, widths_um: str) -> dict:
+    from neuromorphic.reference_designs import reference_var
+
+    if widths.strip().lower() == "ours":
+        var = reference_var(topology)
+    else:
+        var = _numbers(widths, float, "--widths") if widths else None
+    return {"var": var, "widths_um": _numbers(widths_um, float, "--widths-um") if widths_um else None}
 
 
 @contextmanager
@@ -59,7 +63,7 @@ def emulator(
     with user_errors():
         base = EmulatorOptions(amplitude_v=amplitude, periods=periods, **({"state_capacitance_f": capacitance} if capacitance else {}))
         sweep = sweep_frequency(topology, freq, technology=tech, corner=corner, temp_c=temp, options=base,
-                                inverter_scale=inverter_scale, **_widths(widths, widths_um))
+                                inverter_scale=inverter_scale, **_widths(topology, widths, widths_um))
         if plot is not None:
             from neuromorphic.plot import plot_loops
 
@@ -94,7 +98,7 @@ def neuron(
     with user_errors():
         options = NeuronOptions(period_s=period, duty=duty, amplitude_v=amplitude, periods=periods, max_step_s=max_step)
         result = run_neuron(topology, technology=tech, corner=corner, temp_c=temp, options=options,
-                            inverter_scale=inverter_scale, supply_scale=supply_scale, **_widths(widths, widths_um))
+                            inverter_scale=inverter_scale, supply_scale=supply_scale, **_widths(topology, widths, widths_um))
         if plot is not None:
             from neuromorphic.plot import plot_neuron
 
@@ -163,7 +167,7 @@ def pvt(
     with user_errors(), _progress_bar("PVT points") as progress:
         report = run_pvt(topology, technology=tech, corners=corner or None, temperatures_c=temp, supply_scales=supply,
                          inverter_scale=inverter_scale, workers=workers or get_settings().workers, progress=progress,
-                         **_widths(widths, widths_um))
+                         **_widths(topology, widths, widths_um))
     if plot is not None:
         from neuromorphic.plot import plot_spread
 
