@@ -197,10 +197,17 @@ def _public_type(hint: Any) -> Any:
     return origin[tuple(_public_type(arg) for arg in get_args(hint))] if origin in (list, dict) else hint
 
 
-OtaResultPublic = create_model(
-    "OtaResultPublic",
-    __doc__="The figures of merit of one simulated candidate (ota.testbench.OtaResult).",
-    **{field.name: (_public_type(hint), ...) for field in dataclasses.fields(OtaResult) for hint in [get_type_hints(OtaResult)[field.name]]},
+def public_model(name: str, result_class: type, doc: str, exclude: tuple[str, ...] = (), **extra: Any) -> type[BaseModel]:
+    """The response schema of a result dataclass: its fields (``float`` as ``JsonFloat``) plus ``extra``
+    (pydantic field definitions), so the OpenAPI document follows the dataclass without a copy."""
+    hints = get_type_hints(result_class)
+    fields = {field.name: (_public_type(hints[field.name]), ...) for field in dataclasses.fields(result_class)
+              if field.name not in exclude}
+    return create_model(name, __doc__=doc, **fields, **extra)
+
+
+OtaResultPublic = public_model(
+    "OtaResultPublic", OtaResult, "The figures of merit of one simulated candidate (ota.testbench.OtaResult).",
 )
 
 

@@ -126,6 +126,14 @@ class Joglekar(_LinearResistance):
     def window(self, v: np.ndarray | float, x: np.ndarray | float) -> np.ndarray | float:
         return 1.0 - (2.0 * x - 1.0) ** (2 * self.p)
 
+    def state_for(self, memristance_ohm: float) -> float:
+        """Joglekar's and Biolek's windows hold x in [0, 1], so only Ron..Roff can be reached
+        (A14mod's own window lets the listing's 100 kohm synapses sit outside its range)."""
+        low, high = sorted((self.ron_ohm, self.roff_ohm))
+        if not low <= memristance_ohm <= high:
+            raise ValueError(f"{self.name} reaches only {low:.6g} to {high:.6g} ohm (Ron to Roff), not {memristance_ohm:g}")
+        return super().state_for(memristance_ohm)
+
     def rate(self, v: np.ndarray | float, x: np.ndarray | float) -> np.ndarray | float:
         xb = self._bounded(x)
         return self.k * self.current(v, x) * self.window(v, xb)

@@ -56,6 +56,13 @@ def analytic_time(model: MemristorModel, x_from: float, x_to: float, amplitude_v
         cot = lambda x: 1.0 / math.tan(math.pi * x)  # noqa: E731 - the cotangent of eq. 12
         time = (cot(x_from) - cot(x_to)) / (math.pi * model.k * amplitude_v ** model.m)
         return time, "eq. 12/13: (cot(pi x1) - cot(pi x2)) / (pi k v^m)"
+    path = np.linspace(x_from, x_to, 65)
+    rates = np.asarray(model.rate(amplitude_v, path), dtype=float)
+    if np.any(rates == 0.0) or np.any(np.sign(rates) != np.sign(x_to - x_from)):
+        raise ValueError(
+            f"at {amplitude_v:g} V the {model.name} state cannot move from {x_from:.4g} to {x_to:.4g}: "
+            "reverse the pulse polarity or raise the amplitude"
+        )
     value, _ = quad(lambda x: 1.0 / float(model.rate(amplitude_v, x)), x_from, x_to, epsabs=0, epsrel=1e-10, limit=200)
     return value, "quadrature of dx / (dx/dt) at the pulse level"
 
@@ -77,8 +84,8 @@ def _crossing(trace: Trace, target_ohm: float, train: PulseTrain) -> tuple[int, 
 
 def program(model: MemristorModel, from_ohm: float, to_ohm: float, amplitude_v: float,
             width_s: float = paper.PROGRAM_PULSE_WIDTH_S, period_s: float = paper.PROGRAM_PULSE_PERIOD_S,
-            engine: Engine | None = None) -> ProgrammingResult:
-    """Simulate the pulse train in ngspice and the ODE until M reaches ``to_ohm``."""
+            engine: Engine | None = None, max_pulses: int = MAX_PULSES) -> ProgrammingResult:
+    """Simulate the pulse train in ngspice and the ODE until M reaches ``to_ohm`` (at most ``max_pulses``)."""
     if from_ohm == to_ohm:
         raise ValueError("--from and --to are the same memristance: nothing to program")
     device = model.with_memristance(from_ohm)
@@ -96,9 +103,9 @@ def program(model: MemristorModel, from_ohm: float, to_ohm: float, amplitude_v: 
         spice = _crossing(simulate_spice(device, train, engine=engine), to_ohm, train)
         if spice is not None:
             break
-        if count >= MAX_PULSES:
-            raise ValueError(f"{MAX_PULSES} pulses did not reach {to_ohm:g} ohm: use longer or larger pulses")
-        count = min(2 * count, MAX_PULSES)
+        if count >= max_pulses:
+            raise ValueError(f"{max_pulses} pulses did not reach {to_ohm:g} ohm: use longer or larger pulses")
+        count = min(2 * count, max_pulses)
     ode = _crossing(simulate_ode(device, train, np.linspace(0.0, train.duration_s, 40 * count + 1)), to_ohm, train)
     ode_pulses, ode_effective = (ode[0], ode[1]) if ode is not None else (0, math.nan)
     return ProgrammingResult(

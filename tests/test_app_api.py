@@ -76,6 +76,9 @@ def test_writes_need_the_token_when_one_is_set(monkeypatch: pytest.MonkeyPatch) 
         assert created.status_code == 201
         assert client.get(f"/runs/{created.json()['id']}").status_code == 200  # reads stay open
         assert client.post(f"/runs/{created.json()['id']}/cancel").status_code == 401
+        # Simulating endpoints use the shared pool, so they need the token too.
+        assert client.post("/evaluate", json={"topology": "fig7", "widths": [1396, 615, 649, 3633, 5911]}).status_code == 401
+        assert client.post("/memristor/iv", json={"model": "a14mod"}).status_code == 401
 
 
 def test_body_size_limit_and_queue_limits(monkeypatch: pytest.MonkeyPatch) -> None:

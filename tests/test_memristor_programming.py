@@ -49,3 +49,19 @@ def test_wrong_polarity_is_refused() -> None:
         program(get_model("a14mod"), 10e3, 9e3, -1.1)
     with pytest.raises(ValueError, match="vthr"):
         analytic_time(get_model("a14mod"), 0.8, 0.9, 0.1)
+
+
+def test_a_memristance_outside_ron_roff_is_refused_for_windowed_models() -> None:
+    """Found by the API fuzzer: Joglekar at 152 Mohm has a zero window rate (was a ZeroDivisionError)."""
+    joglekar = get_model("joglekar")
+    with pytest.raises(ValueError, match="reaches only"):
+        joglekar.with_memristance(joglekar.roff_ohm * 10)
+
+
+def test_a_pulse_of_the_wrong_polarity_cannot_program() -> None:
+    biolek = get_model("biolek")
+    x_low, x_high = biolek.state_for(biolek.roff_ohm * 0.9), biolek.state_for(biolek.roff_ohm * 0.5)
+    forward, _ = analytic_time(biolek, x_low, x_high, 1.1)
+    assert forward > 0
+    with pytest.raises(ValueError, match="cannot move"):
+        analytic_time(biolek, x_low, x_high, -1.1)

@@ -19,6 +19,8 @@ from app.crud import FrontCache
 from app.db import reader, session_scope
 from app.queue import owner_of
 from app.simulation_pool import SimulationPool, SimulationTimeout
+from engine import SimulationError
+from engine import SimulationTimeout as EngineTimeout
 from gmopt.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="Needed for writes when the service has GMOPT_API_TOKEN set.")
@@ -74,12 +76,15 @@ WriterDep = Annotated[str, Depends(require_writer)]
 
 
 async def simulate(pool: SimulationPool, settings: Settings, function: Callable[..., Any], *args: Any) -> Any:
-    """Run a simulation in the pool: bad input becomes 422, a time-out 504, a crashed process 503."""
+    """Run a simulation in the pool: bad input or a case ngspice cannot solve becomes 422, a
+    time-out 504, a crashed process 503."""
     try:
         return await pool.call(settings.evaluate_timeout_s, function, *args)
     except ValueError as exc:  # includes UnknownTechnology: the message names what to fix
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
-    except SimulationTimeout as exc:
+    except (SimulationTimeout, EngineTimeout) as exc:
         raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, str(exc)) from exc
+    except SimulationError as exc:  # e.g. no convergence for these parameters: ngspice's own words
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"ngspice could not simulate this case: {exc}") from exc
     except BrokenProcessPool as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the simulation process was restarted; retry") from exc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from app.api.deps import PoolDep, SettingsDep, simulate
+from app.api.deps import PoolDep, SettingsDep, WriterDep, simulate
 from app.schemas import EvaluateRequest, OtaResultPublic
 from app.simulation_pool import evaluate_candidate
 
@@ -15,6 +15,6 @@ router = APIRouter(tags=["evaluate"])
     "/evaluate", response_model=OtaResultPublic,
     responses={422: {"description": "Bad widths, topology, technology or corner"}, 504: {"description": "Time-out"}},
 )
-async def evaluate(request: EvaluateRequest, pool: PoolDep, settings: SettingsDep) -> dict:
+async def evaluate(request: EvaluateRequest, pool: PoolDep, settings: SettingsDep, _: WriterDep) -> dict:
     """Op + dc + ac of one candidate: gain, bandwidth, phase margin, gm, RMSE, offset, power, Iout-Vin."""
     return await simulate(pool, settings, evaluate_candidate, request.model_dump())
