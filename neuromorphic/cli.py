@@ -118,19 +118,33 @@ def table10(
     tech: str = TECH, corner: str = CORNER, temp: float = TEMP,
     periods: int = typer.Option(1, "--periods", help="Input periods of T = 5 ms."),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default GMOPT_WORKERS)."),
+    row_timeout: float = typer.Option(None, "--row-timeout", help="Wall-clock limit per row in s (default 300); a row "
+                                      "that exceeds it (an oscillating node) is reported as not finished."),
     json_output: bool = JSON,
 ) -> None:
     """Reproduce the paper's Table 10 (energy per spike at T = 5 ms, area) beside the paper's numbers."""
     from neuromorphic.neuron import NeuronOptions
-    from neuromorphic.table10 import reproduce_table10
+    from neuromorphic.table10 import ROW_TIMEOUT_S, reproduce_table10
 
     with user_errors(), _progress_bar("neurons (T = 5 ms)") as progress:
-        rows = reproduce_table10(tech, corner, temp, NeuronOptions(periods=periods),
+        options = NeuronOptions(periods=periods, timeout_s=ROW_TIMEOUT_S if row_timeout is None else row_timeout)
+        rows = reproduce_table10(tech, corner, temp, options,
                                  workers=workers or get_settings().workers, progress=progress)
     if json_output:
         print_json([row.to_dict() for row in rows])
         return
     _print_table10(rows)
+
+
+SIZING_LABELS = {"ours": "optimized (ours)"}
+
+
+def _energy_cell(row) -> str:
+    if row.timed_out:
+        return f"did not finish in {row.timeout_s:g} s (oscillating node, see docs)"
+    if row.error:
+        return "failed"
+    return "no spike" if row.energy_per_spike_j is None else f"{row.energy_per_spike_j * 1e9:.4g} nJ"
 
 
 def _print_table10(rows: list) -> None:
@@ -141,9 +155,9 @@ def _print_table10(rows: list) -> None:
     for column in ("OTA", "sizing", "inverter", "spikes", "E/spike (ours)", "E/spike (paper)", "area um^2 (ours, Table 9 sizes)", "area um^2 (paper)"):
         table.add_column(column, justify="right")
     for row in rows:
-        energy = "failed" if row.error else ("no spike" if row.energy_per_spike_j is None else f"{row.energy_per_spike_j * 1e9:.4g} nJ")
         table.add_row(
-            row.topology, row.sizing, f"{row.inverter_scale}x", str(row.spike_count), energy,
+            row.topology, SIZING_LABELS.get(row.sizing, row.sizing), f"{row.inverter_scale}x",
+            "" if row.spike_count is None else str(row.spike_count), _energy_cell(row),
             "" if row.paper_energy_per_spike_j is None else f"{row.paper_energy_per_spike_j * 1e9:.4g} nJ",
             "" if row.area_table9_um2 is None else f"{row.area_table9_um2:.4f}",
             "" if row.paper_area_um2 is None else f"{row.paper_area_um2:.4f}",

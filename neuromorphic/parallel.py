@@ -2,7 +2,8 @@
 
 The initializer opens each worker's session once; cases travel as plain keyword arguments and
 results come back as ``to_dict()`` dictionaries, so no simulator object is ever pickled. A case
-whose simulation fails comes back with an ``error`` entry instead of stopping the others.
+whose simulation fails comes back with an ``error`` entry instead of stopping the others, plus
+``timed_out`` when it hit its time limit (an oscillating node, not a broken deck).
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict
 
-from engine import SimulationError
+from engine import SimulationError, SimulationTimeout
 from neuromorphic.circuit import engine
 from neuromorphic.emulator import EmulatorOptions, run_emulator
 from neuromorphic.neuron import NeuronOptions, run_neuron
@@ -23,24 +24,27 @@ def _init_worker() -> None:
     engine()
 
 
+def _outcome(case: dict, simulate: Callable[[], dict]) -> dict:
+    try:
+        return {**case, "result": simulate()}
+    except SimulationTimeout as exc:
+        return {**case, "error": str(exc), "timed_out": True}
+    except SimulationError as exc:
+        return {**case, "error": str(exc)}
+
+
 def neuron_case(case: dict) -> dict:
     """One neuron run from plain arguments (``options`` as a dict of NeuronOptions fields)."""
     arguments = dict(case)
     arguments["options"] = NeuronOptions(**arguments.get("options", {}))
-    try:
-        return {**case, "result": run_neuron(**arguments).to_dict()}
-    except SimulationError as exc:
-        return {**case, "error": str(exc)}
+    return _outcome(case, lambda: run_neuron(**arguments).to_dict())
 
 
 def emulator_case(case: dict) -> dict:
     """One emulator run from plain arguments (``options`` as a dict of EmulatorOptions fields)."""
     arguments = dict(case)
     arguments["options"] = EmulatorOptions(**arguments.get("options", {}))
-    try:
-        return {**case, "result": run_emulator(**arguments).to_dict(include_loop=False)}
-    except SimulationError as exc:
-        return {**case, "error": str(exc)}
+    return _outcome(case, lambda: run_emulator(**arguments).to_dict(include_loop=False))
 
 
 def run_cases(function: Callable[[dict], dict], cases: Sequence[dict], workers: int = 2, progress: Progress | None = None) -> list[dict]:
