@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from collections.abc import Callable
 from pathlib import Path
 
@@ -36,6 +37,7 @@ from lut.technology import Technology, get_technology
 ArrayLike = float | np.ndarray
 TWO_PHI_F_V = 0.7  # V, a typical 2 phi_F of bulk CMOS; the exact value matters little (see docs/lut.md)
 GM_ID_STEP = 0.1  # S/A, spacing of the gm/ID axis of the derived grid
+GM_ID_CACHE_FORMAT = 1  # bump when the re-sampling changes: old cache files are then ignored
 _NAMES = {name.upper(): name for name in SIMULATED}
 
 
@@ -64,8 +66,10 @@ def _formula(quantity: str, width_m: float) -> Callable[[dict[str, np.ndarray]],
 class Lut:
     """One device's loaded table with pygmid-style look-ups (vectorised over numpy arrays)."""
 
-    def __init__(self, table: LutTable) -> None:
+    def __init__(self, table: LutTable, cache_file: Path | None = None) -> None:
+        """``cache_file``: where the gm/ID re-sampling is kept between processes (None: not kept)."""
         self.table = table
+        self._cache_file = cache_file
         self.grid = table.grid
         lengths, vsb, vds, vgs = self.grid.axes()
         self._log_lengths = np.log(lengths)
@@ -165,8 +169,24 @@ class Lut:
 
     @functools.cached_property
     def _gm_id_components(self) -> dict[str, np.ndarray]:
-        """Every stored quantity and VGS re-sampled on the gm/ID axis, curve by curve."""
+        """Every stored quantity and VGS re-sampled on the gm/ID axis, curve by curve; read from
+        the cache file when an earlier process made it (the re-sampling costs about a second per
+        device, which every optimizer run and worker would otherwise pay again)."""
         names = [*SIMULATED, "vgs"]
+        stamp = np.array([GM_ID_CACHE_FORMAT, GM_ID_STEP, *self.grid.shape])
+        if self._cache_file is not None and self._cache_file.exists():
+            try:
+                with np.load(self._cache_file) as cached:
+                    if np.array_equal(cached["stamp"], stamp) and cached["axis"].shape == self._gm_id_axis.shape:
+                        return {name: cached[name] for name in names}
+            except (OSError, ValueError, KeyError):
+                pass  # unreadable or older cache: re-sample and overwrite it
+        components = self._resample_on_gm_id(names)
+        if self._cache_file is not None:
+            _save_atomic(self._cache_file, stamp=stamp, axis=self._gm_id_axis, **components)
+        return components
+
+    def _resample_on_gm_id(self, names: list[str]) -> dict[str, np.ndarray]:
         stacked = np.stack([np.asarray(self._components[name]) for name in names], axis=-1)
         axis = self._gm_id_axis
         out = np.full((*self.grid.shape[:3], axis.size, len(names)), np.nan)
@@ -178,6 +198,17 @@ class Lut:
                 curves = stacked[node][branch][::-1]
                 out[node] = PchipInterpolator(ratio, curves, axis=0, extrapolate=False)(axis)
         return {name: out[..., index] for index, name in enumerate(names)}
+
+
+def _save_atomic(path: Path, **arrays: np.ndarray) -> None:
+    """Write a new file and rename it over the old: a concurrent reader never sees half a file."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            np.savez(handle, **arrays)
+        os.replace(temporary, path)
+    except OSError:
+        temporary.unlink(missing_ok=True)  # a read-only cache only costs the re-sampling next time
 
 
 def _body_axis(vsb: np.ndarray) -> np.ndarray:
@@ -248,12 +279,27 @@ def load_lut(
         raise ValueError(f"unknown device {device!r}: choose 'nmos' or 'pmos'")
     corner = technology.check_corner(corner)
     temp_c = check_temperature(temp_c)
-    path = cache_path(provenance(technology, corner, temp_c, default_grid(technology))).resolve()
+    path = _table_path(technology, corner, temp_c)
     if (path, kind) not in _loaded:
         tables = build_or_load(technology, corner, temp_c).tables
-        _loaded.update({(path, device): Lut(table) for device, table in tables.items()})
+        _loaded.update({
+            (path, device): Lut(table, path.with_name(f"{path.stem}.{device}.gmid.npz")) for device, table in tables.items()
+        })
     key = (path, kind)
     return _loaded[key]
+
+
+_paths: dict[tuple, Path] = {}
+
+
+def _table_path(technology: Technology, corner: str, temp_c: float) -> Path:
+    """The cache file of a table, remembered per model file version: hashing the provenance at
+    every look-up cost more than the look-up itself (sizing an OTA makes about a hundred)."""
+    stat = technology.model_file.stat()
+    key = (technology.name, str(technology.model_file), stat.st_mtime_ns, stat.st_size, corner, temp_c)
+    if key not in _paths:
+        _paths[key] = cache_path(provenance(technology, corner, temp_c, default_grid(technology))).resolve()
+    return _paths[key]
 
 
 def lookup(

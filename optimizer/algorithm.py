@@ -2,7 +2,8 @@
 
 Integers come from pymoo itself: integer random sampling and ``RoundingRepair`` after SBX and
 mutation (pymoo's documented mixed-integer recipe). The seeded start is the gm/ID first sizing
-plus log-normal perturbations of it (the paper's "seeded with baseline values", Section 4.2).
+plus gm/ID sizings at other gm/ID choices (the paper's "seeded with baseline values", Section 4.2),
+topped up with log-normal perturbations where clamped widths made sizings coincide.
 """
 
 from __future__ import annotations
@@ -19,16 +20,22 @@ from pymoo.operators.sampling.rnd import IntegerRandomSampling
 from optimizer.spec import RunSpec
 
 
-def seeded_population(first_sizing: Sequence[int], spec: RunSpec) -> np.ndarray:
-    """``pop_size`` distinct integer rows: the first sizing itself, then perturbed copies of it.
+def seeded_population(sizings: Sequence[Sequence[int]], spec: RunSpec) -> np.ndarray:
+    """``pop_size`` distinct integer rows: the gm/ID sizings (the first sizing first), then
+    perturbed copies of the first sizing until the population is full.
 
     Each copy multiplies every width by ``exp(N(0, seed_spread))``: relative changes, so small
     and large devices move alike. Rows are clipped to the bounds and de-duplicated.
     """
     rng = np.random.default_rng(spec.seed)
-    base = np.clip(np.asarray(first_sizing, dtype=float), spec.var_min, spec.var_max)
-    rows = [np.round(base).astype(int)]
-    seen = {tuple(rows[0])}
+    rows: list[np.ndarray] = []
+    seen: set[tuple[int, ...]] = set()
+    for sizing in sizings:
+        row = np.clip(np.round(np.asarray(sizing, dtype=float)), spec.var_min, spec.var_max).astype(int)
+        if tuple(row) not in seen and len(rows) < spec.pop_size:
+            seen.add(tuple(row))
+            rows.append(row)
+    base = rows[0].astype(float)
     while len(rows) < spec.pop_size:
         factors = np.exp(rng.normal(0.0, spec.operators.seed_spread, size=base.size))
         row = np.clip(np.round(base * factors), spec.var_min, spec.var_max).astype(int)

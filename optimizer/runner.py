@@ -161,10 +161,12 @@ def _check_store(spec: RunSpec, store: RunStore, resume: bool) -> None:
 def _new_algorithm(spec: RunSpec, n_var: int) -> Any:
     initial = None
     if spec.seeding == "gmid":
-        from ota.sizing import first_sizing
+        from ota.sizing import gm_id_variants
 
-        first = first_sizing(spec.topology, spec.technology, corner=spec.corners[0], temp_c=spec.temps_c[0])
-        initial = seeded_population(first, spec)
+        sizings = gm_id_variants(
+            spec.topology, spec.pop_size, spec.seed, spec.technology, corner=spec.corners[0], temp_c=spec.temps_c[0]
+        )
+        initial = seeded_population(sizings, spec)
     algorithm = build_nsga2(spec, initial)
     algorithm.setup(SizingProblem(spec, n_var), termination=("n_gen", spec.generations), verbose=False)
     return algorithm

@@ -66,3 +66,26 @@ def test_bad_sizing_inputs_are_clear_errors() -> None:
         size_transistor("generic180", "nmos", 12, -1e-6, 1e-6, 0.9)
     with pytest.raises(ValueError, match="outside what the nmos table covers"):
         size_transistor("generic180", "nmos", 60, 1e-6, 1e-6, 0.9)
+
+
+def test_gm_id_resampling_is_kept_on_disk_and_reused(tmp_path, monkeypatch) -> None:
+    """A second process (here: a second Lut on the same cache file) reads the re-sampled grid
+    instead of re-sampling it, and gets the same look-ups; a stale stamp forces a re-sampling."""
+    from lut.lookup import Lut
+
+    table = load_lut(GENERIC180, "nmos").table
+    cache = tmp_path / "nmos.gmid.npz"
+    first = Lut(table, cache).lookup("ID_W", gm_id=[8.0, 15.0], L=1e-6, VDS=0.6, VSB=0.2)
+    assert cache.exists()
+
+    def no_resampling(self, names):  # noqa: ANN001
+        raise AssertionError("re-sampled although the cache file was there")
+
+    monkeypatch.setattr(Lut, "_resample_on_gm_id", no_resampling)
+    again = Lut(table, cache).lookup("ID_W", gm_id=[8.0, 15.0], L=1e-6, VDS=0.6, VSB=0.2)
+    assert np.array_equal(first, again)
+    monkeypatch.undo()
+    with np.load(cache) as data:
+        arrays = dict(data)
+    np.savez(cache, **{**arrays, "stamp": arrays["stamp"] + 1})  # as if written by another format
+    assert np.array_equal(Lut(table, cache).lookup("ID_W", gm_id=[8.0, 15.0], L=1e-6, VDS=0.6, VSB=0.2), first)

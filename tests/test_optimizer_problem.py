@@ -80,17 +80,19 @@ def test_worst_case_over_conditions() -> None:
     assert worst_case([cold, {"converged": False, "error": "singular matrix"}])["converged"] is False
 
 
-def test_the_seeded_population_is_the_first_sizing_and_distinct_perturbations() -> None:
+def test_the_seeded_population_keeps_the_sizings_first_then_tops_up_with_perturbations() -> None:
     spec = RunSpec(topology="fig7", pop_size=20, seed=5)
     first = [741, 560, 8000, 2483, 2483]
-    X = seeded_population(first, spec)
+    other = [440, 658, 8000, 2003, 2899]
+    sizings = [first, other, first, [40, 30, 9000, 2003, 2899]]  # a repeat and an out-of-bounds row
+    X = seeded_population(sizings, spec)
     assert X.shape == (20, 5) and X.dtype.kind == "i"
-    assert X[0].tolist() == first
+    assert X[0].tolist() == first and X[1].tolist() == other and X[2].tolist() == [40, 40, 8000, 2003, 2899]
     assert len({tuple(row) for row in X}) == 20
     assert X.min() >= 40 and X.max() <= 8000
-    assert np.array_equal(X, seeded_population(first, spec))
-    ratio = np.log(X[1:, :4] / np.array(first[:4]))
-    assert 0.15 < ratio.std() < 0.45  # log-normal spread 0.3 (the 8000 column is clipped)
+    assert np.array_equal(X, seeded_population(sizings, spec))
+    ratio = np.log(X[3:, :4] / np.array(first[:4]))
+    assert 0.15 < ratio.std() < 0.45  # log-normal spread 0.3 around the first sizing (8000 column clipped)
 
 
 def test_nsga2_uses_the_papers_operators_on_integers() -> None:

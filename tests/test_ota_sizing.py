@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from gmopt import paper
-from ota.sizing import first_sizing, plan_sizing
+from ota.sizing import GmIdChoice, first_sizing, gm_id_variants, plan_sizing
 from ota.testbench import OtaTestbench
 from ota.topology import TOPOLOGIES, get_topology
 
@@ -42,3 +42,21 @@ def test_cascode_on_a_diode_is_sized_from_the_vgs_its_bias_leaves() -> None:
     w2, w3 = plan.variables[1], plan.variables[2]
     assert w3.vgs_v == pytest.approx(paper.BIAS_V["vbn"] + paper.SUPPLY_V - w2.vgs_v, abs=0.01)
     assert w3.gm_id_s_per_a > 15  # weak-to-moderate inversion: the bias leaves little VGS
+
+
+def test_another_input_gm_id_gives_the_gm_it_implies() -> None:
+    """A seeded-population variant is a complete gm/ID design: ngspice finds gm = gm/ID * I_tail / 2."""
+    plan = plan_sizing("baseline", choice=GmIdChoice(input_pair=6.0, mirror=12.0, cascode=14.0))
+    with OtaTestbench("baseline") as bench:
+        result = bench.evaluate(plan.var)
+    assert plan.variables[0].gm_id_s_per_a == 6.0
+    assert result.gm_s == pytest.approx(6.0 * plan.tail_current_a / 2, rel=0.10)
+    assert plan.var != first_sizing("baseline") and result.all_saturated
+
+
+def test_gm_id_variants_start_with_the_first_sizing_and_are_reproducible() -> None:
+    rows = gm_id_variants("fig7", 12, seed=3)
+    assert rows[0] == first_sizing("fig7") and len(rows) == 12
+    assert len({tuple(row) for row in rows}) > 8  # distinct designs, a few may clamp alike
+    assert rows == gm_id_variants("fig7", 12, seed=3) and rows != gm_id_variants("fig7", 12, seed=4)
+    assert all(get_topology("fig7").check_var(row) == row for row in rows)
