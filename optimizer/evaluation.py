@@ -28,6 +28,7 @@ LOCAL_DASK = "local"
 # One testbench per (topology, technology, corner, temperature) in each worker process. The
 # lock keeps a multi-threaded Dask worker from entering ngspice twice at once (not re-entrant).
 _TESTBENCHES: dict[tuple[str, str, str, float], Any] = {}
+STORED_CURVES = ("vin_v", "iout_a")  # the swept vectors a run keeps per candidate (the Iout-Vin plots)
 _LOCK = threading.Lock()
 
 
@@ -65,7 +66,7 @@ class SimulationJob:
         with _LOCK:
             for corner, temp_c in self.conditions:
                 result = _testbench(self.topology, self.technology, corner, temp_c).evaluate([int(v) for v in var])
-                results.append(result.to_dict())
+                results.append(result.to_dict(curves=STORED_CURVES))
                 if not results[-1]["converged"]:
                     break
         return {

@@ -20,14 +20,13 @@ import numpy as np
 from pymoo.core.population import Population
 
 from optimizer.algorithm import build_nsga2, seeded_population
-from optimizer.evaluation import SimulationJob, simulation_backend
+from optimizer.evaluation import STORED_CURVES, SimulationJob, simulation_backend
 from optimizer.problem import SizingProblem, candidate_metrics, constraints_of, is_feasible, objectives_of
 from optimizer.results import population_front
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord, RunStore
 
 CHECKPOINT_FORMAT = 1
-CURVE_KEYS = ("vin_v", "iout_a")
 
 
 @dataclass
@@ -91,13 +90,13 @@ def check_run(spec: RunSpec) -> Any:
 class _EvaluationSession:
     """The ``evaluate_batch`` of the problem: look up, simulate what is new, record everything."""
 
-    def __init__(self, spec: RunSpec, store: RunStore, next_index: int) -> None:
+    def __init__(self, spec: RunSpec, store: RunStore, job: SimulationJob, parallel: Callable[..., list[Any]]) -> None:
         self.spec = spec
         self.store = store
-        self.next_index = next_index
+        self.next_index = 0
         self.generation = 0
-        self.parallel: Callable[..., list[Any]] | None = None
-        self.job = SimulationJob.from_spec(spec)
+        self.parallel = parallel
+        self.job = job
         self.known: dict[tuple[int, ...], EvaluationRecord] = {tuple(r.var): r for r in store.evaluations()}
         self.last_indices: list[int] = []
         self.simulated = self.cached = self.skipped_conditions = 0
@@ -131,7 +130,7 @@ class _EvaluationSession:
             index=index, generation=self.generation, var=list(var),
             widths_um=[float(w) for w in results[0].get("widths_um") or [v * self.spec.lambda_m * 1e6 for v in var]],
             metrics=metrics,
-            curves={key: [float(x) for x in results[0].get(key) or []] for key in CURVE_KEYS},
+            curves={key: [float(x) for x in results[0].get(key) or []] for key in STORED_CURVES},
             objectives=objectives_of(metrics, self.spec), constraints=constraints,
             feasible=is_feasible(constraints), converged=bool(metrics.get("converged")),
             error=metrics.get("error"), wall_time_s=float(simulated["wall_time_s"]), cached=False,
@@ -185,13 +184,32 @@ def run_optimization(
     """Run (or continue) one optimization to its last generation, a stop request, or an error."""
     topology = check_run(spec)
     _check_store(spec, store, resume)
+    job = SimulationJob.from_spec(spec)
+    try:
+        # The workers start and load their circuits while this process sizes the seeded
+        # population: on two cores that hides most of the start-up of a 20 x 50 run.
+        with simulation_backend(job, workers, dask_address) as parallel:
+            return _run_generations(spec, store, topology, _EvaluationSession(spec, store, job, parallel), progress, should_stop)
+    except BaseException as exc:
+        status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
+        store.set_status(status, f"{type(exc).__name__}: {exc}; resume to continue")
+        raise
+
+
+def _run_generations(
+    spec: RunSpec,
+    store: RunStore,
+    topology: Any,
+    session: _EvaluationSession,
+    progress: Callable[[ProgressInfo], None] | None,
+    should_stop: Callable[[], bool] | None,
+) -> RunSummary:
     checkpoint = store.last_checkpoint()
     if checkpoint is not None:
         state = pickle.loads(checkpoint[1])
-        algorithm, next_index, generation = state["algorithm"], state["next_index"], checkpoint[0] + 1
+        algorithm, session.next_index, generation = state["algorithm"], state["next_index"], checkpoint[0] + 1
     else:
-        algorithm, next_index, generation = _new_algorithm(spec, topology.n_vars), 0, 0
-    session = _EvaluationSession(spec, store, next_index)
+        algorithm, generation = _new_algorithm(spec, topology.n_vars), 0
     algorithm.problem.evaluate_batch = session.evaluate_batch
     started = time.perf_counter()
     first_generation = generation
@@ -207,33 +225,27 @@ def run_optimization(
 
     store.set_status("running", f"generation {generation} of {spec.generations}")
     try:
-        with simulation_backend(session.job, workers, dask_address) as parallel:
-            session.parallel = parallel
-            while algorithm.has_next():
-                if should_stop is not None and should_stop():
-                    store.set_status("cancelled", f"stopped after generation {generation - 1}; resume to continue")
-                    return summary("cancelled")
-                session.generation = generation
-                offspring: Population = algorithm.ask()
-                algorithm.evaluator.eval(algorithm.problem, offspring)
-                offspring.set("index", np.array(session.last_indices))
-                algorithm.tell(infills=offspring)
-                hypervolume, front = population_front(algorithm.pop, spec)
-                state = {"format": CHECKPOINT_FORMAT, "algorithm": algorithm, "next_index": session.next_index}
-                store.complete_generation(generation, pickle.dumps(state), hypervolume, front)
-                generation += 1
-                if progress is not None:
-                    elapsed = time.perf_counter() - started
-                    progress(ProgressInfo(
-                        generation=generation - 1, generations=spec.generations, evaluations=session.next_index,
-                        evaluations_per_s=(session.simulated + session.cached) / elapsed if elapsed > 0 else math.nan,
-                        feasible_count=int(np.sum(algorithm.pop.get("feas"))), hypervolume=hypervolume,
-                        eta_s=elapsed / (generation - first_generation) * (spec.generations - generation),
-                    ))
-    except BaseException as exc:
-        status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
-        store.set_status(status, f"{type(exc).__name__}: {exc}; resume to continue")
-        raise
+        while algorithm.has_next():
+            if should_stop is not None and should_stop():
+                store.set_status("cancelled", f"stopped after generation {generation - 1}; resume to continue")
+                return summary("cancelled")
+            session.generation = generation
+            offspring: Population = algorithm.ask()
+            algorithm.evaluator.eval(algorithm.problem, offspring)
+            offspring.set("index", np.array(session.last_indices))
+            algorithm.tell(infills=offspring)
+            hypervolume, front = population_front(algorithm.pop, spec)
+            state = {"format": CHECKPOINT_FORMAT, "algorithm": algorithm, "next_index": session.next_index}
+            store.complete_generation(generation, pickle.dumps(state), hypervolume, front)
+            generation += 1
+            if progress is not None:
+                elapsed = time.perf_counter() - started
+                progress(ProgressInfo(
+                    generation=generation - 1, generations=spec.generations, evaluations=session.next_index,
+                    evaluations_per_s=(session.simulated + session.cached) / elapsed if elapsed > 0 else math.nan,
+                    feasible_count=int(np.sum(algorithm.pop.get("feas"))), hypervolume=hypervolume,
+                    eta_s=elapsed / (generation - first_generation) * (spec.generations - generation),
+                ))
     finally:
         algorithm.problem.evaluate_batch = None
     store.set_status("finished", f"{spec.generations} generations, {session.next_index} evaluations")

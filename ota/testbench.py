@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from ota.netlist import ANALYSES, DEVICE_QUANTITIES, device_vector, testbench_ne
 from ota.topology import get_topology
 
 DEFAULT_TIMEOUT_S = 30.0
+CURVES = ("vin_v", "iout_a", "freq_hz", "ac_magnitude_db", "ac_phase_deg")  # the swept vectors of a result
 
 
 @dataclass
@@ -54,13 +55,14 @@ class OtaResult:
     corner: str = ""
     temp_c: float = NAN
 
-    def to_dict(self, curves: bool = True) -> dict:
-        """JSON-safe: NaN and inf become None; ``curves=False`` leaves out the swept vectors."""
-        data = asdict(self)
-        if not curves:
-            for key in ("vin_v", "iout_a", "freq_hz", "ac_magnitude_db", "ac_phase_deg"):
-                data.pop(key)
-        return _json_safe(data)
+    def to_dict(self, curves: bool | Collection[str] = True) -> dict:
+        """JSON-safe: NaN and inf become None. ``curves``: every swept vector (True), none
+        (False), or only those named (an optimizer keeps two of five, and each costs a copy
+        and a trip between processes per candidate)."""
+        keep = set(CURVES if curves is True else () if curves is False else curves)
+        return _json_safe({
+            item.name: getattr(self, item.name) for item in fields(self) if item.name not in CURVES or item.name in keep
+        })
 
 
 def _json_safe(value: object) -> object:

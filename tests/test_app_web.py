@@ -20,7 +20,7 @@ from app.queue import enqueue
 from app.sql_store import SqlRunStore
 from gmopt import paper
 from gmopt.settings import get_settings
-from optimizer.runner import CURVE_KEYS
+from optimizer.evaluation import STORED_CURVES
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord
 from ota.testbench import OtaTestbench
@@ -46,7 +46,7 @@ def simulated_run(testbench: OtaTestbench, widths_um: list[tuple[float, ...]]) -
         metrics = {name: getattr(result, name) for name in SCALARS}
         records.append(EvaluationRecord(
             index=index, generation=0, var=result.var, widths_um=result.widths_um, metrics=metrics,
-            curves={key: getattr(result, key) for key in CURVE_KEYS},
+            curves={key: getattr(result, key) for key in STORED_CURVES},
             objectives=[result.rmse_a, -result.gain_db, result.power_w], constraints=[], feasible=True,
             converged=result.converged, error=result.error, wall_time_s=result.sim_time_s,
         ))
