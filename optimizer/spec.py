@@ -72,7 +72,8 @@ class OperatorSpec(_Strict):
     mutation_prob: float = Field(paper.MUTATION_PROBABILITY, ge=0, le=1, description="Polynomial mutation, per variable.")
     mutation_eta: float = Field(paper.MUTATION_ETA, gt=0, description="Polynomial mutation distribution index.")
     seed_spread: float = Field(
-        0.3, gt=0, le=2, description="Relative spread (log-normal sigma) of the copies of the first sizing that fill the seeded population where gm/ID variants coincide."
+        0.3, gt=0, le=2,
+        description="Relative spread (log-normal sigma) of the first-sizing copies that fill the seeded population.",
     )
 
 
