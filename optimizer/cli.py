@@ -73,7 +73,9 @@ def run_with_progress(spec: RunSpec, store: FileRunStore, workers: int, dask: st
 def print_front(store: FileRunStore) -> None:
     table = front_table(store)
     if table.empty:
-        console.print("[yellow]no feasible design yet[/yellow] (status: " + store.status() + ")")
+        status = store.status()
+        verdict = "no feasible design in this run" if status == "finished" else "no feasible design yet"
+        console.print(f"[yellow]{verdict}[/yellow] (status: {status})")
         return
     view = Table(title=f"feasible Pareto front ({len(table)} designs; point 0 = best linearity)")
     for column in ("point", "index", *DESIGN_COLUMNS):
