@@ -83,17 +83,14 @@ def open_loop_metrics(freq_hz: np.ndarray, response: np.ndarray) -> dict[str, fl
     return {"gain_db": gain_db, "bandwidth_hz": bandwidth_hz, "ugf_hz": ugf_hz, "phase_margin_deg": phase_margin_deg}
 
 
-def supply_power_w(op: Mapping[str, np.ndarray], supplies_v: Mapping[str, float]) -> float:
+def supply_power_w(op: Mapping[str, float], supplies_v: Mapping[str, float]) -> float:
     """Power delivered by the supply sources: -sum(V * I), ngspice's branch current flowing into +."""
-    return float(sum(-volts * float(np.real(op[f"{name}#branch"][0])) for name, volts in supplies_v.items()))
+    return float(sum(-volts * op[f"{name}#branch"] for name, volts in supplies_v.items()))
 
 
-def saturation_margins_v(op: Mapping[str, np.ndarray], vectors: Mapping[str, tuple[str, str]]) -> dict[str, float]:
+def saturation_margins_v(op: Mapping[str, float], vectors: Mapping[str, tuple[str, str]]) -> dict[str, float]:
     """|VDS| - |VDSAT| per device at the operating point (magnitudes: PMOS signs differ by model)."""
-    return {
-        device: float(abs(np.real(op[vds][0])) - abs(np.real(op[vdsat][0])))
-        for device, (vds, vdsat) in vectors.items()
-    }
+    return {device: abs(op[vds]) - abs(op[vdsat]) for device, (vds, vdsat) in vectors.items()}
 
 
 # -- the testbench's conventions (spice_templates/testbenches/ota_open_loop.cir.j2) ------------
@@ -108,12 +105,18 @@ def measure_testbench(
     device_vectors: Mapping[str, tuple[str, str]],
     saturation_devices: Sequence[str] | None = None,
 ) -> dict:
-    """Every figure of merit from the ``op``, ``dc`` and ``ac`` results of a testbench that follows
-    the conventions above; ``device_vectors`` maps a device to its (vds, vdsat) vectors, and the
-    saturation verdict covers ``saturation_devices`` (default: all of them)."""
-    op, dc, ac = results["op"], results["dc"], results["ac"]
+    """Every figure of merit from the ``dc`` and ``ac`` results of a testbench that follows the
+    conventions above; ``device_vectors`` maps a device to its (vds, vdsat) vectors, and the
+    saturation verdict covers ``saturation_devices`` (default: all of them).
+
+    The operating point is the sweep's point at Vin = 0 (the sweep passes through it): a separate
+    ``op`` analysis would solve the same circuit again and cost a sixth of a candidate's time.
+    """
+    dc, ac = results["dc"], results["ac"]
     vin = np.real(next(dc[name] for name in SWEEP_VECTORS if name in dc))
     iout = np.real(dc[IOUT_VECTOR])
+    at_zero = int(np.argmin(np.abs(vin)))
+    op = {name: float(np.real(values[at_zero])) for name, values in dc.items()}
     if not (np.all(np.isfinite(iout)) and np.all(np.isfinite(ac[OUTPUT_NODE]))):
         raise FloatingPointError("the simulation returned non-finite values")
     gm_s = transconductance_s(vin, iout)

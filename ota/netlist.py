@@ -17,12 +17,12 @@ INSTANCE = "xota"
 DC_STEP_V = 0.01                    # 41 points over the paper's -0.2..0.2 V sweep
 AC_START_HZ, AC_STOP_HZ, AC_POINTS_PER_DECADE = 1.0, 1e10, 10  # log interpolation: < 0.2 % on BW and UGF
 HOLD_INDUCTANCE_H = 1e12            # 6e12 ohm at 1 Hz: open for AC, a short at DC
-ANALYSES = {
-    "op": "op",
+ANALYSES = {  # no op: the dc sweep passes through Vin = 0 (ota.measure.measure_testbench)
     "dc": f"dc vid {paper.DC_SWEEP_V[0]:g} {paper.DC_SWEEP_V[1]:g} {DC_STEP_V:g}",
     "ac": f"ac dec {AC_POINTS_PER_DECADE} {AC_START_HZ:g} {AC_STOP_HZ:g}",
 }
 DEVICE_QUANTITIES = ("vds", "vdsat")
+SAVED_NODES = ("v(out)", "i(vhold)", "i(vdd)", "i(vss)")
 
 
 def _technology(technology: str | Technology) -> Technology:
@@ -89,7 +89,7 @@ def testbench_netlist(
     topology = get_topology(topology_name)
     tech = _technology(technology)
     checked = topology.check_var(var)
-    saves = [device_vector(tech, device, q) for device in topology.devices for q in DEVICE_QUANTITIES]
+    saves = [*SAVED_NODES, *(device_vector(tech, device, q) for device in topology.devices for q in DEVICE_QUANTITIES)]
     return render(
         "testbenches/ota_open_loop.cir.j2",
         title=topology.title, tech=tech.name, corner=tech.check_corner(corner), temp_c=temp_c,
