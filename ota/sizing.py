@@ -3,26 +3,45 @@
 The tail MN1 is fixed (16.6/1 um at VGS = VB - VSS), so the tail current is not a free choice:
 it follows from the LUT once the tail's VDS is known, and that VDS follows from the input
 devices' VGS. A short fixed-point iteration settles both. Then the input pair's gm/ID is chosen
-so that Gm = B * gm_in meets the paper's target (~3.5 mS) with the output mirror ratio B = 1,
+so that the OTA's Gm meets the paper's target (~3.5 mS) with the output mirror ratio B = 1,
 within a strong-to-moderate inversion window (linearity needs strong inversion, the paper's
 conclusion); if the window is hit, B makes up the rest. Every other device gets the gm/ID of
-its role and the current the topology data gives it (1 or B times an input device's current),
-except a cascode stacked on a diode with its gate on a fixed bias: its VGS is not free, so its
-gm/ID is read from the table at the VGS the bias leaves it.
+its role and the current the topology data gives it (1 or B times an input device's current).
+
+A cascode stacked on a diode with its gate on a fixed bias (``stacked_on`` + ``gate``: fig7's
+MN6 on MN4 at VBN) is not a diode load but a current source: VGS(diode) + VGS(cascode, at
+VSB = VGS(diode)) = V(gate) - rail fixes the stack's current per width, whatever its drain
+does. So the stack must be sized to carry B * I_in at that budget, within a few per cent, or
+node c (its drain, a high-impedance node) runs to a rail and MP4 or MN6 leaves saturation (the
+paper's Table 6 offsets of 300+ mV show its circuit has the same property). We take the
+cascode's gm/ID (None: the split that needs the least total width), solve for the diode's VGS
+(scipy's brentq) with each device read at the bias it sees, and keep the split where both
+widths fit the Var bounds; if no split can carry B * I_in there, B is lowered to what can.
+
+Small-signal, the stack is no diode either: the impedance into its drain is about
+ro_c * (1 + (gm_c + gmb_c) / gm_d), comparable to the ro of the device that feeds it
+(``fed_by``: fig7's MP4). Side b's mirrored signal current splits between the two, and only the
+fraction f = Z_feed / (Z_feed + Z_stack) reaches the output through MN4/MN5:
+Gm = B * gm_in * (1 + f) / 2, not B * gm_in (about 0.6x in generic180). The plan uses that Gm
+(from the LUT's gm, gmb and gds) to choose gm_in and B, and reports it as ``planned_gm_s``.
+Topologies without ``fed_by`` (fig8 feeds its stack through the PMOS cascode MP8, whose
+impedance is gm*ro times larger) keep Gm = B * gm_in.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from scipy.optimize import brentq, minimize_scalar
 from scipy.stats import qmc
 
 from gmopt import paper
 from lut.lookup import load_lut, lookup, lookup_vgs
 from lut.sizing import size_transistor
 from lut.technology import Technology, get_technology
-from ota.topology import get_topology
+from ota.topology import Variable, get_topology
 
 # gm/ID (S/A) by role: mirrors and their diode loads share a VGS, hence one gm/ID (their width
 # ratio is then their current ratio); cascodes run in moderate inversion for a small VDSAT.
@@ -37,8 +56,12 @@ ITERATIONS = 30
 # The gm/ID box the seeded population samples (S/A, log-uniform): strong inversion (4) to the
 # edge of weak inversion (20) for the input pair, and mirrors and cascodes from moderate (6, 8)
 # to weak-moderate (20). Wide on purpose: the paper's fixed bias voltages make the feasible
-# region small, and its position in gm/ID depends on the technology.
-VARIANT_GM_ID_BOX = {"input_pair": (4.0, 20.0), "mirror": (6.0, 20.0), "cascode": (8.0, 20.0)}
+# region small, and its position in gm/ID depends on the technology. A cascode stacked on a
+# diode (fig7, fig8) samples 12-22: below about 12 its diode would need more than 8000 lambda (the
+# split is then clipped to the width bounds anyway), above 22 it is in weak inversion itself.
+VARIANT_GM_ID_BOX = {
+    "input_pair": (4.0, 20.0), "mirror": (6.0, 20.0), "cascode": (8.0, 20.0), "stack_cascode": (12.0, 22.0),
+}
 # ... and the Gm they aim at (S): from 0.25 to 1.25 times Table 1's 3.5 mS. Why below it: with
 # a 1 pF load, gain >= 40 dB and BW >= 1 MHz ask for a GBW >= 100 MHz that large, capacitive
 # devices cannot give; in generic180 the feasible fig7 designs we found sit at Gm 1.0-1.4 mS.
@@ -50,12 +73,15 @@ class GmIdChoice:
     """The designer's gm/ID choices (S/A); ``input_pair`` None: chosen for the Gm target.
 
     Loads and mirrors share one value because a diode and the devices mirroring it share a VGS:
-    one gm/ID makes their width ratio their current ratio (no systematic offset).
+    one gm/ID makes their width ratio their current ratio (no systematic offset). A cascode
+    stacked on a diode (``stack_cascode``) has its own: the bias budget sets its diode's gm/ID
+    from it, so the ``mirror`` value does not apply there; None: the least total stack width.
     """
 
     input_pair: float | None = None
     mirror: float = ROLE_GM_ID["mirror"]
     cascode: float = ROLE_GM_ID["cascode"]
+    stack_cascode: float | None = None
     gm_target_s: float = paper.TARGET_GM_S
 
     def role_gm_id(self, role: str) -> float:
@@ -76,13 +102,17 @@ class SizedVariable:
 
 @dataclass(frozen=True)
 class SizingPlan:
-    """The first sizing with the choices behind it, for the docs and the CLI."""
+    """The first sizing with the choices behind it, for the docs and the CLI.
+
+    ``planned_gm_s`` is the Gm the sizing predicts (the target unless the width bounds lowered B).
+    """
 
     topology: str
     tail_current_a: float
     tail_vds_v: float
     mirror_ratio: float
     target_gm_s: float
+    planned_gm_s: float
     variables: tuple[SizedVariable, ...]
 
     @property
@@ -91,6 +121,92 @@ class SizingPlan:
 
     def to_dict(self) -> dict:
         return asdict(self) | {"var": self.var}
+
+
+@dataclass(frozen=True)
+class _Stack:
+    """A cascode with its gate on a fixed bias, stacked on a diode. One unknown, the diode's VGS
+    (V), splits the budget |V(gate) - rail| between the two; every quantity of both follows
+    from it by LUT look-ups at the bias each device sees. Quantities are per device width or
+    per ampere (ID_W, GM_ID, GDS_ID ...), so the split does not depend on the current."""
+
+    tech: Technology
+    device: str
+    corner: str
+    temp_c: float
+    budget_v: float
+    feed_vgs_v: float | None
+
+    def diode(self, quantity: str, diode_vgs_v: float) -> float:
+        return float(lookup(
+            self.tech, self.device, quantity, vgs=diode_vgs_v, L=paper.OTA_LENGTH_M, VDS=diode_vgs_v,
+            corner=self.corner, temp_c=self.temp_c,
+        ))
+
+    def cascode(self, quantity: str, diode_vgs_v: float) -> float:
+        return float(lookup(
+            self.tech, self.device, quantity, vgs=self.budget_v - diode_vgs_v, L=paper.OTA_LENGTH_M,
+            VDS=self.cascode_vds_v(diode_vgs_v), VSB=self.cascode_vsb_v(diode_vgs_v), corner=self.corner, temp_c=self.temp_c,
+        ))
+
+    def cascode_vds_v(self, diode_vgs_v: float) -> float:
+        """The feed at the VDS of its own diode (so it mirrors exactly) leaves the cascode the rest
+        of the supply; without a feed in the data, the role's assumed VDS."""
+        if self.feed_vgs_v is None:
+            return ROLE_VDS_V["cascode"]
+        return 2 * paper.SUPPLY_V - self.feed_vgs_v - diode_vgs_v
+
+    def cascode_vsb_v(self, diode_vgs_v: float) -> float:
+        return min(diode_vgs_v, _max_vsb_v(self.tech, self.device, self.corner, self.temp_c))
+
+    @property
+    def bracket_v(self) -> tuple[float, float]:
+        """Diode VGS from a quarter of the budget (deep weak inversion) to three quarters or the
+        table's largest VSB (the cascode then in weak inversion): the split lies well inside."""
+        return 0.25 * self.budget_v, min(0.75 * self.budget_v, _max_vsb_v(self.tech, self.device, self.corner, self.temp_c))
+
+    def total_width_per_a(self, diode_vgs_v: float) -> float:
+        """Width of diode plus cascode per ampere of stack current (m/A)."""
+        return 1 / self.diode("ID_W", diode_vgs_v) + 1 / self.cascode("ID_W", diode_vgs_v)
+
+    def max_current_a(self, max_width_m: float) -> float:
+        """The most the stack carries with both widths at most ``max_width_m``: where their
+        current densities are equal (the diode's rises with its VGS, the cascode's falls)."""
+        balanced_v = _root_or_edge(lambda v: self.diode("ID_W", v) - self.cascode("ID_W", v), self.bracket_v)
+        return max_width_m * self.diode("ID_W", balanced_v)
+
+    def preferred_diode_vgs_v(self, cascode_gm_id: float | None) -> float:
+        """The split for the cascode's gm/ID (S/A), or the least total width when None."""
+        if cascode_gm_id is None:
+            return float(minimize_scalar(self.total_width_per_a, bounds=self.bracket_v, method="bounded").x)
+        return _root_or_edge(lambda v: self.cascode("GM_ID", v) - cascode_gm_id, self.bracket_v)
+
+    def width_window_v(self, current_a: float, max_width_m: float) -> tuple[float, float]:
+        """Diode VGS span (V) where both devices carry ``current_a`` within ``max_width_m``."""
+        density = current_a / max_width_m
+        low = _root_or_edge(lambda v: self.diode("ID_W", v) - density, self.bracket_v)
+        high = _root_or_edge(lambda v: density - self.cascode("ID_W", v), self.bracket_v)
+        return low, high
+
+    def output_share(self, diode_vgs_v: float, feed_gds_per_a: float) -> float:
+        """(1 + f) / 2: Gm over B * gm_in when side b's mirrored current splits between the feed's
+        output conductance and the stack, f = Z_feed / (Z_feed + Z_stack). Impedances are per
+        ampere of the (common) current: all of them scale as 1 / I."""
+        gm_d, gds_d = self.diode("GM_ID", diode_vgs_v), self.diode("GDS_ID", diode_vgs_v)
+        gm_c, gmb_c, gds_c = (self.cascode(q, diode_vgs_v) for q in ("GM_ID", "GMBS_ID", "GDS_ID"))
+        stack_ohm_a = 1 / gds_c + (1 + (gm_c + gmb_c) / gds_c) / (gm_d + gds_d)
+        feed_ohm_a = 1 / feed_gds_per_a
+        return (1 + feed_ohm_a / (feed_ohm_a + stack_ohm_a)) / 2
+
+
+def _root_or_edge(func: Callable[[float], float], bracket: tuple[float, float]) -> float:
+    """The root of an increasing ``func`` in ``bracket`` (brentq), or the bracket end nearest it."""
+    low, high = bracket
+    if func(low) >= 0:
+        return low
+    if func(high) <= 0:
+        return high
+    return float(brentq(func, low, high, xtol=1e-6))
 
 
 def plan_sizing(
@@ -105,32 +221,50 @@ def plan_sizing(
     tech = get_technology(technology)
     corner = tech.check_corner(corner)
     length_m = paper.OTA_LENGTH_M
+    max_width_m = paper.VAR_BOUNDS[1] * paper.LAMBDA_M
     at = {"corner": corner, "temp_c": temp_c}
+    by_label = {variable.label: variable for variable in topology.variables}
+    stacks = {v.label: _stack(tech, v, by_label, choice, corner, temp_c) for v in topology.variables if v.stacked_on}
+    preferred_v = {label: stack.preferred_diode_vgs_v(choice.stack_cascode) for label, stack in stacks.items()}
+    fed = next((v for v in topology.variables if v.fed_by), None)
+
+    def share(diode_vgs_v: dict[str, float]) -> float:
+        if fed is None:
+            return 1.0
+        return stacks[fed.label].output_share(diode_vgs_v[fed.label], _feed_gds_per_a(tech, by_label[fed.fed_by], choice, corner, temp_c))
+
+    # The stack's Gm share at its preferred split sets what gm_in * B must be.
+    target_gain_s = choice.gm_target_s / share(preferred_v)
     tail_vgs_v = paper.BIAS_V["vb"] + paper.SUPPLY_V
     low, high = INPUT_GM_ID_RANGE if choice.input_pair is None else (choice.input_pair, choice.input_pair)
     tail_vds_v, gm_id_in, tail_current_a = 0.3, low, 0.0
     for _ in range(ITERATIONS):
         tail_current_a = float(lookup(tech, "nmos", "ID_W", vgs=tail_vgs_v, L=length_m, VDS=tail_vds_v, **at)) * paper.MN1_WIDTH_M
-        gm_id_in = float(np.clip(choice.gm_target_s / (tail_current_a / 2), low, high))
+        gm_id_in = float(np.clip(target_gain_s / (tail_current_a / 2), low, high))
         vgs_in = float(lookup_vgs(tech, "nmos", gm_id=gm_id_in, L=length_m, VDS=ROLE_VDS_V["input_pair"], VSB=tail_vds_v, **at))
         # Input common mode 0 V: the tail node sits VGS_in below it, VSS = -SUPPLY_V.
         tail_vds_v = max(MIN_TAIL_VDS_V, 0.5 * tail_vds_v + 0.5 * (paper.SUPPLY_V - vgs_in))
     current_in_a = tail_current_a / 2
-    mirror_ratio = choice.gm_target_s / (gm_id_in * current_in_a)
+    # A stack that cannot carry B * I_in within the width bounds lowers B to what it can carry.
+    mirror_ratio = min([target_gain_s / (gm_id_in * current_in_a)] + [s.max_current_a(max_width_m) / current_in_a for s in stacks.values()])
+    diode_vgs_v = {
+        label: float(np.clip(preferred_v[label], *stack.width_window_v(mirror_ratio * current_in_a, max_width_m)))
+        for label, stack in stacks.items()
+    }
+    diode_of = {variable.stacked_on: label for label, variable in by_label.items() if variable.stacked_on}
     sized: dict[str, SizedVariable] = {}
     for variable in topology.variables:
         is_input = variable.role == "input_pair"
-        device = "nmos" if variable.polarity == "n" else "pmos"
+        device = _device(variable)
         vds_v = ROLE_VDS_V[variable.role]
         vsb_v = tail_vds_v if is_input else ROLE_VSB_V[variable.role]
         gm_id = gm_id_in if is_input else choice.role_gm_id(variable.role)
-        if variable.stacked_on is not None:
-            # A cascode on a diode: the bias pin leaves it VGS = |V(gate) - rail| - VGS(diode).
-            below_vgs_v = sized[variable.stacked_on].vgs_v
-            rail_v = -paper.SUPPLY_V if variable.polarity == "n" else paper.SUPPLY_V
-            vgs_v = abs(paper.BIAS_V[variable.gate] - rail_v) - below_vgs_v
-            vsb_v = min(below_vgs_v, _max_vsb_v(tech, device, corner, temp_c))
-            gm_id = float(lookup(tech, device, "GM_ID", vgs=vgs_v, L=length_m, VDS=vds_v, VSB=vsb_v, **at))
+        if variable.label in diode_of:
+            stack, split_v = stacks[diode_of[variable.label]], diode_vgs_v[diode_of[variable.label]]
+            gm_id, vds_v, vsb_v = stack.diode("GM_ID", split_v), split_v, 0.0
+        elif variable.stacked_on is not None:
+            stack, split_v = stacks[variable.label], diode_vgs_v[variable.label]
+            gm_id, vds_v, vsb_v = stack.cascode("GM_ID", split_v), stack.cascode_vds_v(split_v), stack.cascode_vsb_v(split_v)
         current_a = current_in_a * (mirror_ratio if variable.current == "B" else float(variable.current))
         sizing = size_transistor(tech, device, gm_id, current_a, length_m, vds_v, vsb_v, paper.LAMBDA_M, corner, temp_c)
         var = int(np.clip(sizing.w_lambda, *paper.VAR_BOUNDS))
@@ -140,8 +274,40 @@ def plan_sizing(
         )
     return SizingPlan(
         topology=topology.name, tail_current_a=tail_current_a, tail_vds_v=tail_vds_v, mirror_ratio=mirror_ratio,
-        target_gm_s=choice.gm_target_s, variables=tuple(sized.values()),
+        target_gm_s=choice.gm_target_s, planned_gm_s=mirror_ratio * gm_id_in * current_in_a * share(diode_vgs_v),
+        variables=tuple(sized.values()),
     )
+
+
+def _stack(tech: Technology, variable: Variable, by_label: dict[str, Variable], choice: GmIdChoice, corner: str, temp_c: float) -> _Stack:
+    """The stack of ``variable`` (a stacked cascode) with its bias budget and its feed's VGS."""
+    rail_v = -paper.SUPPLY_V if variable.polarity == "n" else paper.SUPPLY_V
+    feed = by_label[variable.fed_by] if variable.fed_by else None
+    return _Stack(
+        tech=tech, device=_device(variable), corner=corner, temp_c=temp_c,
+        budget_v=abs(paper.BIAS_V[variable.gate] - rail_v),
+        feed_vgs_v=None if feed is None else _feed_vgs_v(tech, feed, choice, corner, temp_c),
+    )
+
+
+def _feed_vgs_v(tech: Technology, feed: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> float:
+    """The feed mirrors its diode: the VGS of its role's gm/ID."""
+    return float(lookup_vgs(
+        tech, _device(feed), gm_id=choice.role_gm_id(feed.role), L=paper.OTA_LENGTH_M, VDS=ROLE_VDS_V[feed.role],
+        corner=corner, temp_c=temp_c,
+    ))
+
+
+def _feed_gds_per_a(tech: Technology, feed: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> float:
+    """The feed's gds / ID (S/A) at VDS = its VGS, where the stack's split puts it."""
+    return float(lookup(
+        tech, _device(feed), "GDS_ID", gm_id=choice.role_gm_id(feed.role), L=paper.OTA_LENGTH_M,
+        VDS=_feed_vgs_v(tech, feed, choice, corner, temp_c), corner=corner, temp_c=temp_c,
+    ))
+
+
+def _device(variable: Variable) -> str:
+    return "nmos" if variable.polarity == "n" else "pmos"
 
 
 def _max_vsb_v(tech: Technology, device: str, corner: str, temp_c: float) -> float:
@@ -164,15 +330,16 @@ def gm_id_variants(
     gm/ID design: the designer's usual next step of trying other gm/ID targets, done in bulk.
     Duplicates (clamped widths) are kept; the caller de-duplicates.
     """
-    rows = [first_sizing(topology_name, technology, corner, temp_c)]
+    return [plan_sizing(topology_name, technology, corner, temp_c, choice).var for choice in variant_choices(count, seed)]
+
+
+def variant_choices(count: int, seed: int) -> list[GmIdChoice]:
+    """The default choice, then ``count - 1`` choices over a log-uniform Latin hypercube of the boxes."""
     if count <= 1:
-        return rows
+        return [GmIdChoice()]
     boxes = [*VARIANT_GM_ID_BOX.values(), VARIANT_GM_TARGET_RANGE_S]
     low, high = np.log([box[0] for box in boxes]), np.log([box[1] for box in boxes])
     samples = np.exp(qmc.scale(qmc.LatinHypercube(d=len(boxes), seed=seed).random(count - 1), low, high))
-    for input_pair, mirror, cascode, gm_target_s in samples:
-        choice = GmIdChoice(
-            input_pair=float(input_pair), mirror=float(mirror), cascode=float(cascode), gm_target_s=float(gm_target_s)
-        )
-        rows.append(plan_sizing(topology_name, technology, corner, temp_c, choice).var)
-    return rows
+    return [GmIdChoice()] + [
+        GmIdChoice(**dict(zip(VARIANT_GM_ID_BOX, map(float, sample[:-1]))), gm_target_s=float(sample[-1])) for sample in samples
+    ]

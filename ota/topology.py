@@ -32,6 +32,7 @@ class Variable:
     current: str
     stacked_on: str | None = None
     gate: str | None = None
+    fed_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -118,7 +119,7 @@ def _parse(name: str, entry: dict) -> Topology:
         Variable(
             name=f"var{index}", label=item["label"], devices=tuple(item["devices"]),
             polarity=item["polarity"], role=item["role"], current=str(item["current"]),
-            stacked_on=item.get("stacked_on"), gate=item.get("gate"),
+            stacked_on=item.get("stacked_on"), gate=item.get("gate"), fed_by=item.get("fed_by"),
         )
         for index, item in enumerate(entry["variables"], start=1)
     )
@@ -156,6 +157,12 @@ def _check(topology: Topology) -> None:
             variable.stacked_on not in labels[:labels.index(variable.label)] or variable.gate not in topology.bias_pins
         ):
             raise ValueError(f"topology {topology.name!r}: {variable.label} must stack on an earlier variable and use one of its bias pins")
+        if variable.stacked_on is not None and {variable.current, topology.variables[labels.index(variable.stacked_on)].current} != {"B"}:
+            raise ValueError(f"topology {topology.name!r}: {variable.label} and the diode it stacks on must carry the ratio B")
+        if variable.fed_by is not None and (variable.stacked_on is None or variable.fed_by not in labels):
+            raise ValueError(f"topology {topology.name!r}: {variable.label} fed_by needs stacked_on and a variable label")
+    if sum(v.fed_by is not None for v in topology.variables) > 1:
+        raise ValueError(f"topology {topology.name!r}: the output sums one mirrored side, so at most one fed_by")
     if len(topology.reference_widths_um) != topology.n_vars:
         raise ValueError(f"topology {topology.name!r}: reference widths do not match its {topology.n_vars} variables")
 
