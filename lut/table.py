@@ -7,6 +7,7 @@ axes ``(L, VSB, VDS, VGS)``: VGS last, because gm/ID look-ups walk along it.
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -47,11 +48,12 @@ class Grid:
         if self.width_m <= 0:
             raise ValueError("grid width_m must be positive")
 
-    @property
+    # cached: every look-up asks for the axes, and sizing an OTA makes thousands of look-ups
+    @functools.cached_property
     def vgs(self) -> np.ndarray:
         return sweep_values(*self.vgs_sweep_v)
 
-    @property
+    @functools.cached_property
     def vds(self) -> np.ndarray:
         return sweep_values(*self.vds_sweep_v)
 

@@ -34,8 +34,8 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 import numpy as np
+from pymoo.operators.sampling.lhs import sampling_lhs
 from scipy.optimize import brentq, minimize_scalar
-from scipy.stats import qmc
 
 from gmopt import paper
 from lut.lookup import load_lut, lookup, lookup_vgs
@@ -339,7 +339,8 @@ def variant_choices(count: int, seed: int) -> list[GmIdChoice]:
         return [GmIdChoice()]
     boxes = [*VARIANT_GM_ID_BOX.values(), VARIANT_GM_TARGET_RANGE_S]
     low, high = np.log([box[0] for box in boxes]), np.log([box[1] for box in boxes])
-    samples = np.exp(qmc.scale(qmc.LatinHypercube(d=len(boxes), seed=seed).random(count - 1), low, high))
+    # pymoo's maximin Latin hypercube: scipy.stats.qmc would cost a second of import per run
+    samples = np.exp(sampling_lhs(count - 1, len(boxes), xl=low, xu=high, random_state=np.random.default_rng(seed)))
     return [GmIdChoice()] + [
         GmIdChoice(**dict(zip(VARIANT_GM_ID_BOX, map(float, sample[:-1]))), gm_target_s=float(sample[-1])) for sample in samples
     ]
