@@ -160,10 +160,13 @@ def _check_store(spec: RunSpec, store: RunStore, resume: bool) -> None:
 def _new_algorithm(spec: RunSpec, n_var: int) -> Any:
     initial = None
     if spec.seeding == "gmid":
-        from ota.sizing import gm_id_variants
+        from ota.sizing import gm_id_variants, spec_gm_range_s
 
+        limits = spec.constraints
+        gm_range_s = spec_gm_range_s(limits.gain_min_db, limits.bandwidth_min_hz, limits.gm_min_s, limits.gm_max_s)
         sizings = gm_id_variants(
-            spec.topology, spec.pop_size, spec.seed, spec.technology, corner=spec.corners[0], temp_c=spec.temps_c[0]
+            spec.topology, spec.pop_size, spec.seed, spec.technology, corner=spec.corners[0], temp_c=spec.temps_c[0],
+            gm_range_s=gm_range_s,
         )
         initial = seeded_population(sizings, spec)
     algorithm = build_nsga2(spec, initial)
