@@ -13,10 +13,9 @@ import json
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from pymoo.core.population import Population
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
@@ -24,6 +23,9 @@ from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 from optimizer.problem import objective_bounds
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord, RunStore
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 # Table columns of a design, in the designer's units.
 DESIGN_COLUMNS = {
@@ -110,6 +112,8 @@ def design_row(record: EvaluationRecord) -> dict[str, Any]:
 
 def front_table(store: RunStore) -> pd.DataFrame:
     """The stored front as a table, best linearity first."""
+    import pandas as pd  # here, not at the top: every CLI start and every spawned worker would pay 0.3 s
+
     rows = [design_row(record) for record in store.front()]
     table = pd.DataFrame(rows)
     return table.sort_values("rmse_ua").reset_index(drop=True) if len(table) else table
