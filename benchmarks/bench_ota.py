@@ -1,4 +1,4 @@
-"""OTA evaluations per second: the persistent session (alterparam + reset + op/dc/ac) against a
+"""OTA evaluations per second: the persistent session (alterparam + reset + dc/ac) against a
 fresh ``ngspice -b`` per candidate (the batch back-end, same netlist), and against the bare
 analyses of an already-loaded circuit (the floor a persistent session can approach)."""
 
@@ -81,7 +81,7 @@ def main() -> dict:
         "batch": "fresh ngspice -b per candidate",
         "bare": "bare analyses, circuit loaded, no changes",
     }
-    print(f"   {TOPOLOGY}: op + {ANALYSES['dc']} + {ANALYSES['ac']}")
+    print(f"   {TOPOLOGY}: {ANALYSES['dc']} + {ANALYSES['ac']}")
     print(f"   {'per candidate':52s} {'wall ms':>8s} {'CPU ms':>8s}")
     for name, label in labels.items():
         print(f"   {label:52s} {1e3 * figures[f'{name}_wall_s']:8.1f} {1e3 * figures[f'{name}_cpu_s']:8.1f}")

@@ -85,7 +85,7 @@ def testbench_netlist(
     temp_c: float = 27.0,
     with_control: bool = False,
 ) -> str:
-    """The open-loop testbench (see the template's header); ``with_control`` adds op/dc/ac for ``ngspice -b``."""
+    """The open-loop testbench (see the template's header); ``with_control`` adds the dc and ac analyses for ``ngspice -b``."""
     topology = get_topology(topology_name)
     tech = _technology(technology)
     checked = topology.check_var(var)

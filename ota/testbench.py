@@ -1,8 +1,9 @@
-"""One loaded OTA testbench per instance: widths change in place, op + dc + ac run per candidate.
+"""One loaded OTA testbench per instance: widths change in place, dc + ac run per candidate.
 
 The circuit is parsed once; each candidate costs an ``alterparam`` of var1..varN, a ``reset`` and
-the three analyses. A candidate that ngspice cannot simulate is a result (``converged=False``
-with ngspice's words), never an exception, because an optimizer must be able to score it.
+the two analyses (the dc sweep's Vin = 0 point is the operating point). A candidate that ngspice
+cannot simulate is a result (``converged=False`` with ngspice's words), never an exception,
+because an optimizer must be able to score it.
 """
 
 from __future__ import annotations
