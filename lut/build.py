@@ -34,18 +34,21 @@ Progress = Callable[[int, int], None]
 DEFAULT_LENGTHS_UM = (0.18, 0.22, 0.27, 0.33, 0.4, 0.5, 0.65, 0.8, 1.0, 1.4, 2.0)  # denser where VTH rolls off
 VGS_STEP_V = 0.025
 VDS_STEP_V = 0.05
+VSB_POINTS = 7  # 0 to supply/3: 0.1 V apart for a 1.8 V supply
 REFERENCE_WIDTH_M = 10e-6
 TEMP_RANGE_C = (-55.0, 175.0)
 _INSTANCES = {"nmos": ("1", "d", "g", "0", "b"), "pmos": ("2", "dp", "gp", "0", "bp")}
 
 
 def default_grid(tech: Technology) -> Grid:
-    """L from the technology's minimum to 2 um (1 um included); VGS, VDS up to the supply; VSB 0 to supply/3 in 4 steps."""
+    """L from the technology's minimum to 2 um (1 um included); VGS, VDS up to the supply; VSB 0 to
+    supply/3 at ``VSB_POINTS`` points: with 4 (0.2 V apart) ID/W midway between them was up to 4 %
+    off even interpolated in log form (15 % linearly): ID is exponential in the body-shifted VTH."""
     lengths = sorted({tech.lmin_m, *(l_um * 1e-6 for l_um in DEFAULT_LENGTHS_UM if l_um * 1e-6 > tech.lmin_m * 1.1)})
     supply = tech.supply_v
     return Grid(
         length_m=tuple(round(length, 12) for length in lengths),
-        vsb_v=tuple(round(supply / 9 * k, 6) for k in range(4)),
+        vsb_v=tuple(round(supply / 3 * k / (VSB_POINTS - 1), 6) for k in range(VSB_POINTS)),
         vgs_sweep_v=(0.0, supply, VGS_STEP_V),
         vds_sweep_v=(0.0, supply, VDS_STEP_V),
         width_m=REFERENCE_WIDTH_M,

@@ -21,14 +21,15 @@ def tables():
 
 @pytest.mark.parametrize("fmt,suffix", [("pygmid", ".pkl"), ("mat", ".mat")])
 def test_pygmid_lookup_agrees_with_ours(tables, tmp_path: Path, fmt: str, suffix: str) -> None:
-    """On grid lengths and VSB: ID/W against VGS (off-grid VGS, VDS) within 1 % (pygmid interpolates
-    linearly, we in log form); ID/W against gm/ID and lookupVGS within 1 % and 2 mV."""
+    """On grid lengths and VSB: ID/W against VGS (off-grid VGS, VDS) within 2 % (pygmid interpolates
+    ID linearly, which overshoots between VGS points in moderate inversion, we in log form: 1.6 %
+    apart at 0.61 V); ID/W against gm/ID and lookupVGS within 1 % and 2 mV."""
     path = export_tables({"nmos": tables["nmos"]}, GENERIC180, fmt, tmp_path / f"nch{suffix}")[0]
     theirs, ours = Lookup(str(path)), Lut(tables["nmos"])
     vgs = np.linspace(0.6, 1.5, 7) + 0.0123
     expected = ours.lookup("ID_W", vgs=vgs, L=1e-6, VDS=0.87, VSB=0.2)
     got = theirs.lookup("ID_W", VGS=vgs, L=1.0, VDS=0.87, VSB=0.2) * 1e6  # A/um -> A/m
-    np.testing.assert_allclose(got, expected, rtol=0.01)
+    np.testing.assert_allclose(got, expected, rtol=0.02)
     gm_id = np.array([6.0, 10.0, 14.0, 18.0])
     expected = ours.lookup("ID_W", gm_id=gm_id, L=0.5e-6, VDS=0.9, VSB=0.0)
     got = theirs.lookup("ID_W", GM_ID=gm_id, L=0.5, VDS=0.9, VSB=0.0) * 1e6
