@@ -72,6 +72,8 @@ def provenance(tech: Technology, corner: str, temp_c: float, grid: Grid) -> dict
         "ngspice_version": ngspice_version(),
         "gmopt_version": gmopt_version,
         "grid": grid.to_json(),
+        # the instance line: its geometry parameters (PD, PS, NRD, NRS) change the table
+        "instances": {device: tech.device(device).instance("1", "d", "g", "s", "b", "W", "L") for device in ("n", "p")},
     }
 
 

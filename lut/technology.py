@@ -40,11 +40,15 @@ class Device:
 
         Plain MOSFETs get diffusion perimeters PD = PS = W (areas stay 0): with ngspice's default
         of 0, BSIM3 warns "Pd = 0 is less than W" at every analysis, which made each analysis
-        about 30x slower. PDK subcircuit devices compute their own geometry.
+        about 30x slower. They also get NRD = NRS = 0: BSIM3's default of one square puts RSH
+        ohms (6.5 / 7.3 in generic180) in series with source and drain whatever the width, so a
+        300 um device carried 14 % less current per width than the look-up table's 10 um one and
+        the sizing's Gm came out at 0.79 of plan (0.95 without them). PDK subcircuit devices
+        compute their own geometry.
         """
         scale = "" if self.size_unit_m == 1.0 else f"/{self.size_unit_m:g}"
         line = f"{self.prefix}{name} {drain} {gate} {source} {bulk} {self.model} w={{({_bare(w)}){scale}}} l={{({_bare(l)}){scale}}}"
-        return f"{line} pd={w} ps={w}" if self.prefix == "m" else line
+        return f"{line} pd={w} ps={w} nrd=0 nrs=0" if self.prefix == "m" else line
 
     def vector(self, name: str, quantity: str) -> str:
         """The ngspice vector of a device quantity (``@m1[gm]``, or ``@m.x1.inner[gm]`` in a subcircuit)."""

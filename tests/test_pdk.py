@@ -115,7 +115,8 @@ def hand_written(lines: list[str], model: str, polarity: str) -> str:
     sign = 1 if polarity == "n" else -1
     return "\n".join([
         "hand-written single device", *lines,
-        f"VD d 0 {1.2 * sign}", f"VG g 0 {0.9 * sign}", f"M1 d g 0 0 {model} w=10u l=1u", ".save all @m1[id]",
+        # nrd = nrs = 0 as gmopt's own instance lines (lut.technology.Device.instance)
+        f"VD d 0 {1.2 * sign}", f"VG g 0 {0.9 * sign}", f"M1 d g 0 0 {model} w=10u l=1u nrd=0 nrs=0", ".save all @m1[id]",
     ])
 
 
