@@ -111,12 +111,16 @@ def one_device(tech: Technology, corner: str, polarity: str) -> tuple[str, str]:
     return netlist, device.vector("1", "id")
 
 
-def hand_written(lines: list[str], model: str, polarity: str) -> str:
+PLAIN_MOSFET_GEOMETRY = "nrd=0 nrs=0"
+
+
+def hand_written(lines: list[str], model: str, polarity: str, geometry: str = "") -> str:
+    """``geometry``: what gmopt's instance line adds for a plain MOSFET ("nrd=0 nrs=0",
+    lut.technology.Device.instance); a PDK subcircuit's inner device gets nothing from gmopt."""
     sign = 1 if polarity == "n" else -1
     return "\n".join([
         "hand-written single device", *lines,
-        # nrd = nrs = 0 as gmopt's own instance lines (lut.technology.Device.instance)
-        f"VD d 0 {1.2 * sign}", f"VG g 0 {0.9 * sign}", f"M1 d g 0 0 {model} w=10u l=1u nrd=0 nrs=0", ".save all @m1[id]",
+        f"VD d 0 {1.2 * sign}", f"VG g 0 {0.9 * sign}", f"M1 d g 0 0 {model} w=10u l=1u {geometry}", ".save all @m1[id]",
     ])
 
 
@@ -141,12 +145,12 @@ def test_gf180mcu_device_matches_a_hand_written_netlist(tmp_path: Path, corner: 
     models = tech.model_file.parent
     direct = hand_written(
         [f'.include "{models / "design.ngspice"}"', f".lib '{models / 'sm141064.ngspice'}' {section}"],
-        f"{polarity}mos_3p3", polarity,
+        f"{polarity}mos_3p3", polarity, PLAIN_MOSFET_GEOMETRY,
     )
     current_a = drain_current_a(netlist, vector)
     assert current_a == pytest.approx(drain_current_a(direct, "@m1[id]"), rel=RTOL)
     # The card is generic180's: the same corner of generic180 gives the same current.
-    reference = hand_written([GENERIC180.include(corner)], "nch" if polarity == "n" else "pch", polarity)
+    reference = hand_written([GENERIC180.include(corner)], "nch" if polarity == "n" else "pch", polarity, PLAIN_MOSFET_GEOMETRY)
     assert current_a == pytest.approx(drain_current_a(reference, "@m1[id]"), rel=RTOL)
     assert abs(current_a) > 1e-6
 
