@@ -285,14 +285,15 @@ class SharedEngine(Engine):
         vectors: Vectors = {}
         index = 0
         while names[index]:
-            name = names[index].decode()
+            name = names[index]
             index += 1
-            info = self._lib.ngGet_Vec_Info(prefix + names[index - 1]).contents
+            info = self._lib.ngGet_Vec_Info(prefix + name).contents
             # one memcpy into bytes, read as float64: np.ctypeslib.as_array costs 20x more per vector
             if info.v_flags & _VF_COMPLEX:
-                vectors[name.lower()] = np.frombuffer(_copy(info.v_compdata, 2 * info.v_length), dtype=np.complex128)
+                values = np.frombuffer(_copy(info.v_compdata, 2 * info.v_length), dtype=np.complex128)
             else:
-                vectors[name.lower()] = np.frombuffer(_copy(info.v_realdata, info.v_length), dtype=np.float64)
+                values = np.frombuffer(_copy(info.v_realdata, info.v_length), dtype=np.float64)
+            vectors[name.decode().lower()] = values
         return vectors
 
 
