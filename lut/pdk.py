@@ -82,6 +82,7 @@ PDKS: dict[str, PdkSpec] = {
                 lmax_m=50e-6,
                 lambda_m=0.14e-6,
                 length_m=1e-6,
+                design_lengths_m=(0.5e-6, 1.2e-6),  # the L bin edges below the tables' 5 um
             ),
         ),
         PdkSpec(
@@ -104,6 +105,8 @@ PDKS: dict[str, PdkSpec] = {
                 lmax_m=100e-6,
                 lambda_m=0.075e-6,
                 length_m=1e-6,
+                # the lengths the binned nfet/pfet_01v8 models are fitted at
+                design_lengths_m=(0.15e-6, 0.18e-6, 0.25e-6, 0.5e-6, 1e-6, 2e-6, 4e-6),
             ),
         ),
     )
