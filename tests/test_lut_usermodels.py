@@ -153,11 +153,12 @@ def hand_written_instance(tech_name: str, tech: Technology, kind: str, index: in
             f"@m{index}[%s]")
 
 
-def hand_written_op(tech_name: str, tech: Technology, kind: str, devices: list[tuple[float, float, float, float, float]]) -> list[tuple[float, float]]:
-    """(ID, gm/ID) magnitudes of every (W, L, VGS, VDS, VSB) device, all in one deck."""
-    sign = 1 if kind == "nmos" else -1
-    lines, vectors = [f"{len(devices)} sized {kind} devices, written by hand", tech.include()], []
-    for index, (w_m, l_m, vgs, vds, vsb) in enumerate(devices):
+def hand_written_op(tech_name: str, tech: Technology, devices: list[tuple[str, float, float, float, float, float]]) -> list[tuple[float, float]]:
+    """(ID, gm/ID) magnitudes of every (kind, W, L, VGS, VDS, VSB) device, all in one deck (one
+    model load: about 10 s on sky130)."""
+    lines, vectors = [f"{len(devices)} sized devices, written by hand", tech.include()], []
+    for index, (kind, w_m, l_m, vgs, vds, vsb) in enumerate(devices):
+        sign = 1 if kind == "nmos" else -1
         instance, vector = hand_written_instance(tech_name, tech, kind, index, w_m, l_m)
         lines += [f"vg{index} g{index} 0 {sign * vgs:.9g}", f"vd{index} d{index} 0 {sign * vds:.9g}",
                   f"vb{index} b{index} 0 {-sign * vsb:.9g}", instance]
@@ -189,20 +190,22 @@ def random_sizings(tech: Technology, kind: str, count: int, seed: int) -> list[t
 
 
 def check_sizing(tech_name: str, tech: Technology, count: int = 10) -> None:
-    for kind in ("nmos", "pmos"):
-        points = random_sizings(tech, kind, count, seed=len(tech_name) + len(kind))
-        sized = [size_transistor(tech, kind, gm_id, id_a, l_m, vds, vsb, tech.lambda_m, check=True)
-                 for _, l_m, gm_id, vds, vsb, id_a in points]
-        direct = hand_written_op(tech_name, tech, kind, [(s.w_m, s.l_m, s.vgs_v, s.vds_v, s.vsb_v) for s in sized])
-        errors = np.array([(id_a / s.id_a - 1, gm_id / s.gm_id_s_per_a - 1) for s, (id_a, gm_id) in zip(sized, direct)])
-        table = np.array([(s.table_id_error, s.table_gm_id_error) for s in sized])
+    sized = {
+        kind: [size_transistor(tech, kind, gm_id, id_a, l_m, vds, vsb, tech.lambda_m, check=True)
+               for _, l_m, gm_id, vds, vsb, id_a in random_sizings(tech, kind, count, seed=len(tech_name) + len(kind))]
+        for kind in ("nmos", "pmos")
+    }
+    direct = iter(hand_written_op(tech_name, tech, [(kind, s.w_m, s.l_m, s.vgs_v, s.vds_v, s.vsb_v) for kind in sized for s in sized[kind]]))
+    for kind, sizings in sized.items():
+        errors = np.array([(id_a / s.id_a - 1, gm_id / s.gm_id_s_per_a - 1) for s, (id_a, gm_id) in zip(sizings, direct)])
+        table = np.array([(s.table_id_error, s.table_gm_id_error) for s in sizings])
         print(f"{tech_name} {kind}: table alone worst ID {np.abs(table[:, 0]).max():.2%}, gm/ID {np.abs(table[:, 1]).max():.2%}; "
               f"checked worst ID {np.abs(errors[:, 0]).max():.2%}, gm/ID {np.abs(errors[:, 1]).max():.2%}; "
-              f"{np.mean([s.check_runs for s in sized]):.1f} runs per device")
+              f"{np.mean([s.check_runs for s in sizings]):.1f} runs per device")
         assert np.abs(errors).max() < TOLERANCE, errors
         # what each sizing reports is what the independent deck finds
-        assert np.allclose(errors[:, 0], [s.checked_id_error for s in sized], atol=1e-3)
-        assert min(s.w_m for s in sized) < 10 * tech.wmin_m and all(s.checked for s in sized)
+        assert np.allclose(errors[:, 0], [s.checked_id_error for s in sizings], atol=1e-3)
+        assert min(s.w_m for s in sizings) < 10 * tech.wmin_m and all(s.checked for s in sizings)
 
 
 @pytest.mark.slow
@@ -227,7 +230,7 @@ def test_the_issues_narrow_device_is_corrected_and_reports_its_check() -> None:
     sizing = json.loads(result.output)
     assert sizing["checked"] and sizing["table_id_error"] == pytest.approx(0.28, abs=0.02)
     assert abs(sizing["checked_id_error"]) < 0.005 and abs(sizing["checked_gm_id_error"]) < 0.005
-    (id_a, gm_id), = hand_written_op("generic180", GENERIC180, "nmos", [(sizing["w_m"], 1.8e-7, sizing["vgs_v"], 0.9, 0.0)])
+    (id_a, gm_id), = hand_written_op("generic180", GENERIC180, [("nmos", sizing["w_m"], 1.8e-7, sizing["vgs_v"], 0.9, 0.0)])
     assert id_a == pytest.approx(20e-6, rel=TOLERANCE) and gm_id == pytest.approx(12, rel=TOLERANCE)
     unchecked = size_transistor(GENERIC180, "nmos", 12, 20e-6, 1.8e-7, 0.9)
     assert not unchecked.checked and unchecked.checked_id_error is None and unchecked.w_m > 1.2 * sizing["w_m"]
