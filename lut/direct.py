@@ -80,18 +80,29 @@ class DirectSession:
         self._engine.close()
 
 
+MAX_SESSIONS = 2  # a loaded sky130 session holds about 560 MB; the least recently used is closed
 _sessions: dict[tuple, DirectSession] = {}
 _sessions_lock = threading.Lock()
 
 
 def direct_session(tech: Technology, corner: str | None = None, temp_c: float = 27.0) -> DirectSession:
-    """The process's session for this technology, corner and temperature (loaded on first use)."""
+    """The process's session for this technology, corner and temperature (loaded on first use,
+    kept for the next sizing: sky130's load costs about 10 s)."""
     corner = tech.check_corner(corner)
     key = (tech.name, str(tech.model_file), tech.model_hash(), corner, float(temp_c))
     with _sessions_lock:
-        if key not in _sessions:
-            _sessions[key] = DirectSession(tech, corner, temp_c)
-        return _sessions[key]
+        session = _sessions.pop(key, None) or DirectSession(tech, corner, temp_c)
+        _sessions[key] = session  # most recently used last
+        while len(_sessions) > MAX_SESSIONS:
+            _sessions.pop(next(iter(_sessions))).close()
+        return session
+
+
+def close_sessions() -> None:
+    """Close every kept session (frees their models' memory)."""
+    with _sessions_lock:
+        while _sessions:
+            _sessions.popitem()[1].close()
 
 
 class ModelCheckError(ValueError):

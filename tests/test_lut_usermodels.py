@@ -20,6 +20,7 @@ from typer.testing import CliRunner
 from engine import open_engine
 from gmopt.cli import app
 from lut.build import default_grid, table_lengths
+from lut.direct import close_sessions
 from lut.lookup import Lut, load_lut
 from lut.sizing import size_transistor
 from lut.table import LutTable
@@ -217,7 +218,10 @@ def test_generic180_and_a_user_file_size_within_2_percent_at_every_width_and_len
 @pytest.mark.slow
 @pytest.mark.parametrize("pdk", ["sky130", "gf180mcu"])
 def test_pdk_sizes_within_2_percent_at_every_width_and_length(pdk: str, installed_pdk: Callable[[str], Technology]) -> None:
-    check_sizing(pdk, installed_pdk(pdk))
+    try:
+        check_sizing(pdk, installed_pdk(pdk))
+    finally:
+        close_sessions()  # a sky130 session holds about 560 MB
 
 
 def test_the_issues_narrow_device_is_corrected_and_reports_its_check() -> None:
