@@ -21,6 +21,8 @@ from app.db import reader, session_scope
 from app.models import Evaluation, Generation, Run
 from app.schemas import EvaluationPublic, RunPublic
 from app.sql_store import SqlRunStore, row_to_record
+from optimizer.problem import constraint_names
+from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord, encode_float
 
 
@@ -44,6 +46,7 @@ def _public(row) -> RunPublic:
         attempts=run.attempts, cancel_requested=run.cancel_requested, created_at=run.created_at,
         started_at=run.started_at, finished_at=run.finished_at, gmopt_version=run.gmopt_version,
         ngspice_version=run.ngspice_version, model_hash=run.model_hash, provenance=run.provenance, spec=run.spec,
+        constraint_names=constraint_names(RunSpec.model_validate(run.spec)),
     )
 
 
@@ -80,6 +83,25 @@ def list_evaluations(
 def get_evaluation(session: Session, run_id: int, index: int) -> EvaluationPublic | None:
     row = session.scalar(select(Evaluation).where(Evaluation.run_id == run_id, Evaluation.index == index))
     return None if row is None else evaluation_public(row_to_record(row))
+
+
+def point_netlist(session: Session, run_id: int, index: int, corner: str | None, temp_c: float | None) -> tuple[str, str] | None:
+    """What ``gmopt export`` writes for a stored point: the standalone testbench deck (file name, text),
+    at the run's first corner and temperature unless others are named; None when there is no such point.
+    An unknown corner is a ValueError that lists the technology's corners."""
+    from ota.netlist import standalone_netlist
+
+    row = session.execute(
+        select(Run.spec, Evaluation.var).join(Evaluation, Evaluation.run_id == Run.id)
+        .where(Run.id == run_id, Evaluation.index == index)
+    ).one_or_none()
+    if row is None:
+        return None
+    spec = RunSpec.model_validate(row.spec)
+    corner = corner or spec.corners[0]
+    temp_c = spec.temps_c[0] if temp_c is None else temp_c
+    text = standalone_netlist(spec.topology, list(row.var), spec.technology, corner, temp_c)
+    return f"run{run_id}-point{index}-{spec.topology}-{spec.technology}-{corner}-{temp_c:g}C.cir", text
 
 
 class FrontCache:

@@ -55,6 +55,7 @@ class RunPublic(BaseModel):
     model_hash: str | None
     provenance: dict[str, Any] | None
     spec: dict[str, Any]
+    constraint_names: list[str] = Field(description="What each value of an evaluation's constraints is (<= 0 when met).")
 
 
 class RunsPublic(BaseModel):
@@ -70,7 +71,9 @@ class EvaluationPublic(BaseModel):
     var: list[int]
     widths_um: list[JsonFloat]
     metrics: dict[str, JsonFloat | bool | str | None]
-    curves: dict[str, list[JsonFloat]] = Field(description="vin_v and iout_a of the DC sweep (empty in lists).")
+    curves: dict[str, list[JsonFloat]] = Field(
+        description="vin_v and iout_a of the DC sweep, freq_hz, ac_magnitude_db and ac_phase_deg of the AC response "
+                    "(empty in lists; runs stored before the AC curves were kept have only the DC sweep).")
     objectives: list[JsonFloat]
     constraints: list[JsonFloat]
     feasible: bool
@@ -220,3 +223,29 @@ def encode_floats(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [encode_floats(item) for item in value]
     return value
+
+
+class TopologyVariablePublic(BaseModel):
+    name: str = Field(description="The spec's variable, e.g. var1: W = var x lambda.")
+    label: str = Field(description="The paper's name, e.g. W1.")
+    devices: list[str]
+    polarity: str
+    role: str
+
+
+class TopologyPublic(BaseModel):
+    name: str
+    title: str
+    variables: list[TopologyVariablePublic]
+    length_um: float = Field(description="Channel length of every sized device.")
+
+
+class RunOptionsPublic(BaseModel):
+    """What a run form needs: the defaults, the choices and this service's limits."""
+
+    defaults: dict[str, Any] = Field(description="A RunCreate with every default (topology: the paper's fig7).")
+    topologies: list[TopologyPublic]
+    objectives: list[str]
+    token_required: bool = Field(description="POSTs need 'Authorization: Bearer <token>'.")
+    max_evaluations_per_run: int = Field(description="Largest pop_size x generations this service accepts.")
+    spec_schema: dict[str, Any] = Field(description="The JSON schema of RunCreate (bounds and descriptions of each field).")

@@ -28,7 +28,10 @@ LOCAL_DASK = "local"
 # One testbench per (topology, technology, corner, temperature) in each worker process. The
 # lock keeps a multi-threaded Dask worker from entering ngspice twice at once (not re-entrant).
 _TESTBENCHES: dict[tuple[str, str, str, float], Any] = {}
-STORED_CURVES = ("vin_v", "iout_a")  # the swept vectors a run keeps per candidate (the Iout-Vin plots)
+# The swept vectors a run keeps per candidate, at its first condition: the Iout-Vin sweep (41 points)
+# and the open-loop AC response (101 points) for the Bode plot. In JSON that is about 1.8 kB + 6.2 kB
+# per evaluation (docs/service.md, "Storage").
+STORED_CURVES = ("vin_v", "iout_a", "freq_hz", "ac_magnitude_db", "ac_phase_deg")
 _LOCK = threading.Lock()
 
 
