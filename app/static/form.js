@@ -26,8 +26,8 @@ const FIELDS = [
     ["constraints.phase_margin_min_deg", "Minimum phase margin", "limit", "phase_margin_deg"],
     ["constraints.offset_max_v", "Maximum |input offset|", "limit", "offset_v"],
     ["constraints.rmse_max_a", "Maximum linearity RMSE", "limit", "rmse_a"],
-    ["constraints.gm_min_s", "Minimum Gm (empty: none)", "limit", "gm_s"],
-    ["constraints.gm_max_s", "Maximum Gm (empty: none)", "limit", "gm_s"],
+    ["constraints.gm_min_s", "Minimum Gm", "limit", "gm_s"],
+    ["constraints.gm_max_s", "Maximum Gm", "limit", "gm_s"],
     ["constraints.require_saturation", "Every device saturated", "checkbox"],
   ]],
 ];
@@ -69,7 +69,9 @@ async function build() {
 function fieldBlock(options, technologies, field, label, kind, metric) {
   const id = idOf(field), describedBy = `${id}-error ${id}-hint`;
   const schema = schemaOf(options, field);
-  const hint = el("small", { class: "hint", id: `${id}-hint` }, schema.description || "");
+  const bounds = schema.minimum !== undefined && schema.maximum !== undefined ? `From ${schema.minimum} to ${schema.maximum}.` : "";
+  const budget = ["pop_size", "generations"].includes(field) ? ` Population × generations at most ${options.max_evaluations_per_run} on this service.` : "";
+  const hint = el("small", { class: "hint", id: `${id}-hint` }, `${schema.description || bounds}${budget}`);
   const error = el("span", { class: "field-error", id: `${id}-error`, role: "alert" });
   let control;
   if (kind === "topology") {
@@ -95,7 +97,8 @@ function fieldBlock(options, technologies, field, label, kind, metric) {
   } else {
     control = el("input", { id, type: "text", inputmode: kind === "list" ? "text" : "decimal", "aria-describedby": describedBy, autocomplete: "off" });
   }
-  const unit = kind === "limit" ? ` (${inputUnit(metric)[0]})` : "";
+  const optional = schema.anyOf?.some((choice) => choice.type === "null");
+  const unit = kind === "limit" ? ` (${inputUnit(metric)[0]}${optional ? "; empty: no limit" : ""})` : "";
   return el("div", { class: "field", "data-field": field }, el("label", { for: id }, `${label}${unit}`), control, hint, error);
 }
 

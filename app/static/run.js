@@ -10,7 +10,7 @@ import { axisScale, CONSTRAINTS, eng, format, num, OBJECTIVES, quantity } from "
 export const AXIS_METRICS = ["rmse_a", "gain_db", "power_w", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "offset_v", "saturation_margin_v"];
 export const FRONT_COLUMNS = ["gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a", "offset_v", "power_w"];
 const ACTIVE = ["queued", "running"];
-const view = { id: null, run: null, evaluations: [], front: null, hypervolume: [], topology: null };
+const view = { id: null, run: null, evaluations: [], front: null, hypervolume: [], topology: null, wired: false };
 
 export function cancelButton(run, after) {
   if (!ACTIVE.includes(run.status) || run.cancel_requested) return null;
@@ -46,28 +46,39 @@ export async function showRun(id) {
   const objectives = view.run.spec.objectives.map((name) => OBJECTIVES[name]);
   fillAxisSelect(document.getElementById("scatter-x"), AXIS_METRICS, objectives[0] || "rmse_a");
   fillAxisSelect(document.getElementById("scatter-y"), AXIS_METRICS, objectives[1] || "gain_db");
-  render(true);
+  if (!view.wired) wire();
+  render();
+  if (view.evaluations.length < view.run.evaluations_done) {
+    document.getElementById("scatter-note").textContent = `loading ${view.run.evaluations_done} evaluations…`;
+    await loadEvaluations();
+    render();
+  }
   return async () => {
-    if (view.id === id && (await load())) render(false);
+    if (view.id === id && (await load())) {
+      await loadEvaluations();
+      render();
+    }
   };
 }
 
-// Fetch what changed since the last look; true when there is something new to draw.
+// The run, and its front and hypervolumes when a generation completed; true when anything changed.
 async function load() {
   const before = view.run;
   view.run = await get(`/runs/${view.id}`);
   const changed = !before || before.evaluations_done !== view.run.evaluations_done || before.generation !== view.run.generation
-    || before.status !== view.run.status;
-  if (!changed) return false;
-  const fresh = await getAll(`/runs/${view.id}/evaluations`, view.evaluations.length);
-  view.evaluations.push(...fresh);
-  if (!before || before.generation !== view.run.generation || !view.front) {
+    || before.status !== view.run.status || before.cancel_requested !== view.run.cancel_requested;
+  if (changed && (!before || before.generation !== view.run.generation || !view.front)) {
     [view.front, view.hypervolume] = await Promise.all([get(`/runs/${view.id}/front`), get(`/runs/${view.id}/hypervolume`)]);
   }
-  return true;
+  return changed;
 }
 
-function render(first) {
+// The evaluations stored since the last look (they are only ever appended).
+async function loadEvaluations() {
+  view.evaluations.push(...(await getAll(`/runs/${view.id}/evaluations`, view.evaluations.length)));
+}
+
+function render() {
   const { run } = view;
   document.title = `gmopt run ${run.id}`;
   document.getElementById("run-title").textContent = `Run #${run.id}: ${run.topology} in ${run.technology}`;
@@ -91,7 +102,6 @@ function render(first) {
   drawHistory();
   drawParallel();
   renderFront();
-  if (first) wire();
 }
 
 function renderFacts(run) {
@@ -115,12 +125,13 @@ function renderFacts(run) {
 }
 
 function wire() {
+  view.wired = true;
   for (const id of ["scatter-x", "scatter-y"]) document.getElementById(id).addEventListener("change", drawScatter);
   document.getElementById("run-cancel").addEventListener("click", async (event) => {
     event.target.disabled = true;
     try {
       await post(`/runs/${view.id}/cancel`);
-      if (await load()) render(false);
+      if (await load()) render();
     } catch (error) {
       setError(document.getElementById(authProblem(error) ? "token-error" : "page-error"), `cancel: ${error.message}`);
     }
@@ -147,7 +158,8 @@ function drawScatter() {
     groups[onFront.has(e.index) ? "front" : e.feasible ? "feasible" : "infeasible"].push([x, y, e.index, e.generation]);
   }
   const all = [...groups.infeasible, ...groups.feasible, ...groups.front];
-  const x = axis(xName, all.map((p) => p[0])), y = axis(yName, all.map((p) => p[1]), { nameGap: 48 });
+  const edges = { showMinLabel: false, showMaxLabel: false, formatter: (v) => Number(v.toPrecision(4)).toString() }; // the zoom's ends are not round
+  const x = axis(xName, all.map((p) => p[0]), { axisLabel: edges }), y = axis(yName, all.map((p) => p[1]), { nameGap: 48, axisLabel: edges });
   const scaled = (points) => points.map(([a, b, index, generation]) => ({ value: [x.scale.scale(a), y.scale.scale(b), index, generation], raw: [a, b] }));
   const series = [
     { id: "infeasible", name: `infeasible (${groups.infeasible.length})`, type: "scatter", symbol: "circle", symbolSize: 6,
@@ -162,7 +174,10 @@ function drawScatter() {
     legend: { top: 5 },
     tooltip: { trigger: "item", formatter: (p) => `Design #${p.value[2]} (generation ${p.value[3]})<br>${quantity(xName).label}: ${format(xName, p.data.raw[0])}<br>${quantity(yName).label}: ${format(yName, p.data.raw[1])}<br><i>click to open</i>` },
     xAxis: x.axis, yAxis: y.axis,
-    dataZoom: [{ type: "inside", xAxisIndex: 0, filterMode: "none" }, { type: "inside", yAxisIndex: 0, filterMode: "none" }],
+    dataZoom: [
+      { type: "inside", xAxisIndex: 0, filterMode: "none", ...focus(all.map((p) => x.scale.scale(p[0])), groups.front.map((p) => x.scale.scale(p[0])), x.scale.log) },
+      { type: "inside", yAxisIndex: 0, filterMode: "none", ...focus(all.map((p) => y.scale.scale(p[1])), groups.front.map((p) => y.scale.scale(p[1])), y.scale.log) },
+    ],
     toolbox: { right: 10, feature: { restore: { title: "reset zoom" }, saveAsImage: { title: "save image" } } },
     series,
   });
@@ -170,6 +185,18 @@ function drawScatter() {
   chart.on("click", (p) => openPoint(p.value[2]));
   document.getElementById("scatter-note").textContent =
     `${all.length} distinct designs${failed ? `, ${failed} that ngspice could not simulate (not drawn)` : ""}${repeats ? `, ${repeats} repeated designs not drawn again` : ""}. Scroll to zoom; click a point to open the design.`;
+}
+
+// The first view of an axis: the middle 96 % of the designs and every front point, so that a few
+// far-off candidates (a -20 dB gain) do not squeeze the front into a corner; "reset zoom" shows all.
+function focus(values, front, log) {
+  if (values.length < 20) return {};
+  const sorted = [...values].sort((a, b) => a - b);
+  const quantile = (q) => sorted[Math.floor(q * (sorted.length - 1))];
+  let low = Math.min(quantile(0.02), ...front), high = Math.max(quantile(0.98), ...front);
+  if (log) return { startValue: low / 1.2, endValue: high * 1.2 };
+  const pad = (high - low) * 0.06 || Math.abs(high) * 0.05 || 1;
+  return { startValue: low - pad, endValue: high + pad };
 }
 
 // --- convergence ----------------------------------------------------------------------------
@@ -203,15 +230,21 @@ function drawParallel() {
     ...variables.map((v, i) => ({ label: `${v.label} (${v.devices.join(", ")})`, values: points.map((p) => num(p.widths_um[i]) * 1e-6), name: "width_m" })),
     ...objectiveMetrics.map((name) => ({ label: quantity(name).label, values: points.map((p) => num(p.metrics[name])), name })),
   ].map((d) => ({ ...d, scale: axisScale(d.name, d.values) }));
+  const rmse = dims.findIndex((d) => d.name === "rmse_a"); // lines coloured by linearity, the first objective
   const chart = draw(document.getElementById("parallel"), {
-    parallel: { left: 60, right: 90, top: 50, bottom: 30, parallelAxisDefault: { nameLocation: "end", nameGap: 18, nameTextStyle: { fontSize: 12 }, scale: true } },
+    parallel: { left: 60, right: 130, top: 50, bottom: 30, parallelAxisDefault: { nameLocation: "end", nameGap: 18, nameTextStyle: { fontSize: 12 }, scale: true } },
     parallelAxis: dims.map((d, i) => ({
       dim: i, name: `${d.label}\n(${d.scale.unit})${d.scale.label === quantity(d.name).label && quantity(d.name).goal ? (quantity(d.name).goal === "max" ? " ↑" : " ↓") : ""}`,
       axisLabel: { formatter: (v) => Number(v.toPrecision(3)).toString() },
     })),
     tooltip: { trigger: "item", formatter: (p) => `Design #${points[p.dataIndex].index}<br>${dims.map((d) => `${d.label}: ${eng(d.values[p.dataIndex], quantity(d.name).unit)}`).join("<br>")}` },
+    visualMap: rmse < 0 ? undefined : {
+      type: "continuous", dimension: rmse, orient: "vertical", right: 8, top: "middle", itemHeight: 160, calculable: false,
+      min: Math.min(...dims[rmse].values.map(dims[rmse].scale.scale)), max: Math.max(...dims[rmse].values.map(dims[rmse].scale.scale)),
+      text: [`RMSE (${dims[rmse].scale.unit})`, ""], inRange: { color: ["#1a9850", "#fee08b", "#d73027"] }, formatter: (v) => v.toPrecision(3),
+    },
     series: [{
-      type: "parallel", lineStyle: { width: 2, opacity: 0.6, color: COLORS[1] }, emphasis: { lineStyle: { width: 4, opacity: 1 } },
+      type: "parallel", lineStyle: { width: 2, opacity: 0.75 }, emphasis: { lineStyle: { width: 4, opacity: 1 } },
       data: points.map((_, row) => dims.map((d) => d.scale.scale(d.values[row]))),
     }],
   });
