@@ -25,6 +25,7 @@ from optimizer.evaluation import STORED_CURVES
 from optimizer.problem import candidate_metrics, constraint_names, constraints_of, is_feasible, objectives_of
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord
+from ota.netlist import standalone_netlist
 from ota.testbench import OtaTestbench
 from tests.service import api_server, service_env, start_worker, stop
 
@@ -160,10 +161,20 @@ def test_a_run_from_the_form_to_a_designs_emulator_loop(tmp_path: Path, browser_
             assert [length for _, length in drawn] == [len(loops[1e5]["loop_v"]), len(loops[1e6]["loop_v"])]
             assert [name.split(",")[0] for name, _ in drawn] == ["100 kHz", "1 MHz"]
 
+            # the download button gives what 'gmopt export' writes for this design
             netlist = httpx.get(f"{url}{page.get_attribute('#point-netlist', 'href')}")
-            assert netlist.status_code == 200 and ".control" in netlist.text and "ota_fig7" in netlist.text
-            assert f"var1={api['var'][0]}" in netlist.text.replace(" ", "")
+            assert netlist.status_code == 200 and "attachment" in netlist.headers["content-disposition"]
+            assert netlist.text == standalone_netlist("fig7", api["var"], "generic180", "tt", 27.0)
             page.screenshot(path=tmp_path / "point.png", full_page=True)
+
+            # a long run, cancelled from its page while it waits or runs
+            longer = {"topology": "fig7", "pop_size": 6, "generations": 200, "seeding": "random"}
+            long_id = httpx.post(f"{url}/runs", json=longer, headers={"Authorization": f"Bearer {TOKEN}"}).json()["id"]
+            page.goto(f"{url}/#/runs/{long_id}")
+            page.click("#run-cancel")
+            page.wait_for_selector("#run-status[data-status=cancelled]", timeout=120_000)
+            assert httpx.get(f"{url}/runs/{long_id}").json()["status"] == "cancelled"
+            assert page.locator("#run-cancel").is_hidden()
     finally:
         stop(worker)
 

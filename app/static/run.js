@@ -231,6 +231,8 @@ function drawParallel() {
     ...objectiveMetrics.map((name) => ({ label: quantity(name).label, values: points.map((p) => num(p.metrics[name])), name })),
   ].map((d) => ({ ...d, scale: axisScale(d.name, d.values) }));
   const rmse = dims.findIndex((d) => d.name === "rmse_a"); // lines coloured by linearity, the first objective
+  const shown = rmse < 0 ? [] : dims[rmse].values.map(dims[rmse].scale.scale).filter(Number.isFinite);
+  const range = shown.length > 1 && Math.min(...shown) < Math.max(...shown) ? [Math.min(...shown), Math.max(...shown)] : null;
   const chart = draw(document.getElementById("parallel"), {
     parallel: { left: 60, right: 130, top: 50, bottom: 30, parallelAxisDefault: { nameLocation: "end", nameGap: 18, nameTextStyle: { fontSize: 12 }, scale: true } },
     parallelAxis: dims.map((d, i) => ({
@@ -238,13 +240,13 @@ function drawParallel() {
       axisLabel: { formatter: (v) => Number(v.toPrecision(3)).toString() },
     })),
     tooltip: { trigger: "item", formatter: (p) => `Design #${points[p.dataIndex].index}<br>${dims.map((d) => `${d.label}: ${eng(d.values[p.dataIndex], quantity(d.name).unit)}`).join("<br>")}` },
-    visualMap: rmse < 0 ? undefined : {
+    visualMap: !range ? undefined : {
       type: "continuous", dimension: rmse, orient: "vertical", right: 8, top: "middle", itemHeight: 160, calculable: false,
-      min: Math.min(...dims[rmse].values.map(dims[rmse].scale.scale)), max: Math.max(...dims[rmse].values.map(dims[rmse].scale.scale)),
+      min: range[0], max: range[1],
       text: [`RMSE (${dims[rmse].scale.unit})`, ""], inRange: { color: ["#1a9850", "#fee08b", "#d73027"] }, formatter: (v) => v.toPrecision(3),
     },
     series: [{
-      type: "parallel", lineStyle: { width: 2, opacity: 0.75 }, emphasis: { lineStyle: { width: 4, opacity: 1 } },
+      type: "parallel", lineStyle: { width: 2, opacity: 0.75, color: COLORS[1] }, emphasis: { lineStyle: { width: 4, opacity: 1 } },
       data: points.map((_, row) => dims.map((d) => d.scale.scale(d.values[row]))),
     }],
   });
