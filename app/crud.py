@@ -46,8 +46,17 @@ def _public(row) -> RunPublic:
         attempts=run.attempts, cancel_requested=run.cancel_requested, created_at=run.created_at,
         started_at=run.started_at, finished_at=run.finished_at, gmopt_version=run.gmopt_version,
         ngspice_version=run.ngspice_version, model_hash=run.model_hash, provenance=run.provenance, spec=run.spec,
-        constraint_names=constraint_names(RunSpec.model_validate(run.spec)),
+        constraint_names=_constraint_names(run.spec),
     )
+
+
+def _constraint_names(spec: dict) -> list[str]:
+    """What each stored constraint value is; [] for a spec this version no longer reads (a run stored
+    by an older gmopt must still list, not fail every GET /runs)."""
+    try:
+        return constraint_names(RunSpec.model_validate(spec))
+    except ValueError:  # pydantic's ValidationError
+        return []
 
 
 def get_run(session: Session, run_id: int) -> RunPublic | None:

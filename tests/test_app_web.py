@@ -92,6 +92,11 @@ def browser_page() -> Iterator[Page]:
         assert not errors, errors
 
 
+def assert_no_problem_shown(page: Page) -> None:
+    """No part of the page failed to draw or update (run.js shows such failures in the banner)."""
+    assert page.locator("#page-error").is_hidden(), page.inner_text("#page-error")
+
+
 def test_a_run_from_the_form_to_a_designs_emulator_loop(tmp_path: Path, browser_page: Page) -> None:
     page = browser_page
     env = service_env(workers=1, api_token=TOKEN)
@@ -175,6 +180,7 @@ def test_a_run_from_the_form_to_a_designs_emulator_loop(tmp_path: Path, browser_
             page.wait_for_selector("#run-status[data-status=cancelled]", timeout=120_000)
             assert httpx.get(f"{url}/runs/{long_id}").json()["status"] == "cancelled"
             assert page.locator("#run-cancel").is_hidden()
+            assert_no_problem_shown(page)
     finally:
         stop(worker)
 
@@ -282,3 +288,4 @@ def test_a_deep_link_opens_a_design_with_its_bode_plot_and_a_comparison(data_dir
         fronts = [httpx.get(f"{url}/runs/{run_id}/front").json()["count"] for run_id in (first, second)]
         assert [length for _, length in series] == fronts
         assert series[0][0].startswith(f"#{first} fig7 · generic180 · tt") and series[1][0].startswith(f"#{second} fig7 · generic180 · ss")
+        assert_no_problem_shown(page)

@@ -4,7 +4,7 @@
 import { ApiError, authProblem, get, post, runOptions } from "./api.js";
 import { axis, COLORS, draw, grid } from "./charts.js";
 import { el, fillTable, setError } from "./dom.js";
-import { constraintRows, eng, format, num, OBJECTIVES, quantity } from "./units.js";
+import { axisScale, constraintRows, eng, format, num, OBJECTIVES, quantity } from "./units.js";
 
 // Rows of the metrics table, in a designer's order; the device margins follow, bookkeeping goes to the subtitle.
 const MAIN_METRICS = ["gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a", "offset_v", "power_w", "saturation_margin_v", "all_saturated"];
@@ -238,23 +238,24 @@ function drawSpikes(result) {
   const element = document.getElementById("spikes");
   if (!result) return empty(element, "Neuron spike train: press Neuron");
   const { options: o, spike_times_s: spikes } = result.data;
-  const stop = o.periods * o.period_s, us = 1e-6;
+  const stop = o.periods * o.period_s;
+  const time = axisScale("time_s", [stop]), t = (seconds) => num(seconds) / time.factor;
   const pulse = [];
   for (let k = 0; k < o.periods; k += 1) {
-    const start = k * o.period_s;
-    pulse.push([start / us, 0], [start / us, o.amplitude_v], [(start + o.duty * o.period_s) / us, o.amplitude_v], [(start + o.duty * o.period_s) / us, 0]);
+    const start = k * o.period_s, end = start + o.duty * o.period_s;
+    pulse.push([t(start), 0], [t(start), o.amplitude_v], [t(end), o.amplitude_v], [t(end), 0]);
   }
-  pulse.push([stop / us, 0]);
+  pulse.push([t(stop), 0]);
   draw(element, {
     title: { text: `Neuron: ${spikes.length} spikes, ${eng(result.data.rate_hz, "Hz")}, ${eng(result.data.energy_per_spike_j, "J")} per spike`, left: "center", textStyle: { fontSize: 13, fontWeight: "normal" } },
     grid: grid({ left: 80, top: 60 }), legend: { top: 25 },
     tooltip: { trigger: "axis" },
-    xAxis: { type: "value", name: "Time (µs)", nameLocation: "middle", nameGap: 30, min: 0, max: stop / us },
+    xAxis: { type: "value", name: `Time (${time.unit})`, nameLocation: "middle", nameGap: 30, min: 0, max: t(stop) },
     yAxis: { type: "value", name: "Input (V)", nameLocation: "middle", nameGap: 45, min: 0, max: Math.max(1, o.amplitude_v * 1.3) },
     series: [
       { name: "input pulses", type: "line", data: pulse, showSymbol: false, lineStyle: { width: 1.5 }, itemStyle: { color: "#888" }, areaStyle: { opacity: 0.1 } },
       { name: "output spikes", type: "scatter", symbol: "rect", symbolSize: [3, 90], symbolOffset: [0, 0], itemStyle: { color: COLORS[4] },
-        data: spikes.map((t) => [num(t) / us, o.amplitude_v * 0.65]) },
+        data: spikes.map((spike) => [t(spike), o.amplitude_v * 0.65]) },
     ],
   });
 }

@@ -97,11 +97,15 @@ function render() {
   const eta = run.status === "running" && run.eta_s !== null ? ` · about ${eng(run.eta_s, "s", 2)} left` : "";
   document.getElementById("run-progress").textContent =
     `${run.progress_pct.toFixed(0)} % · ${run.evaluations_done} of ${run.evaluations_total} evaluations · ${generation}${speed}${eta}${run.message ? ` · ${run.message}` : ""}`;
-  renderFacts(run);
-  drawScatter();
-  drawHistory();
-  drawParallel();
-  renderFront();
+  // one part that cannot draw (unexpected data) must not stop the others, nor the live updates
+  for (const part of [renderFacts, drawScatter, drawHistory, drawParallel, renderFront]) {
+    try {
+      part(run);
+    } catch (error) {
+      console.error(error);
+      setError(document.getElementById("page-error"), `${part.name}: ${error.message}`);
+    }
+  }
 }
 
 function renderFacts(run) {
