@@ -8,6 +8,7 @@ primary-key query, not a thousand rows.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import threading
@@ -72,10 +73,13 @@ def list_runs(session: Session, status: str | None, topology: str | None, skip: 
 
 
 def evaluation_public(record: EvaluationRecord, curves: bool = True) -> EvaluationPublic:
-    data = record.to_json()
-    if not curves:
-        data["curves"] = {}
-    return EvaluationPublic.model_validate(data)
+    return EvaluationPublic.model_validate((record if curves else _without_curves(record)).to_json())
+
+
+def _without_curves(record: EvaluationRecord) -> EvaluationRecord:
+    """The record for a list: ``to_json`` deep-copies every field, and the five stored curves (183
+    points) made up about 90 % of that work for a 720-evaluation list (2.1 of 2.3 s)."""
+    return dataclasses.replace(record, curves={})
 
 
 def list_evaluations(
@@ -159,9 +163,7 @@ class FrontCache:
 def _front_json(run_id: int, generation: int | None, records: list[EvaluationRecord], objectives: list[str]) -> bytes:
     points = []
     for record in records:
-        data = record.to_json()
-        data["curves"] = {}
-        points.append(data)
+        points.append(_without_curves(record).to_json())
     payload = {"run_id": run_id, "generation": generation, "objectives": objectives, "data": points, "count": len(points)}
     return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
