@@ -12,7 +12,7 @@ import { el, setError } from "./dom.js";
 import { showForm } from "./form.js";
 import { showPoint } from "./point.js";
 import { cancelButton, showRun } from "./run.js";
-import { eng, num } from "./units.js";
+import { conditions, eng, num } from "./units.js";
 
 const POLL_MS = 2000;
 const ROUTES = [
@@ -55,10 +55,6 @@ async function refreshRuns() {
   updateCompareButton();
 }
 
-function conditions(spec) {
-  return `${spec.corners.join(", ")} · ${spec.temps_c.map((t) => `${t} °C`).join(", ")}`;
-}
-
 function runRow(run) {
   const pick = el("input", { type: "checkbox", "data-compare": run.id, "aria-label": `compare run ${run.id}` });
   pick.checked = comparing.has(run.id);
@@ -77,7 +73,7 @@ function runRow(run) {
     el("td", {}, conditions(run.spec)),
     el("td", { class: "num" }, `${run.pop_size} × ${run.generations}`),
     el("td", {}, el("span", { class: `status status-${run.status}`, title: run.message, "data-status": run.status }, run.status)),
-    el("td", {}, bar, el("small", {}, ` ${run.progress_pct.toFixed(0)} %${generation}`)),
+    el("td", {}, bar, el("small", {}, ` ${eng(Math.floor(run.progress_pct), "%")}${generation}`)),
     el("td", { class: "num" }, run.eta_s === null || run.status !== "running" ? "" : eng(run.eta_s, "s", 2)),
     el("td", { class: "num" }, run.hypervolume === null ? "" : eng(num(run.hypervolume), "")),
     actions,

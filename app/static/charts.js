@@ -2,7 +2,7 @@
 // This module only keeps one chart per element, resizes it with its box, and sets the look
 // shared by every chart; what each chart shows lives with its view.
 
-import { axisScale } from "./units.js";
+import { axisScale, tick } from "./units.js";
 
 export const COLORS = ["#2f6fb0", "#e0782a", "#3a9d5d", "#9b59b6", "#c0392b", "#16a2b8", "#7f8c8d", "#d4a017"];
 const observer = new ResizeObserver((entries) => entries.forEach((entry) => echarts.getInstanceByDom(entry.target)?.resize()));
@@ -30,7 +30,7 @@ export function axis(name, values, extra = {}) {
     axis: {
       type: scale.log ? "log" : "value", name: scale.name, nameLocation: "middle", nameGap: 32, scale: true,
       nameTextStyle: { fontSize: 13, color: "#333" }, splitLine: { lineStyle: { color: "#eee" } },
-      axisLabel: { formatter: (v) => Number(v.toPrecision(4)).toString() },
+      axisLabel: { formatter: (v) => tick(v) },
       ...extra,
     },
   };

@@ -4,7 +4,7 @@
 import { ApiError, authProblem, get, post, runOptions } from "./api.js";
 import { axis, COLORS, draw, grid } from "./charts.js";
 import { el, fillTable, setError } from "./dom.js";
-import { axisScale, constraintRows, eng, format, num, OBJECTIVES, quantity } from "./units.js";
+import { axisScale, conditions, constraintRows, eng, format, num, OBJECTIVES, quantity, tick } from "./units.js";
 
 // Rows of the metrics table, in a designer's order; the device margins follow, bookkeeping goes to the subtitle.
 const MAIN_METRICS = ["gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a", "offset_v", "power_w", "saturation_margin_v", "all_saturated"];
@@ -28,8 +28,8 @@ export async function showPoint(runId, index) {
   const m = point.metrics;
   document.getElementById("point-subtitle").textContent =
     `${topology ? topology.title : run.topology} · ${run.technology} · generation ${point.generation} · ` +
-    `metrics: worst case over ${run.spec.corners.join(", ")} at ${run.spec.temps_c.map((t) => `${t} °C`).join(", ")}; ` +
-    `curves at ${m.corner ?? run.spec.corners[0]}, ${m.temp_c ?? run.spec.temps_c[0]} °C` +
+    `metrics: worst case over ${conditions(run.spec)}; ` +
+    `curves at ${m.corner ?? run.spec.corners[0]}, ${eng(m.temp_c ?? run.spec.temps_c[0], "°C")}` +
     (point.error ? ` · ngspice: ${point.error}` : "");
   document.getElementById("point-back").href = `#/runs/${runId}`;
   const netlist = document.getElementById("point-netlist");
@@ -96,7 +96,7 @@ function drawTransfer(point) {
     title: { text: `Gm ${format("gm_s", gm)} · RMSE ${format("rmse_a", point.metrics.rmse_a)} · offset ${format("offset_v", point.metrics.offset_v)}`, left: "center", textStyle: { fontSize: 13, fontWeight: "normal" } },
     grid: [grid({ left: 80, top: 60, height: "56%" }), grid({ left: 80, top: "73%", bottom: 45 })],
     legend: { top: 26 },
-    tooltip: { trigger: "axis", axisPointer: { link: [{ xAxisIndex: "all" }] }, valueFormatter: (v) => Number(v.toPrecision(4)).toString() },
+    tooltip: { trigger: "axis", axisPointer: { link: [{ xAxisIndex: "all" }] }, valueFormatter: (v) => tick(v) },
     axisPointer: { link: [{ xAxisIndex: "all" }] },
     xAxis: [{ ...x.axis, name: "", axisLabel: { show: false } }, { ...x.axis, gridIndex: 1, nameGap: 26 }],
     yAxis: [y.axis, error.axis],
@@ -136,7 +136,7 @@ function drawBode(point) {
   draw(element, {
     title: { text: `DC gain ${format("gain_db", point.metrics.gain_db)} · −3 dB ${hz(bandwidth)} · UGF ${hz(ugf)} · phase margin ${format("phase_margin_deg", margin)}`, left: "center", textStyle: { fontSize: 13, fontWeight: "normal" } },
     grid: [grid({ top: 45, height: "36%", left: 80 }), grid({ top: "58%", height: "30%", left: 80 })],
-    tooltip: { trigger: "axis", axisPointer: { link: [{ xAxisIndex: "all" }] }, formatter: (items) => `${hz(items[0].value[0])}<br>${items.map((i) => `${i.seriesName}: ${i.value[1].toFixed(2)}`).join("<br>")}` },
+    tooltip: { trigger: "axis", axisPointer: { link: [{ xAxisIndex: "all" }] }, formatter: (items) => `${hz(items[0].value[0])}<br>${items.map((i) => `${i.seriesName}: ${tick(i.value[1])}`).join("<br>")}` },
     axisPointer: { link: [{ xAxisIndex: "all" }] },
     xAxis: [xAxis(0), xAxis(1)],
     yAxis: [
@@ -199,7 +199,7 @@ async function showResults() {
   drawSpikes(neuron[neuron.length - 1]);
   const rows = data.slice().reverse().map((r) => el("tr", { "data-result": r.id, "data-kind": r.kind },
     el("td", {}, r.kind), el("td", {}, new Date(r.created_at).toLocaleString()),
-    el("td", {}, `${r.data.setup.corner}, ${r.data.setup.temp_c} °C, inverter ×${r.data.setup.inverter_scale}`),
+    el("td", {}, `${r.data.setup.corner}, ${eng(r.data.setup.temp_c, "°C")}, inverter ×${r.data.setup.inverter_scale}`),
     el("td", {}, r.kind === "emulator" ? emulatorSummary(r.data) : neuronSummary(r.data))));
   if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: 4, class: "empty" }, "Nothing stored yet: press Emulator or Neuron.")));
   fillTable(document.getElementById("neuro-results"), ["Circuit", "When", "Conditions", "Result"], rows);
@@ -225,7 +225,7 @@ function drawLoops(results) {
   draw(element, {
     title: { text: "Emulator i-v loops (last period)", left: "center", textStyle: { fontSize: 13, fontWeight: "normal" } },
     grid: grid({ left: 80, top: 60 }), legend: { top: 25 },
-    tooltip: { trigger: "item", formatter: (p) => `${p.seriesName}<br>${p.value[0].toPrecision(4)} ${x.scale.unit}, ${p.value[1].toPrecision(4)} ${y.scale.unit}` },
+    tooltip: { trigger: "item", formatter: (p) => `${p.seriesName}<br>${tick(p.value[0])} ${x.scale.unit}, ${tick(p.value[1])} ${y.scale.unit}` },
     xAxis: x.axis, yAxis: y.axis,
     series: results.map((r, k) => ({
       name: `${eng(r.data.freq_hz, "Hz")}${r.data.pinched ? ", pinched" : ""}`, type: "line", showSymbol: false, lineStyle: { width: 2.5 },

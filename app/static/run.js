@@ -4,7 +4,7 @@
 import { authProblem, get, getAll, post, runOptions } from "./api.js";
 import { axis, COLORS, draw, grid } from "./charts.js";
 import { el, fillTable, setError } from "./dom.js";
-import { axisScale, CONSTRAINTS, eng, format, num, OBJECTIVES, quantity } from "./units.js";
+import { axisScale, conditions, CONSTRAINTS, eng, format, num, OBJECTIVES, quantity, tick } from "./units.js";
 
 // The metrics a designer puts on the axes; the default axes are the first two objectives.
 export const AXIS_METRICS = ["rmse_a", "gain_db", "power_w", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "offset_v", "saturation_margin_v"];
@@ -35,7 +35,7 @@ export function fillAxisSelect(select, metrics, preferred) {
 }
 
 export function runLabel(run) {
-  return `#${run.id} ${run.topology} · ${run.technology} · ${run.spec.corners.join("/")} · ${run.spec.temps_c.map((t) => `${t} °C`).join("/")}`;
+  return `#${run.id} ${run.topology} · ${run.technology} · ${conditions(run.spec, "/")}`;
 }
 
 export async function showRun(id) {
@@ -96,7 +96,7 @@ function render() {
   const speed = run.evaluations_per_s ? ` · ${eng(run.evaluations_per_s, "")} evaluations/s` : "";
   const eta = run.status === "running" && run.eta_s !== null ? ` · about ${eng(run.eta_s, "s", 2)} left` : "";
   document.getElementById("run-progress").textContent =
-    `${run.progress_pct.toFixed(0)} % · ${run.evaluations_done} of ${run.evaluations_total} evaluations · ${generation}${speed}${eta}${run.message ? ` · ${run.message}` : ""}`;
+    `${eng(Math.floor(run.progress_pct), "%")} · ${run.evaluations_done} of ${run.evaluations_total} evaluations · ${generation}${speed}${eta}${run.message ? ` · ${run.message}` : ""}`;
   // one part that cannot draw (unexpected data) must not stop the others, nor the live updates
   for (const part of [renderFacts, drawScatter, drawHistory, drawParallel, renderFront]) {
     try {
@@ -118,7 +118,7 @@ function renderFacts(run) {
   const facts = [
     ["Circuit", view.topology ? view.topology.title : run.topology],
     ["Technology", run.technology],
-    ["Conditions", `${spec.corners.join(", ")} at ${spec.temps_c.map((t) => `${t} °C`).join(", ")}`],
+    ["Conditions", conditions(spec)],
     ["Search", `NSGA-II, population ${run.pop_size} × ${run.generations} generations, seed ${run.seed}, ${spec.seeding === "gmid" ? "gm/ID-seeded" : "random"} start`],
     ["Objectives", spec.objectives.map((name) => { const q = quantity(OBJECTIVES[name]); return `${q.goal === "max" ? "maximise" : "minimise"} ${q.label}`; }).join(", ")],
     ["Constraints", limitText.join("; ")],
@@ -162,7 +162,7 @@ function drawScatter() {
     groups[onFront.has(e.index) ? "front" : e.feasible ? "feasible" : "infeasible"].push([x, y, e.index, e.generation]);
   }
   const all = [...groups.infeasible, ...groups.feasible, ...groups.front];
-  const edges = { showMinLabel: false, showMaxLabel: false, formatter: (v) => Number(v.toPrecision(4)).toString() }; // the zoom's ends are not round
+  const edges = { showMinLabel: false, showMaxLabel: false, formatter: (v) => tick(v) }; // the zoom's ends are not round
   const x = axis(xName, all.map((p) => p[0]), { axisLabel: edges }), y = axis(yName, all.map((p) => p[1]), { nameGap: 48, axisLabel: edges });
   const scaled = (points) => points.map(([a, b, index, generation]) => ({ value: [x.scale.scale(a), y.scale.scale(b), index, generation], raw: [a, b] }));
   const series = [
@@ -241,13 +241,13 @@ function drawParallel() {
     parallel: { left: 60, right: 130, top: 50, bottom: 30, parallelAxisDefault: { nameLocation: "end", nameGap: 18, nameTextStyle: { fontSize: 12 }, scale: true } },
     parallelAxis: dims.map((d, i) => ({
       dim: i, name: `${d.label}\n(${d.scale.unit})${d.scale.label === quantity(d.name).label && quantity(d.name).goal ? (quantity(d.name).goal === "max" ? " ↑" : " ↓") : ""}`,
-      axisLabel: { formatter: (v) => Number(v.toPrecision(3)).toString() },
+      axisLabel: { formatter: (v) => tick(v, 3) },
     })),
     tooltip: { trigger: "item", formatter: (p) => `Design #${points[p.dataIndex].index}<br>${dims.map((d) => `${d.label}: ${eng(d.values[p.dataIndex], quantity(d.name).unit)}`).join("<br>")}` },
     visualMap: !range ? undefined : {
       type: "continuous", dimension: rmse, orient: "vertical", right: 8, top: "middle", itemHeight: 160, calculable: false,
       min: range[0], max: range[1],
-      text: [`RMSE (${dims[rmse].scale.unit})`, ""], inRange: { color: ["#1a9850", "#fee08b", "#d73027"] }, formatter: (v) => v.toPrecision(3),
+      text: [`RMSE (${dims[rmse].scale.unit})`, ""], inRange: { color: ["#1a9850", "#fee08b", "#d73027"] }, formatter: (v) => tick(v, 3),
     },
     series: [{
       type: "parallel", lineStyle: { width: 2, opacity: 0.75, color: COLORS[1] }, emphasis: { lineStyle: { width: 4, opacity: 1 } },

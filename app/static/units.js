@@ -32,6 +32,8 @@ export const QUANTITIES = {
   energy_j: { label: "Energy", unit: "J" },
   area_va: { label: "Lobe area", unit: "V·A" },
   hypervolume: { label: "Hypervolume", unit: "" },
+  temp_c: { label: "Temperature", unit: "°C" },
+  percent: { label: "Progress", unit: "%" },
 };
 
 // What each of the optimizer's constraints (optimizer.problem.constraint_names) limits, and how.
@@ -82,11 +84,22 @@ export function eng(value, unit, digits = DIGITS) {
   if (unit === "dB") return `${x.toFixed(2)} dB`;
   if (unit === "deg") return `${x.toFixed(2)}°`;
   if (unit === "bool") return x ? "yes" : "no";
+  if (unit === "°C" || unit === "%") return `${trimmed(x, digits)} ${unit}`;
   if (unit === "") return trimmed(x, digits);
   let exponent = exponentOf(x);
   let mantissa = Number((x / 10 ** exponent).toPrecision(digits));
   if (Math.abs(mantissa) >= 1000 && exponent < 12) { exponent += 3; mantissa = Number((x / 10 ** exponent).toPrecision(digits)); }
   return `${trimmed(mantissa, digits).replace("-", "−")} ${PREFIXES[exponent]}${unit}`;
+}
+
+// A number on a chart's axis or tooltip, whose unit the axis names: 4 significant digits, no exponent.
+export function tick(value, digits = DIGITS) {
+  return Number.isFinite(value) ? trimmed(value, digits) : String(value);
+}
+
+// Corners and temperatures of a run: "tt, ss · 27 °C, 85 °C".
+export function conditions(spec, separator = ", ") {
+  return `${spec.corners.join(separator)} · ${spec.temps_c.map((t) => eng(t, "°C")).join(separator)}`;
 }
 
 // A metric or other named quantity, formatted: format("rmse_a", 3.351e-5) -> "33.51 µA".
@@ -100,7 +113,7 @@ export function axisScale(name, values = []) {
   const q = quantity(name);
   const finite = values.map(num).filter(Number.isFinite);
   let factor = 1, unit = q.unit;
-  if (!["dB", "deg", "", "bool"].includes(q.unit)) {
+  if (!["dB", "deg", "", "bool", "°C", "%"].includes(q.unit)) {
     const exponent = exponentOf(Math.max(...finite.map(Math.abs), 0));
     factor = 10 ** exponent;
     unit = `${PREFIXES[exponent]}${q.unit}`;
