@@ -96,7 +96,7 @@ function render() {
   const speed = run.evaluations_per_s ? ` · ${eng(run.evaluations_per_s, "")} evaluations/s` : "";
   const eta = run.status === "running" && run.eta_s !== null ? ` · about ${eng(run.eta_s, "s", 2)} left` : "";
   document.getElementById("run-progress").textContent =
-    `${eng(Math.floor(run.progress_pct), "%")} · ${run.evaluations_done} of ${run.evaluations_total} evaluations · ${generation}${speed}${eta}${run.message ? ` · ${run.message}` : ""}`;
+    `${eng(Math.floor(run.progress_pct), "%")} · ${run.evaluations_done} of ${run.evaluations_total} evaluations · ${generation}${speed}${eta}${run.message && run.status !== "running" ? ` · ${run.message}` : ""}`;
   // one part that cannot draw (unexpected data) must not stop the others, nor the live updates
   for (const part of [renderFacts, drawScatter, drawHistory, drawParallel, renderFront]) {
     try {
@@ -150,16 +150,22 @@ function openPoint(index) {
 // --- every evaluation -----------------------------------------------------------------------
 function drawScatter() {
   const xName = document.getElementById("scatter-x").value, yName = document.getElementById("scatter-y").value;
-  const onFront = new Set((view.front?.data || []).map((p) => p.index));
-  const seen = new Set(), groups = { infeasible: [], feasible: [], front: [] };
+  // the front comes with the run's front (drawn before every evaluation has loaded), the rest from the evaluations
+  const front = view.front?.data || [];
+  const seen = new Set(front.map((p) => p.var.join(","))), groups = { infeasible: [], feasible: [], front: [] };
   let failed = 0, repeats = 0;
+  const place = (e, group) => {
+    const x = num(e.metrics[xName]), y = num(e.metrics[yName]);
+    if (!e.converged || !Number.isFinite(x) || !Number.isFinite(y)) failed += 1;
+    else groups[group].push([x, y, e.index, e.generation]);
+  };
+  front.forEach((p) => place(p, "front"));
+  const frontIndices = new Set(front.map((p) => p.index));
   for (const e of view.evaluations) {
     const key = e.var.join(",");
-    if (seen.has(key) && !onFront.has(e.index)) { repeats += 1; continue; }
+    if (seen.has(key)) { repeats += frontIndices.has(e.index) ? 0 : 1; continue; }
     seen.add(key);
-    const x = num(e.metrics[xName]), y = num(e.metrics[yName]);
-    if (!e.converged || !Number.isFinite(x) || !Number.isFinite(y)) { failed += 1; continue; }
-    groups[onFront.has(e.index) ? "front" : e.feasible ? "feasible" : "infeasible"].push([x, y, e.index, e.generation]);
+    place(e, e.feasible ? "feasible" : "infeasible");
   }
   const all = [...groups.infeasible, ...groups.feasible, ...groups.front];
   const edges = { showMinLabel: false, showMaxLabel: false, formatter: (v) => tick(v) }; // the zoom's ends are not round
