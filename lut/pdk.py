@@ -104,6 +104,10 @@ PDKS: dict[str, PdkSpec] = {
                 lmax_m=100e-6,
                 lambda_m=0.075e-6,
                 length_m=1e-6,
+                # An NMOS input pair's VGS is about 0.85 V at gm/ID 10 with its body effect, so a
+                # 0 V common mode would leave the tail about 50 mV of the 0.9 V below it; 0.3 V
+                # leaves the tail 0.35 V and the input devices 0.55 V to the 0 V output.
+                input_cm_v=0.3,
             ),
         ),
     )

@@ -6,11 +6,11 @@ and the neuron wire any OTA the same way; widths come from subcircuit parameters
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from gmopt import paper
 from lut.technology import Technology, get_technology
-from ota.topology import PORTS, Topology, get_topology
+from ota.topology import BIAS_PINS, PORTS, Topology, get_topology
 from spice_templates import render
 
 INSTANCE = "xota"
@@ -53,13 +53,13 @@ def subcircuit(topology_name: str, technology: str | Technology = "generic180") 
         written.append(device)
         return tech.device(polarity).instance(
             device_instance(tech, device)[1:], drain, gate, source,
-            "vss" if polarity == "n" else "vdd", w=width, l=f"{paper.OTA_LENGTH_M:g}",
+            "vss" if polarity == "n" else "vdd", w=width, l=f"{tech.length_m:g}",
         )
 
     text = render(
         topology.template, dev=dev, ota_name=topology.name, title=topology.title, ports=PORTS,
-        variables=[v.name for v in topology.variables], defaults=topology.var_from_um(topology.reference_widths_um),
-        lambda_m=paper.LAMBDA_M,
+        variables=[v.name for v in topology.variables], defaults=topology.reference_var(tech),
+        lambda_m=tech.lambda_m,
     )
     if sorted(written) != sorted(topology.devices):
         raise ValueError(
@@ -84,21 +84,43 @@ def testbench_netlist(
     corner: str = "tt",
     temp_c: float = 27.0,
     with_control: bool = False,
+    bias_v: Mapping[str, float] | None = None,
 ) -> str:
-    """The open-loop testbench (see the template's header); ``with_control`` adds the dc and ac analyses for ``ngspice -b``."""
+    """The open-loop testbench (see the template's header); ``with_control`` adds the dc and ac analyses for ``ngspice -b``.
+
+    ``bias_v``: the OTA's bias voltages by pin (None: the technology's own, which only technologies
+    with fixed biases have; others get theirs from the first sizing, ``ota.sizing.plan_sizing``).
+    """
     topology = get_topology(topology_name)
     tech = _technology(technology)
-    checked = topology.check_var(var)
+    checked = topology.check_var(var, tech)
     saves = [*SAVED_NODES, *(device_vector(tech, device, q) for device in topology.devices for q in DEVICE_QUANTITIES)]
     return render(
         "testbenches/ota_open_loop.cir.j2",
         title=topology.title, tech=tech.name, corner=tech.check_corner(corner), temp_c=temp_c,
         include=tech.include(corner), subckt=subcircuit(topology_name, tech),
-        lambda_m=paper.LAMBDA_M, params=[(v.name, value) for v, value in zip(topology.variables, checked)],
-        vdd_v=paper.SUPPLY_V, vss_v=-paper.SUPPLY_V, bias=sorted(paper.BIAS_V.items()),
+        lambda_m=tech.lambda_m, params=[(v.name, value) for v, value in zip(topology.variables, checked)],
+        vdd_v=tech.vdd_v, vss_v=tech.vss_v, bias=bias_sources(topology, tech, bias_v), input_cm_v=tech.input_cm_v,
         instance=instance_line(topology_name), cl_f=paper.LOAD_CAPACITANCE_F, hold_h=HOLD_INDUCTANCE_H,
         saves=saves, analyses=list(ANALYSES.values()) if with_control else [], f_start_hz=AC_START_HZ,
     )
+
+
+def bias_sources(topology: Topology, tech: Technology, bias_v: Mapping[str, float] | None) -> list[tuple[str, float]]:
+    """Every bias pin's source voltage (V), sorted by pin: the OTA's own pins from ``bias_v`` (or
+    the technology's fixed values); pins the OTA does not use are tied to 0 V, or keep the
+    technology's value where it has one (generic180's decks stay the paper's)."""
+    given = dict(tech.bias_v or {}) | dict(bias_v or {})
+    missing = [pin for pin in topology.bias_pins if pin not in given]
+    if missing:
+        raise ValueError(
+            f"no bias voltage for {', '.join(missing)} of {topology.name!r} in {tech.name!r}: this technology has no "
+            "fixed bias voltages, so they come from the first sizing (ota.sizing.plan_sizing(...).bias_v)"
+        )
+    for pin, volts in given.items():
+        if not tech.vss_v <= float(volts) <= tech.vdd_v:
+            raise ValueError(f"bias {pin} = {volts:g} V lies outside the rails {tech.vss_v:g} to {tech.vdd_v:g} V of {tech.name!r}")
+    return sorted((pin, float(given.get(pin, 0.0))) for pin in BIAS_PINS)
 
 
 def standalone_netlist(
@@ -107,6 +129,7 @@ def standalone_netlist(
     technology: str | Technology = "generic180",
     corner: str = "tt",
     temp_c: float = 27.0,
+    bias_v: Mapping[str, float] | None = None,
 ) -> str:
     """A self-contained deck (models by absolute path) that ``ngspice -b`` or any SPICE tool runs as is."""
-    return testbench_netlist(topology_name, var, technology, corner, temp_c, with_control=True)
+    return testbench_netlist(topology_name, var, technology, corner, temp_c, with_control=True, bias_v=bias_v)

@@ -10,14 +10,13 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from engine import Backend, SimulationError, open_engine
-from gmopt import paper
-from lut.technology import get_technology
+from lut.technology import Technology, get_technology
 from ota.measure import NAN, measure_testbench
 from ota.netlist import ANALYSES, DEVICE_QUANTITIES, device_vector, testbench_netlist
 from ota.topology import get_topology
@@ -82,31 +81,35 @@ class OtaTestbench:
     def __init__(
         self,
         topology: str = "fig7",
-        technology: str = "generic180",
+        technology: str | Technology = "generic180",
         corner: str = "tt",
         temp_c: float = 27.0,
         backend: Backend = "shared",
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        bias_v: Mapping[str, float] | None = None,
     ) -> None:
+        """``bias_v``: the OTA's bias voltages by pin; None: the technology's fixed ones."""
         self.topology = get_topology(topology)
-        self.technology = get_technology(technology)
+        self.technology = technology if isinstance(technology, Technology) else get_technology(technology)
         self.corner = self.technology.check_corner(corner)
         self.temp_c = float(temp_c)
         self.timeout_s = timeout_s
-        self._supplies_v = {"vdd": paper.SUPPLY_V, "vss": -paper.SUPPLY_V}
+        self.bias_v = dict(bias_v) if bias_v is not None else None
+        self._supplies_v = {"vdd": self.technology.vdd_v, "vss": self.technology.vss_v}
         self._device_vectors = {
             device: tuple(device_vector(self.technology, device, q) for q in DEVICE_QUANTITIES)
             for device in self.topology.devices
         }
-        reference = self.topology.var_from_um(self.topology.reference_widths_um)
+        reference = self.topology.reference_var(self.technology)
+        deck = testbench_netlist(self.topology.name, reference, self.technology, self.corner, self.temp_c, bias_v=self.bias_v)
         self._engine = open_engine(backend)
-        self._engine.load(testbench_netlist(self.topology.name, reference, self.technology, self.corner, self.temp_c))
+        self._engine.load(deck)
 
     def evaluate(self, var: Sequence[int]) -> OtaResult:
         """Simulate one candidate (integer widths in lambda); ValueError only for malformed input."""
-        checked = self.topology.check_var(list(var))
+        checked = self.topology.check_var(list(var), self.technology)
         base = {
-            "var": checked, "widths_um": [v * paper.LAMBDA_M * 1e6 for v in checked], "topology": self.topology.name,
+            "var": checked, "widths_um": [v * self.technology.lambda_m * 1e6 for v in checked], "topology": self.topology.name,
             "technology": self.technology.name, "corner": self.corner, "temp_c": self.temp_c,
         }
         started = time.perf_counter()
@@ -120,7 +123,7 @@ class OtaTestbench:
 
     def evaluate_um(self, widths_um: Sequence[float]) -> OtaResult:
         """As the paper's tables give widths: micrometres, rounded to multiples of lambda."""
-        return self.evaluate(self.topology.var_from_um(list(widths_um)))
+        return self.evaluate(self.topology.var_from_um(list(widths_um), self.technology))
 
     def close(self) -> None:
         self._engine.close()
