@@ -183,6 +183,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(2, "--workers", min=1, help="Simulation worker processes."),
     ) -> None:
         """The paper's fig7 optimization (pop 20, 50 generations, seed 1, runs/fig7) next to Table 8."""
+        from lut.technology import get_technology
         from ota.sizing import first_sizing
         from ota.topology import get_topology
 
@@ -190,9 +191,10 @@ def register(app: typer.Typer) -> None:
             store = FileRunStore(RUN_MAIN_OUT)
             spec = RunSpec(topology="fig7", seed=1, pop_size=20, generations=50)
             seed = first_sizing(spec.topology, spec.technology)
+            lambda_m = get_technology(spec.technology).lambda_m
             labels = [variable.label for variable in get_topology(spec.topology).variables]
             console.print("gm/ID first sizing (the seed of the initial population): " + ", ".join(
-                f"{label} = {var} lambda = {var * spec.lambda_m * 1e6:.2f} um" for label, var in zip(labels, seed)
+                f"{label} = {var} lambda = {var * lambda_m * 1e6:.2f} um" for label, var in zip(labels, seed)
             ))
             if store.status() != "finished":
                 run_with_progress(spec, store, workers, None, resume=True)

@@ -27,17 +27,17 @@ LOCAL_DASK = "local"
 
 # One testbench per (topology, technology, corner, temperature) in each worker process. The
 # lock keeps a multi-threaded Dask worker from entering ngspice twice at once (not re-entrant).
-_TESTBENCHES: dict[tuple[str, str, str, float], Any] = {}
+_TESTBENCHES: dict[tuple[str, str, str, float, tuple[tuple[str, float], ...]], Any] = {}
 STORED_CURVES = ("vin_v", "iout_a")  # the swept vectors a run keeps per candidate (the Iout-Vin plots)
 _LOCK = threading.Lock()
 
 
-def _testbench(topology: str, technology: str, corner: str, temp_c: float) -> Any:
+def _testbench(topology: str, technology: str, corner: str, temp_c: float, bias_v: tuple[tuple[str, float], ...]) -> Any:
     from ota.testbench import OtaTestbench  # imported in the worker, where it is used
 
-    key = (topology, technology, corner, temp_c)
+    key = (topology, technology, corner, temp_c, bias_v)
     if key not in _TESTBENCHES:
-        _TESTBENCHES[key] = OtaTestbench(topology=topology, technology=technology, corner=corner, temp_c=temp_c)
+        _TESTBENCHES[key] = OtaTestbench(topology=topology, technology=technology, corner=corner, temp_c=temp_c, bias_v=dict(bias_v))
     return _TESTBENCHES[key]
 
 
@@ -48,16 +48,20 @@ class SimulationJob:
     topology: str
     technology: str
     conditions: tuple[tuple[str, float], ...]
+    bias_v: tuple[tuple[str, float], ...]
 
     @classmethod
     def from_spec(cls, spec: RunSpec) -> "SimulationJob":
-        return cls(spec.topology, spec.technology, tuple(spec.conditions))
+        """From a spec resolved by ``optimizer.runner.prepare_run`` (its bias voltages are set)."""
+        if spec.bias_v is None:
+            raise ValueError("the run spec's bias voltages are not resolved: pass it through optimizer.runner.prepare_run")
+        return cls(spec.topology, spec.technology, tuple(spec.conditions), tuple(sorted(spec.bias_v.items())))
 
     def warm_up(self) -> None:
         """Load every condition's circuit once (the pool initializer), before timing starts."""
         with _LOCK:
             for corner, temp_c in self.conditions:
-                _testbench(self.topology, self.technology, corner, temp_c)
+                _testbench(self.topology, self.technology, corner, temp_c, self.bias_v)
 
     def __call__(self, var: Sequence[int]) -> dict[str, Any]:
         """Simulate one candidate at every condition; stop at the first that fails (it cannot be feasible)."""
@@ -65,7 +69,7 @@ class SimulationJob:
         results = []
         with _LOCK:
             for corner, temp_c in self.conditions:
-                result = _testbench(self.topology, self.technology, corner, temp_c).evaluate([int(v) for v in var])
+                result = _testbench(self.topology, self.technology, corner, temp_c, self.bias_v).evaluate([int(v) for v in var])
                 results.append(result.to_dict(curves=STORED_CURVES))
                 if not results[-1]["converged"]:
                     break

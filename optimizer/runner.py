@@ -58,7 +58,8 @@ class RunSummary:
 
 
 def provenance(spec: RunSpec) -> dict[str, Any]:
-    """Where the results come from: enough to reproduce or to distrust them."""
+    """Where the results come from: enough to reproduce or to distrust them (``spec`` resolved by
+    ``prepare_run``: its Var bounds, lambda and bias voltages are the ones the run used)."""
     from engine import ngspice_version
     from gmopt import __version__
     from lut.technology import get_technology
@@ -67,24 +68,56 @@ def provenance(spec: RunSpec) -> dict[str, Any]:
         "seed": spec.seed, "technology": spec.technology, "corners": spec.corners, "temps_c": spec.temps_c,
         "model_hash": get_technology(spec.technology).model_hash(), "gmopt_version": __version__,
         "ngspice_version": ngspice_version(), "started_at": datetime.now(timezone.utc).isoformat(),
+        "bias_v": spec.bias_v, "lambda_m": spec.lambda_m, "var_bounds": [spec.var_min, spec.var_max],
     }
 
 
 def check_run(spec: RunSpec) -> Any:
-    """Check the spec against what exists (technology, corners, the testbench's range); returns the topology."""
-    from gmopt import paper
+    """Check the spec against what exists (technology, corners, the technology's Var range and
+    lambda, bias pins); cheap, so the API can answer 422 at once. Returns the topology."""
     from lut.technology import get_technology
     from ota.topology import get_topology
 
     technology = get_technology(spec.technology)
+    topology = get_topology(spec.topology)
     for corner in spec.corners:
         technology.check_corner(corner)
-    low, high = paper.VAR_BOUNDS
-    if spec.var_min < low or spec.var_max > high:
-        raise ValueError(f"var_min/var_max must lie within the OTA testbench's range [{low}, {high}]")
-    if not math.isclose(spec.lambda_m, paper.LAMBDA_M, rel_tol=1e-9):
-        raise ValueError(f"lambda_m must be {paper.LAMBDA_M:g} m: the OTA templates scale widths by the paper's lambda")
-    return get_topology(spec.topology)
+    low, high = technology.var_bounds
+    if (spec.var_min is not None and spec.var_min < low) or (spec.var_max is not None and spec.var_max > high):
+        raise ValueError(f"var_min/var_max must lie within {technology.name}'s Var range [{low}, {high}]")
+    if spec.lambda_m is not None and not math.isclose(spec.lambda_m, technology.lambda_m, rel_tol=1e-9):
+        raise ValueError(f"lambda_m must be {technology.name}'s {technology.lambda_m:g} m (or null): widths are Var x its lambda")
+    if spec.bias_v is not None:
+        missing = sorted(set(topology.bias_pins) - set(spec.bias_v))
+        unknown = sorted(set(spec.bias_v) - set(topology.bias_pins))
+        outside = [pin for pin, volts in spec.bias_v.items() if not technology.vss_v <= volts <= technology.vdd_v]
+        if missing or unknown or outside:
+            raise ValueError(
+                f"bias_v must give {topology.name}'s pins {', '.join(topology.bias_pins)} within the rails "
+                f"{technology.vss_v:g} to {technology.vdd_v:g} V (missing {missing}, unknown {unknown}, outside {outside})"
+            )
+    return topology
+
+
+def prepare_run(spec: RunSpec) -> RunSpec:
+    """The spec with every technology default filled in: Var bounds, lambda, and the bias voltages
+    (the technology's fixed ones, or derived once by the first sizing at the first corner and
+    temperature). The resolved spec is what the run stores, simulates and resumes with."""
+    from lut.technology import get_technology
+    from ota.sizing import derive_bias_v
+
+    check_run(spec)
+    technology = get_technology(spec.technology)
+    bias_v = spec.bias_v
+    if bias_v is None:
+        if spec.derive_bias or technology.bias_v is None:
+            bias_v = derive_bias_v(spec.topology, technology, spec.corners[0], spec.temps_c[0])
+        else:
+            bias_v = {pin: technology.bias_v[pin] for pin in check_run(spec).bias_pins}
+    return spec.model_copy(update={
+        "var_min": spec.var_min or technology.var_bounds[0], "var_max": spec.var_max or technology.var_bounds[1],
+        "lambda_m": technology.lambda_m, "bias_v": {pin: round(float(v), 6) for pin, v in bias_v.items()},
+    })
 
 
 class _EvaluationSession:
@@ -157,18 +190,33 @@ def _check_store(spec: RunSpec, store: RunStore, resume: bool) -> None:
         raise ValueError(f"cannot resume: the spec differs from the stored run in {', '.join(changed)}")
 
 
-def _new_algorithm(spec: RunSpec, n_var: int) -> Any:
+def _stored_or_prepared(spec: RunSpec, store: RunStore, resume: bool) -> RunSpec:
+    """A resumed run keeps the resolved spec it stored (its derived biases above all): the
+    request's technology defaults are filled in the same way, so an unchanged request matches."""
+    header = store.read_header()
+    if header is not None and resume:
+        stored = RunSpec.parse(header[0], source="the stored run spec")
+        defaults = {key: getattr(stored, key) for key in ("var_min", "var_max", "lambda_m", "bias_v") if getattr(spec, key) is None}
+        return spec.model_copy(update=defaults)
+    return prepare_run(spec)
+
+
+def _new_algorithm(spec: RunSpec, n_var: int, store: RunStore) -> Any:
     initial = None
     if spec.seeding == "gmid":
         from ota.sizing import gm_id_variants, spec_gm_range_s
 
         limits = spec.constraints
         gm_range_s = spec_gm_range_s(limits.gain_min_db, limits.bandwidth_min_hz, limits.gm_min_s, limits.gm_max_s)
-        sizings = gm_id_variants(
+        sizings, problems = gm_id_variants(
             spec.topology, spec.pop_size, spec.seed, spec.technology, corner=spec.corners[0], temp_c=spec.temps_c[0],
-            gm_range_s=gm_range_s,
+            gm_range_s=gm_range_s, bias_v=spec.bias_v,
         )
-        initial = seeded_population(sizings, spec)
+        if problems:
+            start = "random start" if not sizings else f"{len(sizings)} sized"
+            store.set_status("running", f"seeding: {len(problems)} of {spec.pop_size} gm/ID variants could not be sized "
+                             f"({start}); first reason: {problems[0]}")
+        initial = seeded_population(sizings, spec) if sizings else None
     algorithm = build_nsga2(spec, initial)
     algorithm.setup(SizingProblem(spec, n_var), termination=("n_gen", spec.generations), verbose=False)
     return algorithm
@@ -186,6 +234,7 @@ def run_optimization(
 ) -> RunSummary:
     """Run (or continue) one optimization to its last generation, a stop request, or an error."""
     topology = check_run(spec)
+    spec = _stored_or_prepared(spec, store, resume)
     _check_store(spec, store, resume)
     job = SimulationJob.from_spec(spec)
     try:
@@ -212,7 +261,7 @@ def _run_generations(
         state = pickle.loads(checkpoint[1])
         algorithm, session.next_index, generation = state["algorithm"], state["next_index"], checkpoint[0] + 1
     else:
-        algorithm, generation = _new_algorithm(spec, topology.n_vars), 0
+        algorithm, generation = _new_algorithm(spec, topology.n_vars, store), 0
     algorithm.problem.evaluate_batch = session.evaluate_batch
     started = time.perf_counter()
     first_generation = generation

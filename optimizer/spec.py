@@ -101,9 +101,14 @@ class RunSpec(_Strict):
     generations: int = Field(paper.NSGA2_GENERATIONS, ge=1, le=10_000)
     seed: int = Field(1, ge=0)
     seeding: Literal["gmid", "random"] = "gmid"
-    var_min: int = Field(paper.VAR_BOUNDS[0], ge=1)
-    var_max: int = Field(paper.VAR_BOUNDS[1], ge=2)
-    lambda_m: float = Field(paper.LAMBDA_M, gt=0, lt=1e-5)
+    var_min: int | None = Field(None, ge=1, description="Smallest Var (W = Var x lambda); null: the technology's.")
+    var_max: int | None = Field(None, ge=2, description="Largest Var; null: the technology's (generic180: the paper's 8000).")
+    lambda_m: float | None = Field(None, gt=0, lt=1e-5, description="Width unit (m); null: the technology's (generic180: 0.09 um).")
+    bias_v: dict[str, float] | None = Field(
+        None, description="The OTA's bias voltages by pin (V); null: the technology's fixed ones (generic180: the paper's), "
+        "or derived from the tables by the first sizing where it has none. A run records the ones it used.",
+    )
+    derive_bias: bool = Field(False, description="Derive the biases from the tables even where the technology has fixed ones.")
     objectives: list[ObjectiveName] = Field(default_factory=lambda: list(OBJECTIVE_NAMES), min_length=1)
     constraints: ConstraintSpec = Field(default_factory=ConstraintSpec)
     operators: OperatorSpec = Field(default_factory=OperatorSpec)
@@ -125,7 +130,7 @@ class RunSpec(_Strict):
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "RunSpec":
-        if self.var_min >= self.var_max:
+        if self.var_min is not None and self.var_max is not None and self.var_min >= self.var_max:
             raise ValueError(f"var_min ({self.var_min}) must be below var_max ({self.var_max})")
         return self
 

@@ -500,7 +500,7 @@ def gm_id_variants(
     temp_c: float = 27.0,
     gm_range_s: tuple[float, float] | None = None,
     bias_v: Mapping[str, float] | None = None,
-) -> list[list[int]]:
+) -> tuple[list[list[int]], list[str]]:
     """The first sizing, then ``count - 1`` gm/ID sizings over a Latin hypercube of gm/ID choices.
 
     Why not perturb the widths: a random width change breaks the bias consistency the gm/ID
@@ -509,9 +509,16 @@ def gm_id_variants(
     Duplicates (clamped widths) are kept; the caller de-duplicates. ``gm_range_s``: the Gm the
     variants aim at (S); None: ``spec_gm_range_s()`` of eq. 11. ``bias_v``: the run's bias
     voltages (every variant is sized under the same biases, as the run simulates them).
+    A choice the tables cannot size there (a gm/ID outside what they cover at that bias, a stack
+    without headroom) is left out and its reason returned: the run starts from the rest.
     """
-    choices = variant_choices(count, seed, gm_range_s or spec_gm_range_s())
-    return [plan_sizing(topology_name, technology, corner, temp_c, choice, bias_v).var for choice in choices]
+    sizings, problems = [], []
+    for choice in variant_choices(count, seed, gm_range_s or spec_gm_range_s()):
+        try:
+            sizings.append(plan_sizing(topology_name, technology, corner, temp_c, choice, bias_v).var)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return sizings, problems
 
 
 def variant_choices(count: int, seed: int, gm_range_s: tuple[float, float]) -> list[GmIdChoice]:

@@ -13,10 +13,11 @@ from optimizer.problem import (
     objectives_of, worst_case,
 )
 from optimizer.results import front_of, hypervolume
+from optimizer.runner import prepare_run
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord
 
-SPEC = RunSpec.parse({"topology": "fig7", "constraints": {"gm_min_s": 2.8e-3, "gm_max_s": 4.2e-3}})
+SPEC = prepare_run(RunSpec.parse({"topology": "fig7", "constraints": {"gm_min_s": 2.8e-3, "gm_max_s": 4.2e-3}}))
 GOOD = {
     "converged": True, "gain_db": 44.0, "bandwidth_hz": 2e6, "phase_margin_deg": 60.0, "offset_v": -0.01,
     "rmse_a": 10e-6, "gm_s": 3.5e-3, "power_w": 2e-3, "saturation_margin_v": 0.05,
@@ -81,7 +82,7 @@ def test_worst_case_over_conditions() -> None:
 
 
 def test_the_seeded_population_keeps_the_sizings_first_then_tops_up_with_perturbations() -> None:
-    spec = RunSpec(topology="fig7", pop_size=20, seed=5)
+    spec = prepare_run(RunSpec(topology="fig7", pop_size=20, seed=5))
     first = [741, 560, 8000, 2483, 2483]
     other = [440, 658, 8000, 2003, 2899]
     sizings = [first, other, first, [40, 30, 9000, 2003, 2899]]  # a repeat and an out-of-bounds row
