@@ -157,6 +157,31 @@ def register(app: typer.Typer) -> None:
                 spec = RunSpec.parse(store.read_header()[0])
                 typer.echo(f"wrote {plot_run(store, plot, title=f'{spec.topology} ({spec.technology})')}", err=json_output or csv_output)
 
+    @app.command()
+    def compare(
+        runs: list[Path] = typer.Argument(..., help="Run folders written by 'gmopt optimize --out'."),
+        plot: Path | None = typer.Option(None, "--plot", help="Draw the fronts on one plot (PNG)."),
+        x_axis: str = typer.Option("rmse", "--x", help="Objective on the x axis: rmse, gain or power."),
+        y_axis: str = typer.Option("gain", "--y", help="Objective on the y axis: rmse, gain or power."),
+    ) -> None:
+        """Compare the fronts of several runs (technologies, corners, specs): one row per run with its best design."""
+        with user_errors():
+            stores = [(_run_label(store), store) for store in map(_existing_run, runs)]
+            view = Table(title="best-linearity feasible design of each run")
+            for column in ("run", "front", "gain_db", "bandwidth_mhz", "gm_ms", "phase_margin_deg", "offset_mv", "rmse_ua", "power_mw"):
+                view.add_column(column, justify="left" if column == "run" else "right")
+            for label, store in stores:
+                front = store.front()
+                best = best_linearity(front)
+                row = design_row(best) if best is not None else {}
+                view.add_row(label, str(len(front)), *(_fmt(row.get(key)) for key in (
+                    "gain_db", "bandwidth_mhz", "gm_ms", "phase_margin_deg", "offset_mv", "rmse_ua", "power_mw")))
+            console.print(view)
+            if plot is not None:
+                from optimizer.plot import plot_compare
+
+                typer.echo(f"wrote {plot_compare(stores, plot, x_axis, y_axis)}")
+
     @app.command("export")
     def export(
         run: Path = typer.Argument(..., help="Run folder written by 'gmopt optimize --out'."),
@@ -202,6 +227,13 @@ def register(app: typer.Typer) -> None:
             print_comparison(store, spec.topology)
 
 
+def _run_label(store: FileRunStore) -> str:
+    """What tells runs apart on a comparison: topology, technology, corners and temperatures."""
+    spec = RunSpec.parse(store.read_header()[0])
+    temps = ",".join(f"{t:g}" for t in spec.temps_c)
+    return f"{spec.topology} {spec.technology} {','.join(spec.corners)} {temps} C ({store.folder.name})"
+
+
 def export_design(store: FileRunStore, point: int, out: Path) -> Path:
     """The chosen front point as a standalone deck at the run's first (corner, temperature)."""
     from ota.netlist import standalone_netlist
@@ -213,7 +245,7 @@ def export_design(store: FileRunStore, point: int, out: Path) -> Path:
         raise ValueError(f"--point {point} is past the front's {len(table)} designs (0..{len(table) - 1})")
     spec = RunSpec.parse(store.read_header()[0])
     var = [int(table.loc[point, f"var{k + 1}"]) for k in range(sum(c.startswith("var") for c in table.columns))]
-    out.write_text(standalone_netlist(spec.topology, var, spec.technology, spec.corners[0], spec.temps_c[0]))
+    out.write_text(standalone_netlist(spec.topology, var, spec.technology, spec.corners[0], spec.temps_c[0], bias_v=spec.bias_v))
     return out
 
 

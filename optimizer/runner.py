@@ -104,14 +104,19 @@ def prepare_run(spec: RunSpec) -> RunSpec:
     (the technology's fixed ones, or derived once by the first sizing at the first corner and
     temperature). The resolved spec is what the run stores, simulates and resumes with."""
     from lut.technology import get_technology
-    from ota.sizing import derive_bias_v
+    from ota.sizing import GmIdChoice, derive_bias_v, spec_gm_range_s
 
     check_run(spec)
     technology = get_technology(spec.technology)
     bias_v = spec.bias_v
     if bias_v is None:
         if spec.derive_bias or technology.bias_v is None:
-            bias_v = derive_bias_v(spec.topology, technology, spec.corners[0], spec.temps_c[0])
+            # sized for the Gm the spec asks for (the geometric middle of what the seeds aim at),
+            # not Table 1's 3.5 mS: the tail's bias sets every candidate's current
+            limits = spec.constraints
+            gm_range_s = spec_gm_range_s(limits.gain_min_db, limits.bandwidth_min_hz, limits.gm_min_s, limits.gm_max_s)
+            choice = GmIdChoice(gm_target_s=math.sqrt(gm_range_s[0] * gm_range_s[1]))
+            bias_v = derive_bias_v(spec.topology, technology, spec.corners[0], spec.temps_c[0], choice)
         else:
             bias_v = {pin: technology.bias_v[pin] for pin in check_run(spec).bias_pins}
     return spec.model_copy(update={
