@@ -20,6 +20,7 @@ from typing import Any
 from pymoo.core.problem import LoopedElementwiseEvaluation
 from pymoo.parallelization import DaskParallelization, StarmapParallelization
 
+from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
 
 Parallelization = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
@@ -27,17 +28,20 @@ LOCAL_DASK = "local"
 
 # One testbench per (topology, technology, corner, temperature) in each worker process. The
 # lock keeps a multi-threaded Dask worker from entering ngspice twice at once (not re-entrant).
-_TESTBENCHES: dict[tuple[str, str, str, float, tuple[tuple[str, float], ...]], Any] = {}
+_TESTBENCHES: dict[tuple, Any] = {}
 STORED_CURVES = ("vin_v", "iout_a")  # the swept vectors a run keeps per candidate (the Iout-Vin plots)
 _LOCK = threading.Lock()
 
 
-def _testbench(topology: str, technology: str, corner: str, temp_c: float, bias_v: tuple[tuple[str, float], ...]) -> Any:
+def _testbench(topology: str, technology: str, corner: str, temp_c: float, bias_v: tuple[tuple[str, float], ...],
+               length_labels: tuple[str, ...]) -> Any:
     from ota.testbench import OtaTestbench  # imported in the worker, where it is used
 
-    key = (topology, technology, corner, temp_c, bias_v)
+    key = (topology, technology, corner, temp_c, bias_v, length_labels)
     if key not in _TESTBENCHES:
-        _TESTBENCHES[key] = OtaTestbench(topology=topology, technology=technology, corner=corner, temp_c=temp_c, bias_v=dict(bias_v))
+        _TESTBENCHES[key] = OtaTestbench(
+            topology=topology, technology=technology, corner=corner, temp_c=temp_c, bias_v=dict(bias_v), length_labels=length_labels,
+        )
     return _TESTBENCHES[key]
 
 
@@ -49,27 +53,35 @@ class SimulationJob:
     technology: str
     conditions: tuple[tuple[str, float], ...]
     bias_v: tuple[tuple[str, float], ...]
+    space: DesignSpace
 
     @classmethod
-    def from_spec(cls, spec: RunSpec) -> "SimulationJob":
+    def from_spec(cls, spec: RunSpec, space: DesignSpace) -> "SimulationJob":
         """From a spec resolved by ``optimizer.runner.prepare_run`` (its bias voltages are set)."""
         if spec.bias_v is None:
             raise ValueError("the run spec's bias voltages are not resolved: pass it through optimizer.runner.prepare_run")
-        return cls(spec.topology, spec.technology, tuple(spec.conditions), tuple(sorted(spec.bias_v.items())))
+        return cls(spec.topology, spec.technology, tuple(spec.conditions), tuple(sorted(spec.bias_v.items())), space)
+
+    def _testbench(self, corner: str, temp_c: float) -> Any:
+        return _testbench(self.topology, self.technology, corner, temp_c, self.bias_v, self.space.length_labels)
 
     def warm_up(self) -> None:
         """Load every condition's circuit once (the pool initializer), before timing starts."""
         with _LOCK:
             for corner, temp_c in self.conditions:
-                _testbench(self.topology, self.technology, corner, temp_c, self.bias_v)
+                self._testbench(corner, temp_c)
 
-    def __call__(self, var: Sequence[int]) -> dict[str, Any]:
-        """Simulate one candidate at every condition; stop at the first that fails (it cannot be feasible)."""
+    def __call__(self, row: Sequence[int]) -> dict[str, Any]:
+        """Simulate one candidate (a row of the design space) at every condition; stop at the
+        first that fails (it cannot be feasible)."""
         started = time.perf_counter()
+        candidate = self.space.split(row)
         results = []
         with _LOCK:
             for corner, temp_c in self.conditions:
-                result = _testbench(self.topology, self.technology, corner, temp_c, self.bias_v).evaluate([int(v) for v in var])
+                result = self._testbench(corner, temp_c).evaluate(
+                    list(candidate.var), dict(candidate.lengths_m), dict(candidate.bias_v) or None,
+                )
                 results.append(result.to_dict(curves=STORED_CURVES))
                 if not results[-1]["converged"]:
                     break

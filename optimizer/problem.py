@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 from pymoo.core.problem import Problem
 
+from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
 
 Metrics = Mapping[str, Any]
@@ -149,15 +150,17 @@ def objective_bounds(spec: RunSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 class SizingProblem(Problem):
-    """Integer widths of one topology in ``[var_min, var_max]``; objectives and constraints above.
+    """Integer rows of the run's design space (widths, and free lengths and biases:
+    ``optimizer.space``) within its bounds; objectives and constraints above.
 
     ``evaluate_batch`` maps integer rows to ``candidate_metrics`` dicts, in order.
     """
 
-    def __init__(self, spec: RunSpec, n_var: int, evaluate_batch: EvaluateBatch | None = None) -> None:
+    def __init__(self, spec: RunSpec, space: DesignSpace, evaluate_batch: EvaluateBatch | None = None) -> None:
+        low, high = space.bounds()
         super().__init__(
-            n_var=n_var, n_obj=len(spec.objectives), n_ieq_constr=len(constraint_names(spec)),
-            xl=spec.var_min, xu=spec.var_max, vtype=int,
+            n_var=space.n_var, n_obj=len(spec.objectives), n_ieq_constr=len(constraint_names(spec)),
+            xl=low, xu=high, vtype=int,
         )
         self.spec = spec
         self.evaluate_batch = evaluate_batch

@@ -23,6 +23,7 @@ from optimizer.algorithm import build_nsga2, seeded_population
 from optimizer.evaluation import STORED_CURVES, SimulationJob, simulation_backend
 from optimizer.problem import SizingProblem, candidate_metrics, constraints_of, is_feasible, objectives_of
 from optimizer.results import population_front
+from optimizer.space import DesignSpace, design_space
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord, RunStore
 
@@ -87,6 +88,16 @@ def check_run(spec: RunSpec) -> Any:
         raise ValueError(f"var_min/var_max must lie within {technology.name}'s Var range [{low}, {high}]")
     if spec.lambda_m is not None and not math.isclose(spec.lambda_m, technology.lambda_m, rel_tol=1e-9):
         raise ValueError(f"lambda_m must be {technology.name}'s {technology.lambda_m:g} m (or null): widths are Var x its lambda")
+    labels = [v.label for v in topology.variables]
+    if set(spec.free.lengths) - set(labels) or set(spec.free.bias_pins) - set(topology.bias_pins):
+        raise ValueError(
+            f"free.lengths must name {topology.name}'s variables ({', '.join(labels)}) and free.bias_pins its bias pins "
+            f"({', '.join(topology.bias_pins)}); got {spec.free.lengths} and {spec.free.bias_pins}"
+        )
+    if spec.free.length_range_m is not None:
+        low_m, high_m = spec.free.length_range_m
+        if low_m < technology.lmin_m * (1 - 1e-9) or high_m > technology.lmax_m * (1 + 1e-9):
+            raise ValueError(f"free.length_range_m must lie within {technology.name}'s [{technology.lmin_m:g}, {technology.lmax_m:g}] m")
     if spec.bias_v is not None:
         missing = sorted(set(topology.bias_pins) - set(spec.bias_v))
         unknown = sorted(set(spec.bias_v) - set(topology.bias_pins))
@@ -162,7 +173,7 @@ class _EvaluationSession:
     def _record(self, index: int, var: tuple[int, ...], simulated: dict[str, Any]) -> EvaluationRecord:
         results = simulated["results"]
         self.skipped_conditions += simulated["skipped"]
-        metrics = candidate_metrics(results)
+        metrics = candidate_metrics(results) | self.job.space.describe(var)
         constraints = constraints_of(metrics, self.spec)
         return EvaluationRecord(
             index=index, generation=self.generation, var=list(var),
@@ -206,7 +217,7 @@ def _stored_or_prepared(spec: RunSpec, store: RunStore, resume: bool) -> RunSpec
     return prepare_run(spec)
 
 
-def _new_algorithm(spec: RunSpec, n_var: int, store: RunStore) -> Any:
+def _new_algorithm(spec: RunSpec, space: DesignSpace, length_m: float, store: RunStore) -> Any:
     initial = None
     if spec.seeding == "gmid":
         from ota.sizing import gm_id_variants, spec_gm_range_s
@@ -221,9 +232,9 @@ def _new_algorithm(spec: RunSpec, n_var: int, store: RunStore) -> Any:
             start = "random start" if not sizings else f"{len(sizings)} sized"
             store.set_status("running", f"seeding: {len(problems)} of {spec.pop_size} gm/ID variants could not be sized "
                              f"({start}); first reason: {problems[0]}")
-        initial = seeded_population(sizings, spec) if sizings else None
+        initial = seeded_population(sizings, spec, space, length_m) if sizings else None
     algorithm = build_nsga2(spec, initial)
-    algorithm.setup(SizingProblem(spec, n_var), termination=("n_gen", spec.generations), verbose=False)
+    algorithm.setup(SizingProblem(spec, space), termination=("n_gen", spec.generations), verbose=False)
     return algorithm
 
 
@@ -238,15 +249,19 @@ def run_optimization(
     resume: bool = True,
 ) -> RunSummary:
     """Run (or continue) one optimization to its last generation, a stop request, or an error."""
+    from lut.technology import get_technology
+
     topology = check_run(spec)
     spec = _stored_or_prepared(spec, store, resume)
     _check_store(spec, store, resume)
-    job = SimulationJob.from_spec(spec)
+    technology = get_technology(spec.technology)
+    space = design_space(spec, topology, technology)
+    job = SimulationJob.from_spec(spec, space)
     try:
         # The workers start and load their circuits while this process sizes the seeded
         # population: on two cores that hides most of the start-up of a 20 x 50 run.
         with simulation_backend(job, workers, dask_address) as parallel:
-            return _run_generations(spec, store, topology, _EvaluationSession(spec, store, job, parallel), progress, should_stop)
+            return _run_generations(spec, store, technology.length_m, _EvaluationSession(spec, store, job, parallel), progress, should_stop)
     except BaseException as exc:
         status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
         store.set_status(status, f"{type(exc).__name__}: {exc}; resume to continue")
@@ -256,7 +271,7 @@ def run_optimization(
 def _run_generations(
     spec: RunSpec,
     store: RunStore,
-    topology: Any,
+    length_m: float,
     session: _EvaluationSession,
     progress: Callable[[ProgressInfo], None] | None,
     should_stop: Callable[[], bool] | None,
@@ -266,7 +281,7 @@ def _run_generations(
         state = pickle.loads(checkpoint[1])
         algorithm, session.next_index, generation = state["algorithm"], state["next_index"], checkpoint[0] + 1
     else:
-        algorithm, generation = _new_algorithm(spec, topology.n_vars, store), 0
+        algorithm, generation = _new_algorithm(spec, session.job.space, length_m, store), 0
     algorithm.problem.evaluate_batch = session.evaluate_batch
     started = time.perf_counter()
     first_generation = generation

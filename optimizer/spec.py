@@ -90,6 +90,29 @@ class HypervolumeSpec(_Strict):
     reference: float = Field(1.1, gt=1, description="Reference point in every normalised objective.")
 
 
+class FreeVariables(_Strict):
+    """Design variables beyond the widths (optimizer.space): channel lengths and bias voltages."""
+
+    lengths: list[str] = Field(
+        default_factory=list, description="Width variables (W1, W2, ...) whose channel length is optimized too, on the technology's grid.",
+    )
+    length_range_m: tuple[float, float] | None = Field(
+        None, description="Range (m) of the free lengths; null: the technology's lmin to 4x its default L.",
+    )
+    bias_pins: list[str] = Field(
+        default_factory=list, description="Bias pins whose voltage is optimized, within bias_window_v of the run's bias and the rails.",
+    )
+    bias_window_v: float = Field(0.3, gt=0, le=2, description="How far (V) a free bias may move from the run's bias.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FreeVariables":
+        if self.length_range_m is not None and not 0 < self.length_range_m[0] < self.length_range_m[1]:
+            raise ValueError(f"length_range_m {self.length_range_m} must be (low, high) with 0 < low < high")
+        if len(set(self.lengths)) != len(self.lengths) or len(set(self.bias_pins)) != len(self.bias_pins):
+            raise ValueError("free lengths and bias pins must not repeat a name")
+        return self
+
+
 class RunSpec(_Strict):
     """One NSGA-II sizing run of one OTA topology."""
 
@@ -109,6 +132,7 @@ class RunSpec(_Strict):
         "or derived from the tables by the first sizing where it has none. A run records the ones it used.",
     )
     derive_bias: bool = Field(False, description="Derive the biases from the tables even where the technology has fixed ones.")
+    free: FreeVariables = Field(default_factory=FreeVariables, description="Lengths and bias voltages optimized beside the widths.")
     objectives: list[ObjectiveName] = Field(default_factory=lambda: list(OBJECTIVE_NAMES), min_length=1)
     constraints: ConstraintSpec = Field(default_factory=ConstraintSpec)
     operators: OperatorSpec = Field(default_factory=OperatorSpec)

@@ -18,7 +18,7 @@ import numpy as np
 from engine import Backend, SimulationError, open_engine
 from lut.technology import Technology, get_technology
 from ota.measure import NAN, measure_testbench
-from ota.netlist import ANALYSES, DEVICE_QUANTITIES, device_vector, testbench_netlist
+from ota.netlist import ANALYSES, DEVICE_QUANTITIES, bias_sources, device_vector, length_parameter, testbench_netlist
 from ota.topology import get_topology
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -87,8 +87,10 @@ class OtaTestbench:
         backend: Backend = "shared",
         timeout_s: float = DEFAULT_TIMEOUT_S,
         bias_v: Mapping[str, float] | None = None,
+        length_labels: Sequence[str] = (),
     ) -> None:
-        """``bias_v``: the OTA's bias voltages by pin; None: the technology's fixed ones."""
+        """``bias_v``: the OTA's bias voltages by pin (None: the technology's fixed ones);
+        ``length_labels``: variables whose channel length each candidate may set (``evaluate``)."""
         self.topology = get_topology(topology)
         self.technology = technology if isinstance(technology, Technology) else get_technology(technology)
         self.corner = self.technology.check_corner(corner)
@@ -100,21 +102,43 @@ class OtaTestbench:
             device: tuple(device_vector(self.technology, device, q) for q in DEVICE_QUANTITIES)
             for device in self.topology.devices
         }
+        self.length_labels = tuple(length_labels)
         reference = self.topology.reference_var(self.technology)
-        deck = testbench_netlist(self.topology.name, reference, self.technology, self.corner, self.temp_c, bias_v=self.bias_v)
+        default_lengths = {label: self.technology.length_m for label in self.length_labels}
+        deck = testbench_netlist(
+            self.topology.name, reference, self.technology, self.corner, self.temp_c, bias_v=self.bias_v, lengths_m=default_lengths,
+        )
+        self._loaded_bias_v = {pin: volts for pin, volts in bias_sources(self.topology, self.technology, self.bias_v) if pin in self.topology.bias_pins}
+        self._bias_now_v = dict(self._loaded_bias_v)
         self._engine = open_engine(backend)
         self._engine.load(deck)
 
-    def evaluate(self, var: Sequence[int]) -> OtaResult:
-        """Simulate one candidate (integer widths in lambda); ValueError only for malformed input."""
+    def evaluate(
+        self, var: Sequence[int], lengths_m: Mapping[str, float] | None = None, bias_v: Mapping[str, float] | None = None,
+    ) -> OtaResult:
+        """Simulate one candidate (integer widths in lambda; free lengths in m by variable label,
+        among the testbench's ``length_labels``; bias voltages by pin, else the loaded ones);
+        ValueError only for malformed input."""
         checked = self.topology.check_var(list(var), self.technology)
+        lengths = dict(lengths_m or {})
+        if set(lengths) - set(self.length_labels):
+            raise ValueError(f"lengths {sorted(set(lengths) - set(self.length_labels))} are not free in this testbench ({self.length_labels})")
+        params = {v.name: value for v, value in zip(self.topology.variables, checked)}
+        params |= {length_parameter(self.topology, label): length for label, length in lengths.items()}
+        for pin, volts in (bias_v or {}).items():
+            if pin not in self.topology.bias_pins or not self.technology.vss_v <= volts <= self.technology.vdd_v:
+                raise ValueError(f"bias {pin} = {volts!r} V: {self.topology.name} has pins {self.topology.bias_pins}, within the rails")
+        for pin, volts in (self._loaded_bias_v | dict(bias_v or {})).items():
+            if self._bias_now_v[pin] != volts:  # an altered source stays altered: set every pin that differs
+                self._engine.alter(f"v{pin}", dc=volts)
+                self._bias_now_v[pin] = volts
         base = {
             "var": checked, "widths_um": [v * self.technology.lambda_m * 1e6 for v in checked], "topology": self.topology.name,
             "technology": self.technology.name, "corner": self.corner, "temp_c": self.temp_c,
         }
         started = time.perf_counter()
         try:
-            self._engine.set_params({v.name: value for v, value in zip(self.topology.variables, checked)})
+            self._engine.set_params(params)
             results = self._engine.run(ANALYSES, timeout_s=self.timeout_s)
             metrics = measure_testbench(results, self._supplies_v, self._device_vectors, self.topology.saturation_devices)
         except (SimulationError, FloatingPointError, np.linalg.LinAlgError, KeyError, StopIteration) as exc:
