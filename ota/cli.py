@@ -26,20 +26,15 @@ BIAS_OPTION = typer.Option(
 )
 
 
-def _bias(items: list[str], topology: str, technology, corner: str, temp_c: float) -> dict[str, float]:
-    """The bias voltages of one evaluation: --bias values, else the technology's fixed ones, else
-    those the first sizing derives (a technology without fixed biases: sky130, gf180mcu)."""
-    from ota.sizing import derive_bias_v
-
+def _bias(items: list[str]) -> dict[str, float]:
+    """--bias PIN=VOLTS options as a mapping (empty: the technology's, or derived)."""
     given = {}
     for item in items:
         pin, sep, volts = item.partition("=")
         if not sep:
             raise ValueError(f"--bias {item!r} must look like PIN=VOLTS, e.g. vb=0.55")
         given[pin.strip().lower()] = _numbers(volts, float, "--bias")[0]
-    if given:
-        return given
-    return dict(technology.bias_v) if technology.bias_v is not None else derive_bias_v(topology, technology, corner, temp_c)
+    return given
 
 
 def _numbers(text: str, kind: type, option: str) -> list:
@@ -74,6 +69,7 @@ def evaluate(
 ) -> None:
     """Simulate one OTA candidate (default widths: the paper's Table 5) and print its figures of merit."""
     from lut.technology import get_technology
+    from ota.sizing import evaluation_bias_v
     from ota.testbench import OtaTestbench
 
     with user_errors():
@@ -84,7 +80,7 @@ def evaluate(
             var = shape.check_var(_numbers(widths, float, "--widths"), technology)
         else:
             var = shape.var_from_um(_numbers(widths_um, float, "--widths-um") if widths_um else shape.reference_widths_um, technology)
-        bias_v = _bias(bias, topology, technology, corner, temp)
+        bias_v = evaluation_bias_v(topology, technology, corner, temp, _bias(bias))
         with OtaTestbench(topology, technology, corner, temp, backend=backend, bias_v=bias_v) as bench:  # type: ignore[arg-type]
             result = bench.evaluate(var)
         if plot is not None:
@@ -106,17 +102,15 @@ def size_ota(
 ) -> None:
     """The gm/ID first sizing of an OTA from the look-up tables, and its simulated figures of merit."""
     from lut.technology import get_technology
-    from ota.sizing import plan_sizing
-    from ota.testbench import OtaTestbench
+    from ota.sizing import checked_first_sizing
 
     with user_errors():
         technology = get_technology(tech)
-        plan = plan_sizing(topology, technology, corner, temp)
-        with OtaTestbench(topology, technology, corner, temp, bias_v=plan.bias_v) as bench:
-            data = bench.evaluate(plan.var).to_dict(curves=False)
+        plan, result, problems = checked_first_sizing(topology, technology, corner, temp)
+        data = result.to_dict(curves=False)
         if json_output:
-            print_json(data | {"plan": plan.to_dict()})
-            return
+            print_json(data | {"plan": plan.to_dict(), "problems": problems})
+            raise typer.Exit(code=1 if problems else 0)
         labels = [v.label for v in get_topology(topology).variables]
         typer.echo("first sizing: " + ", ".join(
             f"{label} = {v} ({v * technology.lambda_m * 1e6:.2f} um)" for label, v in zip(labels, plan.var)))
@@ -126,6 +120,9 @@ def size_ota(
             typer.echo(f"note: {note}")
         typer.echo(f"planned Gm {plan.planned_gm_s * 1e3:.3f} mS (target {plan.target_gm_s * 1e3:.3f} mS)")
         _print_summary(data)
+        if problems:
+            typer.secho(f"{topology} cannot be sized in {technology.name} by the gm/ID plan: " + "; ".join(problems), fg=typer.colors.RED, err=True)
+            raise typer.Exit(code=1)
 
 
 def register(app: typer.Typer) -> None:

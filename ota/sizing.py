@@ -40,6 +40,7 @@ used (``SizingPlan.bias_v``); a run derives them once and keeps them for every c
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from typing import Any
 from dataclasses import asdict, dataclass, replace
 
 import numpy as np
@@ -361,6 +362,17 @@ def derive_bias_v(topology_name: str, technology: Technology, corner: str = "tt"
     return plan_sizing(topology.name, probe, corner, temp_c, choice).bias_v
 
 
+def evaluation_bias_v(topology_name: str, technology: Technology, corner: str = "tt", temp_c: float = 27.0,
+                      given: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The bias voltages one evaluation runs at: ``given``, else the technology's fixed ones, else
+    those the default first sizing derives (sky130, gf180mcu, a user's models)."""
+    if given:
+        return dict(given)
+    if technology.bias_v is not None:
+        return dict(technology.bias_v)
+    return derive_bias_v(topology_name, technology, corner, temp_c)
+
+
 @dataclass(frozen=True)
 class _DerivedBias:
     """Each bias pin's voltage from what the sizing chose (see topologies.yaml's ``bias`` rules)."""
@@ -532,3 +544,28 @@ def variant_choices(count: int, seed: int, gm_range_s: tuple[float, float]) -> l
     return [GmIdChoice()] + [
         GmIdChoice(**dict(zip(VARIANT_GM_ID_BOX, map(float, sample[:-1]))), gm_target_s=float(sample[-1])) for sample in samples
     ]
+
+
+# The first sizing's promise, checked by simulation (tests/test_first_sizing.py): every checked
+# device saturated, and the simulated Gm within 25 % of the planned one.
+GM_PLAN_TOLERANCE = 0.25
+
+
+def checked_first_sizing(topology_name: str, technology: Technology, corner: str = "tt", temp_c: float = 27.0,
+                         choice: GmIdChoice = GmIdChoice()) -> tuple[SizingPlan, Any, list[str]]:
+    """The first sizing, its simulated result, and what breaks the sizing's promise (empty when
+    none): devices out of saturation by how much, a Gm off its plan, a deck that does not run."""
+    from ota.testbench import OtaTestbench  # the sizing itself needs no simulator
+
+    plan = plan_sizing(topology_name, technology, corner, temp_c, choice)
+    with OtaTestbench(topology_name, technology, corner, temp_c, bias_v=plan.bias_v) as bench:
+        result = bench.evaluate(plan.var)
+    if not result.converged:
+        return plan, result, [f"the sized circuit does not simulate: {result.error}"]
+    checked = set(bench.topology.saturation_devices)
+    out = {device: margin for device, margin in result.margins_v.items() if device in checked and margin < 0}
+    problems = [f"{device} is {-margin * 1e3:.0f} mV out of saturation" for device, margin in sorted(out.items())]
+    ratio = result.gm_s / plan.planned_gm_s
+    if abs(ratio - 1) > GM_PLAN_TOLERANCE:
+        problems.append(f"Gm is {result.gm_s * 1e3:.3g} mS, {ratio:.2f} of the planned {plan.planned_gm_s * 1e3:.3g} mS")
+    return plan, result, problems
