@@ -76,6 +76,27 @@ class SimulationJob:
         }
 
 
+@dataclass(frozen=True)
+class SampleJob:
+    """Monte Carlo samples of one candidate at one condition, in the worker's loaded testbench.
+
+    A task is ``(var, [shifts, ...])``: the widths, then one per-device shift mapping per sample
+    (``ota.testbench.INSTANCE_SHIFTS``); the answer is one scalar result dict per sample. Samples
+    are drawn by the caller, so the numbers do not depend on how tasks are spread over workers.
+    """
+
+    topology: str
+    technology: str
+    corner: str
+    temp_c: float
+
+    def __call__(self, task: tuple[Sequence[int], Sequence[dict[str, dict[str, float]]]]) -> list[dict[str, Any]]:
+        var, samples = task
+        with _LOCK:
+            testbench = _testbench(self.topology, self.technology, self.corner, self.temp_c)
+            return [testbench.evaluate([int(v) for v in var], shifts).to_dict(curves=False) for shifts in samples]
+
+
 @contextlib.contextmanager
 def simulation_backend(job: SimulationJob, workers: int = 1, dask_address: str | None = None) -> Iterator[Parallelization]:
     """A parallelization callable for the run's lifetime.

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
@@ -24,6 +24,10 @@ from ota.topology import get_topology
 
 DEFAULT_TIMEOUT_S = 30.0
 CURVES = ("vin_v", "iout_a", "freq_hz", "ac_magnitude_db", "ac_phase_deg")  # the swept vectors of a result
+# Instance parameters a Monte Carlo sample may shift per device, with their nominal values: BSIM3's
+# and BSIM4's ``delvto`` (V added to the threshold) and ``mulu0`` (factor on the mobility U0, so on
+# the current factor beta); measured on ngspice 39: delvto = 10 mV moves VTH by exactly 10 mV.
+INSTANCE_SHIFTS = {"delvto": 0.0, "mulu0": 1.0}
 
 
 @dataclass
@@ -98,25 +102,50 @@ class OtaTestbench:
             device: tuple(device_vector(self.technology, device, q) for q in DEVICE_QUANTITIES)
             for device in self.topology.devices
         }
+        # the flattened instance name ngspice's ``alter`` takes: @m.xota.mn2[vds] -> m.xota.mn2
+        self.instances = {device: vectors[0][1:].split("[")[0] for device, vectors in self._device_vectors.items()}
         reference = self.topology.var_from_um(self.topology.reference_widths_um)
         self._engine = open_engine(backend)
         self._engine.load(testbench_netlist(self.topology.name, reference, self.technology, self.corner, self.temp_c))
+        self._var: list[int] | None = None
+        self._shifted: set[str] = set()
 
-    def evaluate(self, var: Sequence[int]) -> OtaResult:
-        """Simulate one candidate (integer widths in lambda); ValueError only for malformed input."""
+    def evaluate(self, var: Sequence[int], shifts: Mapping[str, Mapping[str, float]] | None = None) -> OtaResult:
+        """Simulate one candidate (integer widths in lambda); ValueError only for malformed input.
+
+        ``shifts`` (a Monte Carlo sample) maps devices to ``INSTANCE_SHIFTS`` values; devices a
+        previous call shifted and this one does not name return to nominal.
+        """
         checked = self.topology.check_var(list(var))
+        self._shift(shifts or {})
         base = {
             "var": checked, "widths_um": [v * paper.LAMBDA_M * 1e6 for v in checked], "topology": self.topology.name,
             "technology": self.technology.name, "corner": self.corner, "temp_c": self.temp_c,
         }
         started = time.perf_counter()
         try:
-            self._engine.set_params({v.name: value for v, value in zip(self.topology.variables, checked)})
+            if checked != self._var:  # a Monte Carlo run keeps the widths: no reset per sample
+                self._var = None
+                self._engine.set_params({v.name: value for v, value in zip(self.topology.variables, checked)})
+                self._var = checked
             results = self._engine.run(ANALYSES, timeout_s=self.timeout_s)
             metrics = measure_testbench(results, self._supplies_v, self._device_vectors, self.topology.saturation_devices)
         except (SimulationError, FloatingPointError, np.linalg.LinAlgError, KeyError, StopIteration) as exc:
             return OtaResult(converged=False, error=str(exc), sim_time_s=time.perf_counter() - started, **base)
         return OtaResult(converged=True, error=None, sim_time_s=time.perf_counter() - started, **base, **metrics)
+
+    def _shift(self, shifts: Mapping[str, Mapping[str, float]]) -> None:
+        for device, values in shifts.items():
+            if device not in self.instances or set(values) - set(INSTANCE_SHIFTS):
+                raise ValueError(
+                    f"shifts name devices of {', '.join(self.instances)} and parameters of {', '.join(INSTANCE_SHIFTS)}; "
+                    f"got {device!r}: {sorted(values)}"
+                )
+        for device in self._shifted - set(shifts):
+            self._engine.alter(self.instances[device], **INSTANCE_SHIFTS)
+        for device, values in shifts.items():
+            self._engine.alter(self.instances[device], **values)
+        self._shifted = set(shifts)
 
     def evaluate_um(self, widths_um: Sequence[float]) -> OtaResult:
         """As the paper's tables give widths: micrometres, rounded to multiples of lambda."""

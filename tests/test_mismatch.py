@@ -1,0 +1,67 @@
+"""Mismatch Monte Carlo on real ngspice, against Pelgrom's formulas (small runs: the full ones are in make bench)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from engine import open_engine
+from lut.technology import GENERIC180
+from mismatch.model import mismatch_model
+from mismatch.montecarlo import DeviceSigma, draw_shifts, run_montecarlo
+from ota.topology import get_topology
+
+WIDTH_M, LENGTH_M = 10e-6, 1e-6
+ONE_DEVICE = """one transistor in moderate inversion
+{include}
+vg g 0 dc 0.7
+vd d 0 dc 0.9
+{instance}
+.save @m1[id] @m1[gm]
+"""
+
+
+def test_single_transistor_current_sigma_follows_pelgrom() -> None:
+    """500 samples; Pelgrom: sigma(ID)/ID = sqrt((gm/ID * AVT/sqrt(WL))^2 + (Abeta/sqrt(WL))^2), the
+    square law's unit sensitivity of ID to beta. 10 %: the sampling error of a 500-sample sigma is 3 %."""
+    coefficients = mismatch_model(GENERIC180).nmos
+    sigma = DeviceSigma("m1", "n", WIDTH_M, LENGTH_M, coefficients.sigma_vth_v(WIDTH_M, LENGTH_M),
+                        coefficients.sigma_beta(WIDTH_M, LENGTH_M))
+    deck = ONE_DEVICE.format(
+        include=GENERIC180.include("tt"), instance=GENERIC180.nmos.instance("1", "d", "g", "0", "0", w="10u", l="1u"),
+    )
+    currents = []
+    with open_engine("shared") as engine:
+        engine.load(deck)
+        nominal = engine.run({"op": "op"})["op"]
+        for shifts in draw_shifts([sigma], 500, seed=7):
+            engine.alter("m1", **shifts["m1"])
+            currents.append(engine.run({"op": "op"})["op"]["@m1[id]"][0])
+    id_a, gm_s = nominal["@m1[id]"][0], nominal["@m1[gm]"][0]
+    predicted = id_a * math.hypot(gm_s / id_a * sigma.sigma_vth_v, sigma.sigma_beta)
+    assert sigma.sigma_vth_v == pytest.approx(5e-3 / math.sqrt(10))  # AVT = 5 mV*um over sqrt(10 um^2)
+    assert np.std(currents, ddof=1) == pytest.approx(predicted, rel=0.10)
+
+
+def test_differential_pair_offset_sigma_is_sqrt2_sigma_vth() -> None:
+    """The five-transistor OTA with threshold mismatch on its input pair only (loads, tail and
+    beta off): Vos = dVth(MN2) - dVth(MN3), so sigma(Vos) = sqrt(2) sigma(dVth). 15 % over 300 samples."""
+    topology = get_topology("baseline")
+    var = topology.var_from_um(topology.reference_widths_um)
+    result = run_montecarlo("baseline", var, 300, seed=3, beta=False, devices=["MN2", "MN3"])
+    offsets = [r["offset_v"] for r in result.results]
+    one_device = next(s.sigma_vth_v for s in result.sigmas if s.device == "MN2")
+    assert result.converged == 300
+    assert np.std(offsets, ddof=1) == pytest.approx(math.sqrt(2) * one_device, rel=0.15)
+    assert result.input_pair_offset_sigma_v() == pytest.approx(math.sqrt(2) * one_device)
+
+
+def test_seeded_monte_carlo_repeats_exactly_and_another_seed_differs() -> None:
+    topology = get_topology("fig7")
+    var = topology.var_from_um(topology.reference_widths_um)
+    first, again = (run_montecarlo("fig7", var, 30, seed=11).to_dict()["metrics"] for _ in range(2))
+    other = run_montecarlo("fig7", var, 30, seed=12).to_dict()["metrics"]
+    assert first == again
+    assert first["offset_v"]["sigma"] != other["offset_v"]["sigma"]
