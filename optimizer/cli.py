@@ -14,7 +14,7 @@ from rich.table import Table
 from gmopt.cli_support import print_json, user_errors
 from optimizer.file_store import FileRunStore
 from optimizer.results import (
-    DESIGN_COLUMNS, best_linearity, design_row, export_front, front_document, front_table, least_violating,
+    DESIGN_COLUMNS, best_linearity, design_row, export_front, follow_up_row, front_document, front_table, least_violating,
 )
 from optimizer.spec import RunSpec
 
@@ -83,6 +83,14 @@ def print_front(store: FileRunStore) -> None:
     for point, row in table.iterrows():
         view.add_row(str(point), str(row["index"]), *(_fmt(row[column]) for column in DESIGN_COLUMNS))
     console.print(view)
+    follow_ups = list(dict.fromkeys(key for record in store.front() for key in follow_up_row(record.metrics)))
+    if follow_ups:
+        extra = Table(title="the same designs: mismatch yield and emulator loop (pinch = |i(v=0)|/peak |i|)")
+        for column in ("point", "index", *follow_ups):
+            extra.add_column(column, justify="right")
+        for point, row in table.iterrows():
+            extra.add_row(str(point), str(row["index"]), *(_fmt(row.get(column)) for column in follow_ups))
+        console.print(extra)
 
 
 def _fmt(value: Any) -> str:
@@ -130,6 +138,11 @@ def register(app: typer.Typer) -> None:
                 f"from earlier evaluations, {summary.skipped_conditions} condition runs skipped) in "
                 f"{summary.wall_time_s:.1f} s; hypervolume {summary.hypervolume:.4f}; front {summary.front_size} designs"
             )
+            if spec.monte_carlo is not None or spec.emulator is not None:
+                console.print(
+                    f"follow-ups of nominal-feasible candidates: {summary.monte_carlo_samples} Monte Carlo samples simulated, "
+                    f"{summary.monte_carlo_skipped} skipped; {summary.emulator_runs} emulator runs, {summary.emulator_skipped} skipped"
+                )
             print_front(store)
 
     @app.command()

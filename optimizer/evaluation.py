@@ -97,6 +97,30 @@ class SampleJob:
             return [testbench.evaluate([int(v) for v in var], shifts).to_dict(curves=False) for shifts in samples]
 
 
+@dataclass(frozen=True)
+class EmulatorJob:
+    """The memristor emulator's loop of one candidate at one frequency (a task is ``(var, freq_hz)``),
+    in the worker's emulator session; a failed transient is a result (``converged`` False), never a crash."""
+
+    topology: str
+    technology: str
+    corner: str
+    temp_c: float
+
+    def __call__(self, task: tuple[Sequence[int], float]) -> dict[str, Any]:
+        from engine import SimulationError
+        from neuromorphic.emulator import EmulatorOptions, run_emulator
+
+        var, freq_hz = task
+        with _LOCK:
+            try:
+                loop = run_emulator(self.topology, [int(v) for v in var], self.technology, self.corner, self.temp_c,
+                                    EmulatorOptions(freq_hz=float(freq_hz)))
+            except (SimulationError, ArithmeticError) as exc:
+                return {"converged": False, "error": str(exc), "freq_hz": float(freq_hz)}
+        return {"converged": True, "freq_hz": float(freq_hz), **loop.to_dict(include_loop=False), "loop_asymmetry": loop.loop_asymmetry}
+
+
 @contextlib.contextmanager
 def simulation_backend(job: SimulationJob, workers: int = 1, dask_address: str | None = None) -> Iterator[Parallelization]:
     """A parallelization callable for the run's lifetime.

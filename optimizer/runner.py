@@ -21,7 +21,10 @@ from pymoo.core.population import Population
 
 from optimizer.algorithm import build_nsga2, seeded_population
 from optimizer.evaluation import STORED_CURVES, SimulationJob, simulation_backend
-from optimizer.problem import SizingProblem, candidate_metrics, constraints_of, is_feasible, objectives_of
+from optimizer.followup import FollowUps, check_spec
+from optimizer.problem import (
+    SizingProblem, candidate_metrics, constraint_names, constraints_of, is_feasible, nominal_constraints_of, objectives_of,
+)
 from optimizer.results import population_front
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord, RunStore
@@ -55,6 +58,10 @@ class RunSummary:
     hypervolume: float
     front_size: int
     wall_time_s: float
+    monte_carlo_samples: int = 0   # mismatch samples simulated (nominal-feasible candidates only)
+    monte_carlo_skipped: int = 0   # samples not simulated because the candidate missed a nominal constraint
+    emulator_runs: int = 0         # emulator transients simulated
+    emulator_skipped: int = 0      # emulator transients skipped likewise
 
 
 def provenance(spec: RunSpec) -> dict[str, Any]:
@@ -63,11 +70,17 @@ def provenance(spec: RunSpec) -> dict[str, Any]:
     from gmopt import __version__
     from lut.technology import get_technology
 
-    return {
+    technology = get_technology(spec.technology)
+    record = {
         "seed": spec.seed, "technology": spec.technology, "corners": spec.corners, "temps_c": spec.temps_c,
-        "model_hash": get_technology(spec.technology).model_hash(), "gmopt_version": __version__,
+        "model_hash": technology.model_hash(), "gmopt_version": __version__,
         "ngspice_version": ngspice_version(), "started_at": datetime.now(timezone.utc).isoformat(),
     }
+    if spec.monte_carlo is not None:
+        from mismatch.model import mismatch_model
+
+        record["mismatch_model"] = mismatch_model(technology).to_dict()
+    return record
 
 
 def check_run(spec: RunSpec) -> Any:
@@ -84,6 +97,7 @@ def check_run(spec: RunSpec) -> Any:
         raise ValueError(f"var_min/var_max must lie within the OTA testbench's range [{low}, {high}]")
     if not math.isclose(spec.lambda_m, paper.LAMBDA_M, rel_tol=1e-9):
         raise ValueError(f"lambda_m must be {paper.LAMBDA_M:g} m: the OTA templates scale widths by the paper's lambda")
+    check_spec(spec, constraint_names(spec, follow_ups=False))
     return get_topology(spec.topology)
 
 
@@ -100,11 +114,13 @@ class _EvaluationSession:
         self.known: dict[tuple[int, ...], EvaluationRecord] = {tuple(r.var): r for r in store.evaluations()}
         self.last_indices: list[int] = []
         self.simulated = self.cached = self.skipped_conditions = 0
+        self.followups = FollowUps(spec, parallel)
 
     def evaluate_batch(self, X: np.ndarray) -> list[dict[str, Any]]:
         rows = [tuple(int(v) for v in row) for row in X]
         new = list(dict.fromkeys(row for row in rows if row not in self.known))
         fresh = dict(zip(new, self.parallel(self.job, [list(row) for row in new]))) if new else {}
+        self._follow_up(fresh)
         records = []
         for offset, row in enumerate(rows):
             index = self.next_index + offset
@@ -121,10 +137,23 @@ class _EvaluationSession:
         self.next_index += len(rows)
         return [record.metrics for record in records]
 
+    def _follow_up(self, fresh: dict[tuple[int, ...], dict[str, Any]]) -> None:
+        """Yield and emulator metrics of the new candidates that meet the nominal constraints."""
+        if not fresh or not self.followups.active:
+            return
+        for simulated in fresh.values():
+            simulated["metrics"] = candidate_metrics(simulated["results"])
+        candidates = [
+            (list(row), simulated["metrics"], is_feasible(nominal_constraints_of(simulated["metrics"], self.spec)))
+            for row, simulated in fresh.items()
+        ]
+        for simulated, extra in zip(fresh.values(), self.followups.evaluate(candidates)):
+            simulated["metrics"].update(extra)
+
     def _record(self, index: int, var: tuple[int, ...], simulated: dict[str, Any]) -> EvaluationRecord:
         results = simulated["results"]
         self.skipped_conditions += simulated["skipped"]
-        metrics = candidate_metrics(results)
+        metrics = simulated.get("metrics") or candidate_metrics(results)
         constraints = constraints_of(metrics, self.spec)
         return EvaluationRecord(
             index=index, generation=self.generation, var=list(var),
@@ -224,6 +253,8 @@ def _run_generations(
             status=status, generations_completed=generation, evaluations=session.next_index,
             simulated=session.simulated, cached=session.cached, skipped_conditions=session.skipped_conditions,
             hypervolume=hypervolume, front_size=len(front), wall_time_s=time.perf_counter() - started,
+            monte_carlo_samples=session.followups.monte_carlo_samples, monte_carlo_skipped=session.followups.monte_carlo_skipped,
+            emulator_runs=session.followups.emulator_runs, emulator_skipped=session.followups.emulator_skipped,
         )
 
     store.set_status("running", f"generation {generation} of {spec.generations}")

@@ -65,3 +65,34 @@ def test_seeded_monte_carlo_repeats_exactly_and_another_seed_differs() -> None:
     other = run_montecarlo("fig7", var, 30, seed=12).to_dict()["metrics"]
     assert first == again
     assert first["offset_v"]["sigma"] != other["offset_v"]["sigma"]
+
+
+def test_yield_constrained_run_stores_yield_with_every_front_point(tmp_path) -> None:
+    """A 6 x 3 fig7 run with 'yield >= 50 % on |offset| <= 10 mV over 20 samples': only nominal-feasible
+    candidates get samples, every front design carries its yield, and the stored yield is what a
+    separate Monte Carlo run of that design (same seed, same draws) gives."""
+    from mismatch.montecarlo import sample_yield
+    from optimizer.file_store import FileRunStore
+    from optimizer.followup import sample_check
+    from optimizer.problem import is_feasible, nominal_constraints_of
+    from optimizer.runner import run_optimization
+    from optimizer.spec import RunSpec
+
+    loose = {"phase_margin_min_deg": 0.0, "offset_max_v": 0.01, "rmse_max_a": 1e-3, "require_saturation": False, "gain_min_db": 20.0}
+    spec = RunSpec.parse({
+        "topology": "fig7", "pop_size": 6, "generations": 3, "seed": 3, "constraints": loose,
+        "monte_carlo": {"samples": 20, "min_yield": 0.5, "constraints": ["offset"], "seed": 5},
+    })
+    store = FileRunStore(tmp_path / "run")
+    summary = run_optimization(spec, store, workers=1)
+    fresh = [record for record in store.evaluations() if not record.cached]
+    nominal = [is_feasible(nominal_constraints_of(record.metrics, spec)) for record in fresh]
+    assert summary.monte_carlo_samples == 20 * sum(nominal)
+    assert summary.monte_carlo_skipped == 20 * (len(fresh) - sum(nominal))
+    front = store.front()
+    assert front, "the tiny run found no feasible design: loosen its limits"
+    for record in front:
+        assert record.metrics["mc_samples"] == 20 and record.metrics["mc_yield"] >= 0.5
+    best = front[0]
+    again = run_montecarlo("fig7", best.var, 20, seed=5)
+    assert sample_yield(again.results, sample_check(spec, ["offset"])) == best.metrics["mc_yield"]
