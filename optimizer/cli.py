@@ -14,7 +14,8 @@ from rich.table import Table
 from gmopt.cli_support import print_json, user_errors
 from optimizer.file_store import FileRunStore
 from optimizer.results import (
-    DESIGN_COLUMNS, best_linearity, design_row, export_front, follow_up_row, front_document, front_table, least_violating,
+    DESIGN_COLUMNS, best_linearity, design_row, export_front, follow_up_row, front_design, front_document, front_table,
+    least_violating,
 )
 from optimizer.spec import RunSpec
 
@@ -97,7 +98,7 @@ def _fmt(value: Any) -> str:
     return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.4g}"
 
 
-def _existing_run(folder: Path) -> FileRunStore:
+def existing_run(folder: Path) -> FileRunStore:
     if not (folder / "header.json").exists():
         raise FileNotFoundError(f"{folder} holds no optimization run: run 'gmopt optimize --out {folder}' first")
     return FileRunStore(folder)
@@ -155,7 +156,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a run's feasible Pareto front (point 0 = best linearity)."""
         with user_errors():
-            store = _existing_run(run)
+            store = existing_run(run)
             if json_output:
                 print_json(front_document(store))
             elif csv_output:
@@ -178,7 +179,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write one design of the front as a standalone SPICE testbench netlist."""
         with user_errors():
-            store = _existing_run(run)
+            store = existing_run(run)
             path = export_design(store, point, out)
             typer.echo(f"wrote {path}")
 
@@ -189,7 +190,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Save a run's front as JSON or CSV."""
         with user_errors():
-            typer.echo(f"wrote {export_front(_existing_run(run), out)}")
+            typer.echo(f"wrote {export_front(existing_run(run), out)}")
 
     @app.command("run-main")
     def run_main(
@@ -217,13 +218,7 @@ def export_design(store: FileRunStore, point: int, out: Path) -> Path:
     """The chosen front point as a standalone deck at the run's first (corner, temperature)."""
     from ota.netlist import standalone_netlist
 
-    table = front_table(store)
-    if table.empty:
-        raise ValueError("the run has no feasible design to export yet")
-    if point >= len(table):
-        raise ValueError(f"--point {point} is past the front's {len(table)} designs (0..{len(table) - 1})")
-    spec = RunSpec.parse(store.read_header()[0])
-    var = [int(table.loc[point, f"var{k + 1}"]) for k in range(sum(c.startswith("var") for c in table.columns))]
+    spec, var = front_design(store, point)
     out.write_text(standalone_netlist(spec.topology, var, spec.technology, spec.corners[0], spec.temps_c[0]))
     return out
 

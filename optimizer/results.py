@@ -136,6 +136,19 @@ def front_table(store: RunStore) -> pd.DataFrame:
     return table.sort_values("rmse_ua").reset_index(drop=True) if len(table) else table
 
 
+def front_design(store: RunStore, point: int) -> tuple[RunSpec, list[int]]:
+    """A front point as ``gmopt front`` numbers it (0 = best linearity): the run's spec and the design's Var."""
+    table = front_table(store)
+    if table.empty:
+        raise ValueError("the run has no feasible design yet")
+    if not 0 <= point < len(table):
+        raise ValueError(f"point {point} is not on the front's {len(table)} designs (0..{len(table) - 1})")
+    header = store.read_header()
+    assert header is not None  # a front implies a stored run
+    var = [int(table.loc[point, f"var{k + 1}"]) for k in range(sum(c.startswith("var") for c in table.columns))]
+    return RunSpec.parse(header[0]), var
+
+
 def export_front(store: RunStore, path: str | Path, fmt: str | None = None) -> Path:
     """Write the front as CSV or JSON (by ``fmt`` or the suffix); JSON adds curves and provenance."""
     path = Path(path)
