@@ -23,7 +23,7 @@ SEED = 1
 
 
 def _offsets(backend: str, var: list[int], shifts: list[dict]) -> tuple[list[float], tuple[float, float]]:
-    with OtaTestbench(TOPOLOGY, backend=backend) as bench:  # type: ignore[arg-type]
+    with OtaTestbench(TOPOLOGY, backend=backend, shiftable=True) as bench:  # type: ignore[arg-type]
         bench.evaluate(var)  # warm-up: the models are set up by the first run
         results: list = []
         cost = _per_candidate(lambda: results.extend(bench.evaluate(var, s) for s in shifts), len(shifts))

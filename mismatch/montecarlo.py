@@ -1,7 +1,9 @@
 """Mismatch Monte Carlo of an OTA: Pelgrom shifts per device, simulated in the workers' loaded testbenches.
 
-Each sample gives every device its own threshold shift (``delvto``, V) and current-factor factor
-(``mulu0`` = 1 + dbeta/beta), drawn from N(0, AVT/sqrt(W L)) and N(0, Abeta/sqrt(W L)). The
+Each sample gives every device its own threshold shift (``dvth_v``, added to the instance's
+``delvto``) and current-factor factor (``beta_factor`` = 1 + dbeta/beta, on its ``mulu0``), drawn
+from N(0, AVT/sqrt(2 W L)) and N(0, Abeta/sqrt(2 W L)): Pelgrom's coefficients are those of a
+pair's difference (``mismatch.model``), so the difference of two devices has AVT/sqrt(W L). The
 samples are drawn here, in the caller, from one seeded numpy generator, so a seed gives the
 same numbers whatever the number of workers. They are simulated by ``ngspice``'s ``alter`` on
 the circuit the worker already holds (no re-parse, no new process), through the optimizer's
@@ -78,8 +80,8 @@ def device_sigmas(
         coefficients = model.coefficients(topology.polarity(device))
         sigmas.append(DeviceSigma(
             device=device, polarity=topology.polarity(device), width_m=width_m, length_m=length_m,
-            sigma_vth_v=coefficients.sigma_vth_v(width_m, length_m) if vth else 0.0,
-            sigma_beta=coefficients.sigma_beta(width_m, length_m) if beta else 0.0,
+            sigma_vth_v=coefficients.device_sigma_vth_v(width_m, length_m) if vth else 0.0,
+            sigma_beta=coefficients.device_sigma_beta(width_m, length_m) if beta else 0.0,
         ))
     return sigmas
 
@@ -91,7 +93,7 @@ def draw_shifts(sigmas: Sequence[DeviceSigma], samples: int, seed: int) -> list[
     normal = np.random.default_rng(seed).standard_normal((samples, len(sigmas), 2))
     return [
         {
-            sigma.device: {"delvto": float(z[0] * sigma.sigma_vth_v), "mulu0": float(1.0 + z[1] * sigma.sigma_beta)}
+            sigma.device: {"dvth_v": float(z[0] * sigma.sigma_vth_v), "beta_factor": float(1.0 + z[1] * sigma.sigma_beta)}
             for sigma, z in zip(sigmas, row)
         }
         for row in normal
@@ -147,8 +149,8 @@ class MonteCarloResult:
         return sum(bool(result.get("converged")) for result in self.results)
 
     def input_pair_offset_sigma_v(self) -> float:
-        """Pelgrom's estimate from the input pair alone, sqrt(sigma1^2 + sigma2^2) (sqrt(2) sigma
-        for equal devices): the mirrors and loads add to it, so the simulated sigma is larger."""
+        """Pelgrom's estimate from the input pair alone, sqrt(sigma1^2 + sigma2^2) = AVT / sqrt(W L)
+        for equal devices: the mirrors and loads add to it, so the simulated sigma is larger."""
         topology = get_topology(self.topology)
         pair = next(v for v in topology.variables if v.role == "input_pair").devices[:2]
         return math.sqrt(sum(s.sigma_vth_v ** 2 for s in self.sigmas if s.device in pair))

@@ -27,17 +27,21 @@ LOCAL_DASK = "local"
 
 # One testbench per (topology, technology, corner, temperature) in each worker process. The
 # lock keeps a multi-threaded Dask worker from entering ngspice twice at once (not re-entrant).
-_TESTBENCHES: dict[tuple[str, str, str, float], Any] = {}
+_TESTBENCHES: dict[tuple[str, str, str, float, bool], Any] = {}
 STORED_CURVES = ("vin_v", "iout_a")  # the swept vectors a run keeps per candidate (the Iout-Vin plots)
 _LOCK = threading.Lock()
 
 
-def _testbench(topology: str, technology: str, corner: str, temp_c: float) -> Any:
+def _testbench(topology: str, technology: str, corner: str, temp_c: float, shiftable: bool = False) -> Any:
+    """This worker's testbench; a Monte Carlo gets its own ``shiftable`` one (loaded on first use),
+    so nominal evaluations keep their deck."""
     from ota.testbench import OtaTestbench  # imported in the worker, where it is used
 
-    key = (topology, technology, corner, temp_c)
+    key = (topology, technology, corner, temp_c, shiftable)
     if key not in _TESTBENCHES:
-        _TESTBENCHES[key] = OtaTestbench(topology=topology, technology=technology, corner=corner, temp_c=temp_c)
+        _TESTBENCHES[key] = OtaTestbench(
+            topology=topology, technology=technology, corner=corner, temp_c=temp_c, shiftable=shiftable,
+        )
     return _TESTBENCHES[key]
 
 
@@ -81,7 +85,7 @@ class SampleJob:
     """Monte Carlo samples of one candidate at one condition, in the worker's loaded testbench.
 
     A task is ``(var, [shifts, ...])``: the widths, then one per-device shift mapping per sample
-    (``ota.testbench.INSTANCE_SHIFTS``); the answer is one scalar result dict per sample. Samples
+    (``ota.testbench.SHIFTS``); the answer is one scalar result dict per sample. Samples
     are drawn by the caller, so the numbers do not depend on how tasks are spread over workers.
     """
 
@@ -93,7 +97,7 @@ class SampleJob:
     def __call__(self, task: tuple[Sequence[int], Sequence[dict[str, dict[str, float]]]]) -> list[dict[str, Any]]:
         var, samples = task
         with _LOCK:
-            testbench = _testbench(self.topology, self.technology, self.corner, self.temp_c)
+            testbench = _testbench(self.topology, self.technology, self.corner, self.temp_c, shiftable=True)
             return [testbench.evaluate([int(v) for v in var], shifts).to_dict(curves=False) for shifts in samples]
 
 

@@ -84,12 +84,15 @@ def testbench_netlist(
     corner: str = "tt",
     temp_c: float = 27.0,
     with_control: bool = False,
+    device_saves: Sequence[str] = (),
 ) -> str:
-    """The open-loop testbench (see the template's header); ``with_control`` adds the dc and ac analyses for ``ngspice -b``."""
+    """The open-loop testbench (see the template's header); ``with_control`` adds the dc and ac analyses for ``ngspice -b``;
+    ``device_saves``: more quantities of every device to save (a Monte Carlo reads ``delvto`` and ``mulu0``)."""
     topology = get_topology(topology_name)
     tech = _technology(technology)
     checked = topology.check_var(var)
-    saves = [*SAVED_NODES, *(device_vector(tech, device, q) for device in topology.devices for q in DEVICE_QUANTITIES)]
+    quantities = (*DEVICE_QUANTITIES, *device_saves)
+    saves = [*SAVED_NODES, *(device_vector(tech, device, q) for device in topology.devices for q in quantities)]
     return render(
         "testbenches/ota_open_loop.cir.j2",
         title=topology.title, tech=tech.name, corner=tech.check_corner(corner), temp_c=temp_c,

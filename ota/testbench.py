@@ -24,10 +24,15 @@ from ota.topology import get_topology
 
 DEFAULT_TIMEOUT_S = 30.0
 CURVES = ("vin_v", "iout_a", "freq_hz", "ac_magnitude_db", "ac_phase_deg")  # the swept vectors of a result
-# Instance parameters a Monte Carlo sample may shift per device, with their nominal values: BSIM3's
-# and BSIM4's ``delvto`` (V added to the threshold) and ``mulu0`` (factor on the mobility U0, so on
-# the current factor beta); measured on ngspice 39: delvto = 10 mV moves VTH by exactly 10 mV.
-INSTANCE_SHIFTS = {"delvto": 0.0, "mulu0": 1.0}
+# What a Monte Carlo sample changes per device: ``dvth_v`` is added to the instance's ``delvto`` (V
+# added to the threshold) and ``beta_factor`` multiplies its ``mulu0`` (factor on the mobility U0, so
+# on the current factor beta), both BSIM3/BSIM4 instance parameters; measured on ngspice 39:
+# delvto = 10 mV moves VTH by exactly 10 mV. Relative to the instance's own values, because PDK
+# devices set them (sky130's nfet_01v8 puts its corner's threshold shift into delvto).
+SHIFTS = ("dvth_v", "beta_factor")
+SHIFTED_PARAMETERS = ("delvto", "mulu0")
+# The instance lines gmopt writes for plain MOSFETs (lut.technology.Device.instance) set neither.
+BSIM_DEFAULTS = {"delvto": 0.0, "mulu0": 1.0}
 
 
 @dataclass
@@ -91,7 +96,12 @@ class OtaTestbench:
         temp_c: float = 27.0,
         backend: Backend = "shared",
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        shiftable: bool = False,
     ) -> None:
+        """``shiftable``: ``evaluate`` takes Monte Carlo shifts. The shifts start from each
+        instance's own ``delvto`` and ``mulu0``: BSIM's defaults for the plain MOSFETs gmopt writes,
+        read from the simulator for PDK subcircuit devices (their deck then also saves the two,
+        which costs about 20 % per analysis, so plain decks do not)."""
         self.topology = get_topology(topology)
         self.technology = get_technology(technology)
         self.corner = self.technology.check_corner(corner)
@@ -106,15 +116,26 @@ class OtaTestbench:
         self.instances = {device: vectors[0][1:].split("[")[0] for device, vectors in self._device_vectors.items()}
         reference = self.topology.var_from_um(self.topology.reference_widths_um)
         self._engine = open_engine(backend)
-        self._engine.load(testbench_netlist(self.topology.name, reference, self.technology, self.corner, self.temp_c))
+        read_nominal = shiftable and any(self.technology.device(p).prefix == "x" for p in ("n", "p"))
+        self._engine.load(testbench_netlist(
+            self.topology.name, reference, self.technology, self.corner, self.temp_c,
+            device_saves=SHIFTED_PARAMETERS if read_nominal else (),
+        ))
         self._var: list[int] | None = None
         self._shifted: set[str] = set()
+        self._nominal = {device: dict(BSIM_DEFAULTS) for device in self.topology.devices} if shiftable else {}
+        if read_nominal:
+            op = self._engine.run({"op": "op"}, timeout_s=timeout_s)["op"]
+            self._nominal = {
+                device: {p: float(np.real(op[device_vector(self.technology, device, p)][0])) for p in SHIFTED_PARAMETERS}
+                for device in self.topology.devices
+            }
 
     def evaluate(self, var: Sequence[int], shifts: Mapping[str, Mapping[str, float]] | None = None) -> OtaResult:
         """Simulate one candidate (integer widths in lambda); ValueError only for malformed input.
 
-        ``shifts`` (a Monte Carlo sample) maps devices to ``INSTANCE_SHIFTS`` values; devices a
-        previous call shifted and this one does not name return to nominal.
+        ``shifts`` (a Monte Carlo sample, on a ``shiftable`` testbench) maps devices to ``SHIFTS``
+        values; devices a previous call shifted and this one does not name return to nominal.
         """
         checked = self.topology.check_var(list(var))
         self._shift(shifts or {})
@@ -135,16 +156,21 @@ class OtaTestbench:
         return OtaResult(converged=True, error=None, sim_time_s=time.perf_counter() - started, **base, **metrics)
 
     def _shift(self, shifts: Mapping[str, Mapping[str, float]]) -> None:
+        if shifts and not self._nominal:
+            raise ValueError("this testbench takes no Monte Carlo shifts: create it with shiftable=True")
         for device, values in shifts.items():
-            if device not in self.instances or set(values) - set(INSTANCE_SHIFTS):
+            if device not in self.instances or set(values) != set(SHIFTS):
                 raise ValueError(
-                    f"shifts name devices of {', '.join(self.instances)} and parameters of {', '.join(INSTANCE_SHIFTS)}; "
+                    f"shifts name devices of {', '.join(self.instances)}, each with {' and '.join(SHIFTS)}; "
                     f"got {device!r}: {sorted(values)}"
                 )
         for device in self._shifted - set(shifts):
-            self._engine.alter(self.instances[device], **INSTANCE_SHIFTS)
+            self._engine.alter(self.instances[device], **self._nominal[device])
         for device, values in shifts.items():
-            self._engine.alter(self.instances[device], **values)
+            nominal = self._nominal[device]
+            self._engine.alter(
+                self.instances[device], delvto=nominal["delvto"] + values["dvth_v"], mulu0=nominal["mulu0"] * values["beta_factor"],
+            )
         self._shifted = set(shifts)
 
     def evaluate_um(self, widths_um: Sequence[float]) -> OtaResult:

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from engine import open_engine
+from gmopt import paper
 from lut.technology import GENERIC180
 from mismatch.model import mismatch_model
 from mismatch.montecarlo import DeviceSigma, draw_shifts, run_montecarlo
@@ -25,12 +26,12 @@ vd d 0 dc 0.9
 
 
 def test_single_transistor_current_sigma_follows_pelgrom() -> None:
-    """500 samples; Pelgrom: sigma(ID)/ID = sqrt((gm/ID * AVT/sqrt(WL))^2 + (Abeta/sqrt(WL))^2), the
+    """500 samples; Pelgrom for one device: sigma(ID)/ID = sqrt((gm/ID * AVT/sqrt(2WL))^2 + (Abeta/sqrt(2WL))^2), the
     square law's unit sensitivity of ID to beta (0.97 measured here). 10 %: the sampling error of a
     500-sample sigma is 3 % (seed 1, the project's default: its normals have a sample sigma of 0.97)."""
     coefficients = mismatch_model(GENERIC180).nmos
-    sigma = DeviceSigma("m1", "n", WIDTH_M, LENGTH_M, coefficients.sigma_vth_v(WIDTH_M, LENGTH_M),
-                        coefficients.sigma_beta(WIDTH_M, LENGTH_M))
+    sigma = DeviceSigma("m1", "n", WIDTH_M, LENGTH_M, coefficients.device_sigma_vth_v(WIDTH_M, LENGTH_M),
+                        coefficients.device_sigma_beta(WIDTH_M, LENGTH_M))
     deck = ONE_DEVICE.format(
         include=GENERIC180.include("tt"), instance=GENERIC180.nmos.instance("1", "d", "g", "0", "0", w="10u", l="1u"),
     )
@@ -39,17 +40,17 @@ def test_single_transistor_current_sigma_follows_pelgrom() -> None:
         engine.load(deck)
         nominal = engine.run({"op": "op"})["op"]
         for shifts in draw_shifts([sigma], 500, seed=1):
-            engine.alter("m1", **shifts["m1"])
+            engine.alter("m1", delvto=shifts["m1"]["dvth_v"], mulu0=shifts["m1"]["beta_factor"])  # nominal: 0 and 1
             currents.append(engine.run({"op": "op"})["op"]["@m1[id]"][0])
     id_a, gm_s = nominal["@m1[id]"][0], nominal["@m1[gm]"][0]
     predicted = id_a * math.hypot(gm_s / id_a * sigma.sigma_vth_v, sigma.sigma_beta)
-    assert sigma.sigma_vth_v == pytest.approx(5e-3 / math.sqrt(10))  # AVT = 5 mV*um over sqrt(10 um^2)
+    assert sigma.sigma_vth_v == pytest.approx(5e-3 / math.sqrt(20))  # AVT = 5 mV*um (a pair) over sqrt(2 * 10 um^2)
     assert np.std(currents, ddof=1) == pytest.approx(predicted, rel=0.10)
 
 
 def test_differential_pair_offset_sigma_is_sqrt2_sigma_vth() -> None:
     """The five-transistor OTA with threshold mismatch on its input pair only (loads, tail and
-    beta off): Vos = dVth(MN2) - dVth(MN3), so sigma(Vos) = sqrt(2) sigma(dVth). 15 % over 300 samples."""
+    beta off): Vos = dVth(MN2) - dVth(MN3), so sigma(Vos) = sqrt(2) sigma(dVth) = AVT/sqrt(WL). 15 % over 300 samples."""
     topology = get_topology("baseline")
     var = topology.var_from_um(topology.reference_widths_um)
     result = run_montecarlo("baseline", var, 300, seed=3, beta=False, devices=["MN2", "MN3"])
@@ -57,7 +58,8 @@ def test_differential_pair_offset_sigma_is_sqrt2_sigma_vth() -> None:
     one_device = next(s.sigma_vth_v for s in result.sigmas if s.device == "MN2")
     assert result.converged == 300
     assert np.std(offsets, ddof=1) == pytest.approx(math.sqrt(2) * one_device, rel=0.15)
-    assert result.input_pair_offset_sigma_v() == pytest.approx(math.sqrt(2) * one_device)
+    width_m = var[0] * paper.LAMBDA_M
+    assert math.sqrt(2) * one_device == pytest.approx(5e-3 / math.sqrt(width_m * 1e6 * 1.0))
 
 
 def test_seeded_monte_carlo_repeats_exactly_and_another_seed_differs() -> None:
