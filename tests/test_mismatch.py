@@ -42,7 +42,10 @@ def test_single_transistor_current_sigma_follows_pelgrom() -> None:
         for shifts in draw_shifts([sigma], 500, seed=1):
             engine.alter("m1", delvto=shifts["m1"]["dvth_v"], mulu0=shifts["m1"]["beta_factor"])  # nominal: 0 and 1
             currents.append(engine.run({"op": "op"})["op"]["@m1[id]"][0])
+        engine.alter("m1", delvto=0.01, mulu0=1.0)  # the direct check of the instance parameter itself
+        shifted = engine.run({"op": "op"})["op"]["@m1[id]"][0]
     id_a, gm_s = nominal["@m1[id]"][0], nominal["@m1[gm]"][0]
+    assert id_a - shifted == pytest.approx(gm_s * 0.01, rel=0.05)  # +10 mV of threshold costs gm x 10 mV
     predicted = id_a * math.hypot(gm_s / id_a * sigma.sigma_vth_v, sigma.sigma_beta)
     assert sigma.sigma_vth_v == pytest.approx(5e-3 / math.sqrt(20))  # AVT = 5 mV*um (a pair) over sqrt(2 * 10 um^2)
     assert np.std(currents, ddof=1) == pytest.approx(predicted, rel=0.10)
@@ -130,3 +133,20 @@ def test_montecarlo_command_reports_every_metric_and_the_yield() -> None:
     assert data["metrics"]["offset_v"]["p5"] == pytest.approx(np.percentile(offsets, 5), rel=1e-9)
     # default offset limit 50 mV: the yield is the share of samples with |Vos| <= 50 mV
     assert data["yield"] == {"value": np.mean(np.abs(offsets) <= 0.05), "constraints": ["offset"]}
+
+
+def test_follow_up_sections_are_checked_where_the_spec_is_read() -> None:
+    from optimizer.followup import check_spec, constraint_names
+    from optimizer.problem import constraint_names as all_names
+    from optimizer.spec import RunSpec
+
+    with pytest.raises(ValueError, match="offset_sigma objective needs a monte_carlo section"):
+        RunSpec.parse({"topology": "fig7", "objectives": ["rmse", "offset_sigma"]})
+    with pytest.raises(ValueError, match="frequencies"):
+        RunSpec.parse({"topology": "fig7", "emulator": {"frequencies_hz": [1e5, 1e5]}})
+    spec = RunSpec.parse({"topology": "fig7", "monte_carlo": {"min_yield": 0.9, "constraints": ["gm_min"]},
+                          "emulator": {"max_pinch_ratio": 0.05}})
+    with pytest.raises(ValueError, match="gm_min"):  # no Gm limit in this spec: nothing to count
+        check_spec(spec, all_names(spec, follow_ups=False))
+    assert constraint_names(spec) == ["yield", "pinch_100khz", "pinch_1mhz"]
+    assert all_names(spec)[-3:] == ["yield", "pinch_100khz", "pinch_1mhz"]
