@@ -26,7 +26,8 @@ def montecarlo(
     run: Path | None = typer.Option(None, "--run", help="Take the design and the spec from this optimization run's front."),
     point: int = typer.Option(0, "--point", min=0, help="With --run: the front point as 'gmopt front' lists it."),
     spec_file: Path | None = typer.Option(None, "--spec", exists=True, dir_okay=False,
-                                          help="Run spec whose constraints the yield counts (default: the default spec)."),
+                                          help="Run spec whose constraints the yield counts (default: the default spec); "
+                                               "its topology and technology give way to the design's."),
     constraints: str = typer.Option("", "--constraints", help="Constraints a sample must meet, e.g. offset,gain "
                                     "(default: every nominal constraint of the spec)."),
     samples: int = typer.Option(200, "--samples", min=2, max=100_000, help="Monte Carlo samples."),
