@@ -14,7 +14,8 @@ from rich.table import Table
 from gmopt.cli_support import print_json, user_errors
 from optimizer.file_store import FileRunStore
 from optimizer.results import (
-    DESIGN_COLUMNS, best_linearity, design_row, export_front, front_document, front_table, least_violating,
+    DESIGN_COLUMNS, best_linearity, design_row, export_front, follow_up_row, front_design, front_document, front_table,
+    least_violating,
 )
 from optimizer.spec import RunSpec
 
@@ -83,13 +84,21 @@ def print_front(store: FileRunStore) -> None:
     for point, row in table.iterrows():
         view.add_row(str(point), str(row["index"]), *(_fmt(row[column]) for column in DESIGN_COLUMNS))
     console.print(view)
+    follow_ups = list(dict.fromkeys(key for record in store.front() for key in follow_up_row(record.metrics)))
+    if follow_ups:
+        extra = Table(title="the same designs: mismatch yield and emulator loop (pinch = |i(v=0)|/peak |i|)")
+        for column in ("point", "index", *follow_ups):
+            extra.add_column(column, justify="right")
+        for point, row in table.iterrows():
+            extra.add_row(str(point), str(row["index"]), *(_fmt(row.get(column)) for column in follow_ups))
+        console.print(extra)
 
 
 def _fmt(value: Any) -> str:
     return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.4g}"
 
 
-def _existing_run(folder: Path) -> FileRunStore:
+def existing_run(folder: Path) -> FileRunStore:
     if not (folder / "header.json").exists():
         raise FileNotFoundError(f"{folder} holds no optimization run: run 'gmopt optimize --out {folder}' first")
     return FileRunStore(folder)
@@ -130,6 +139,11 @@ def register(app: typer.Typer) -> None:
                 f"from earlier evaluations, {summary.skipped_conditions} condition runs skipped) in "
                 f"{summary.wall_time_s:.1f} s; hypervolume {summary.hypervolume:.4f}; front {summary.front_size} designs"
             )
+            if spec.monte_carlo is not None or spec.emulator is not None:
+                console.print(
+                    f"follow-ups of nominal-feasible candidates: {summary.monte_carlo_samples} Monte Carlo samples simulated, "
+                    f"{summary.monte_carlo_skipped} skipped; {summary.emulator_runs} emulator runs, {summary.emulator_skipped} skipped"
+                )
             print_front(store)
 
     @app.command()
@@ -142,7 +156,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a run's feasible Pareto front (point 0 = best linearity)."""
         with user_errors():
-            store = _existing_run(run)
+            store = existing_run(run)
             if json_output:
                 print_json(front_document(store))
             elif csv_output:
@@ -190,7 +204,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write one design of the front as a standalone SPICE testbench netlist."""
         with user_errors():
-            store = _existing_run(run)
+            store = existing_run(run)
             path = export_design(store, point, out)
             typer.echo(f"wrote {path}")
 
@@ -201,7 +215,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Save a run's front as JSON or CSV."""
         with user_errors():
-            typer.echo(f"wrote {export_front(_existing_run(run), out)}")
+            typer.echo(f"wrote {export_front(existing_run(run), out)}")
 
     @app.command("run-main")
     def run_main(
@@ -236,16 +250,17 @@ def _run_label(store: FileRunStore) -> str:
 
 def export_design(store: FileRunStore, point: int, out: Path) -> Path:
     """The chosen front point as a standalone deck at the run's first (corner, temperature)."""
+    from lut.technology import get_technology
+    from optimizer.space import design_space
     from ota.netlist import standalone_netlist
+    from ota.topology import get_topology
 
-    table = front_table(store)
-    if table.empty:
-        raise ValueError("the run has no feasible design to export yet")
-    if point >= len(table):
-        raise ValueError(f"--point {point} is past the front's {len(table)} designs (0..{len(table) - 1})")
-    spec = RunSpec.parse(store.read_header()[0])
-    var = [int(table.loc[point, f"var{k + 1}"]) for k in range(sum(c.startswith("var") for c in table.columns))]
-    out.write_text(standalone_netlist(spec.topology, var, spec.technology, spec.corners[0], spec.temps_c[0], bias_v=spec.bias_v))
+    spec, row = front_design(store, point)
+    candidate = design_space(spec, get_topology(spec.topology), get_technology(spec.technology)).split(row)
+    out.write_text(standalone_netlist(
+        spec.topology, list(candidate.var), spec.technology, spec.corners[0], spec.temps_c[0],
+        bias_v=(spec.bias_v or {}) | dict(candidate.bias_v), lengths_m=dict(candidate.lengths_m),
+    ))
     return out
 
 

@@ -21,7 +21,10 @@ from pymoo.core.population import Population
 
 from optimizer.algorithm import build_nsga2, seeded_population
 from optimizer.evaluation import STORED_CURVES, SimulationJob, simulation_backend
-from optimizer.problem import SizingProblem, candidate_metrics, constraints_of, is_feasible, objectives_of
+from optimizer.followup import FollowUps, check_spec
+from optimizer.problem import (
+    SizingProblem, candidate_metrics, constraint_names, constraints_of, is_feasible, nominal_constraints_of, objectives_of,
+)
 from optimizer.results import population_front
 from optimizer.space import DesignSpace, design_space
 from optimizer.spec import RunSpec
@@ -56,6 +59,10 @@ class RunSummary:
     hypervolume: float
     front_size: int
     wall_time_s: float
+    monte_carlo_samples: int = 0   # mismatch samples simulated (nominal-feasible candidates only)
+    monte_carlo_skipped: int = 0   # samples not simulated because the candidate missed a nominal constraint
+    emulator_runs: int = 0         # emulator transients simulated
+    emulator_skipped: int = 0      # emulator transients skipped likewise
 
 
 def provenance(spec: RunSpec) -> dict[str, Any]:
@@ -65,12 +72,18 @@ def provenance(spec: RunSpec) -> dict[str, Any]:
     from gmopt import __version__
     from lut.technology import get_technology
 
-    return {
+    technology = get_technology(spec.technology)
+    record = {
         "seed": spec.seed, "technology": spec.technology, "corners": spec.corners, "temps_c": spec.temps_c,
-        "model_hash": get_technology(spec.technology).model_hash(), "gmopt_version": __version__,
+        "model_hash": technology.model_hash(), "gmopt_version": __version__,
         "ngspice_version": ngspice_version(), "started_at": datetime.now(timezone.utc).isoformat(),
         "bias_v": spec.bias_v, "lambda_m": spec.lambda_m, "var_bounds": [spec.var_min, spec.var_max],
     }
+    if spec.monte_carlo is not None:
+        from mismatch.model import mismatch_model
+
+        record["mismatch_model"] = mismatch_model(technology).to_dict()
+    return record
 
 
 def check_run(spec: RunSpec) -> Any:
@@ -107,6 +120,7 @@ def check_run(spec: RunSpec) -> Any:
                 f"bias_v must give {topology.name}'s pins {', '.join(topology.bias_pins)} within the rails "
                 f"{technology.vss_v:g} to {technology.vdd_v:g} V (missing {missing}, unknown {unknown}, outside {outside})"
             )
+    check_spec(spec, constraint_names(spec, follow_ups=False))
     return topology
 
 
@@ -149,11 +163,13 @@ class _EvaluationSession:
         self.known: dict[tuple[int, ...], EvaluationRecord] = {tuple(r.var): r for r in store.evaluations()}
         self.last_indices: list[int] = []
         self.simulated = self.cached = self.skipped_conditions = 0
+        self.followups = FollowUps(spec, job.space, parallel)
 
     def evaluate_batch(self, X: np.ndarray) -> list[dict[str, Any]]:
         rows = [tuple(int(v) for v in row) for row in X]
         new = list(dict.fromkeys(row for row in rows if row not in self.known))
         fresh = dict(zip(new, self.parallel(self.job, [list(row) for row in new]))) if new else {}
+        self._follow_up(fresh)
         records = []
         for offset, row in enumerate(rows):
             index = self.next_index + offset
@@ -170,10 +186,23 @@ class _EvaluationSession:
         self.next_index += len(rows)
         return [record.metrics for record in records]
 
+    def _follow_up(self, fresh: dict[tuple[int, ...], dict[str, Any]]) -> None:
+        """Yield and emulator metrics of the new candidates that meet the nominal constraints."""
+        if not fresh or not self.followups.active:
+            return
+        for simulated in fresh.values():
+            simulated["metrics"] = candidate_metrics(simulated["results"])
+        candidates = [
+            (list(row), simulated["metrics"], is_feasible(nominal_constraints_of(simulated["metrics"], self.spec)))
+            for row, simulated in fresh.items()
+        ]
+        for simulated, extra in zip(fresh.values(), self.followups.evaluate(candidates)):
+            simulated["metrics"].update(extra)
+
     def _record(self, index: int, var: tuple[int, ...], simulated: dict[str, Any]) -> EvaluationRecord:
         results = simulated["results"]
         self.skipped_conditions += simulated["skipped"]
-        metrics = candidate_metrics(results) | self.job.space.describe(var)
+        metrics = (simulated.get("metrics") or candidate_metrics(results)) | self.job.space.describe(var)
         constraints = constraints_of(metrics, self.spec)
         return EvaluationRecord(
             index=index, generation=self.generation, var=list(var),
@@ -293,6 +322,8 @@ def _run_generations(
             status=status, generations_completed=generation, evaluations=session.next_index,
             simulated=session.simulated, cached=session.cached, skipped_conditions=session.skipped_conditions,
             hypervolume=hypervolume, front_size=len(front), wall_time_s=time.perf_counter() - started,
+            monte_carlo_samples=session.followups.monte_carlo_samples, monte_carlo_skipped=session.followups.monte_carlo_skipped,
+            emulator_runs=session.followups.emulator_runs, emulator_skipped=session.followups.emulator_skipped,
         )
 
     store.set_status("running", f"generation {generation} of {spec.generations}")

@@ -101,12 +101,14 @@ def testbench_netlist(
     with_control: bool = False,
     bias_v: Mapping[str, float] | None = None,
     lengths_m: Mapping[str, float] | None = None,
+    device_saves: Sequence[str] = (),
 ) -> str:
     """The open-loop testbench (see the template's header); ``with_control`` adds the dc and ac analyses for ``ngspice -b``.
 
     ``bias_v``: the OTA's bias voltages by pin (None: the technology's own, which only technologies
     with fixed biases have; others get theirs from the first sizing, ``ota.sizing.plan_sizing``).
     ``lengths_m``: free channel lengths (m) by variable label (see ``subcircuit``).
+    ``device_saves``: more quantities of every device to save (a Monte Carlo reads ``delvto`` and ``mulu0``).
     """
     topology = get_topology(topology_name)
     tech = _technology(technology)
@@ -115,7 +117,8 @@ def testbench_netlist(
     for label, length in lengths.items():
         if not tech.lmin_m * (1 - 1e-9) <= length <= tech.lmax_m * (1 + 1e-9):
             raise ValueError(f"L({label}) = {length:g} m is outside {tech.name}'s [{tech.lmin_m:g}, {tech.lmax_m:g}] m")
-    saves = [*SAVED_NODES, *(device_vector(tech, device, q) for device in topology.devices for q in DEVICE_QUANTITIES)]
+    quantities = (*DEVICE_QUANTITIES, *device_saves)
+    saves = [*SAVED_NODES, *(device_vector(tech, device, q) for device in topology.devices for q in quantities)]
     params = [(v.name, value) for v, value in zip(topology.variables, checked)]
     params += [(length_parameter(topology, label), length) for label, length in lengths.items()]
     return render(
