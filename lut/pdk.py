@@ -72,11 +72,19 @@ PDKS: dict[str, PdkSpec] = {
                 source="GlobalFoundries gf180mcu open PDK (Apache-2.0), ngspice models sm141064 + design.ngspice",
                 model_file=Path("sm141064.ngspice"),
                 corners={"tt": "typical", "ff": "ff", "ss": "ss", "fs": "fs", "sf": "sf"},
+                # 3.3 V core devices at +-1.65 V; bins span W 0.22-100 um and L 0.28-50 um
+                # (sm141064.ngspice, nmos_3p3.0-.15): wider devices are built from 100 um fingers.
                 supply_v=3.3,
-                nmos=Device("nmos_3p3", "n"),
-                pmos=Device("pmos_3p3", "p"),
+                nmos=Device("nmos_3p3", "n", max_finger_width_m=100e-6),
+                pmos=Device("pmos_3p3", "p", max_finger_width_m=100e-6),
                 lmin_m=0.28e-6,
                 wmin_m=0.22e-6,
+                lmax_m=50e-6,
+                lambda_m=0.14e-6,
+                # L = 0.5 um, not the paper's 1 um: at 1 um the 3.3 V devices need about twice the
+                # widths for the same gm/ID and current, and the fig7 first sizing at 1.2 mS has a
+                # 0.42 MHz bandwidth (eq. 11 asks 1 MHz); at 0.5 um it has 1.16 MHz, 43.5 dB, PM 74 deg.
+                length_m=0.5e-6,
             ),
         ),
         PdkSpec(
@@ -90,10 +98,19 @@ PDKS: dict[str, PdkSpec] = {
                 corners={corner: corner for corner in ("tt", "ff", "ss", "fs", "sf")},
                 supply_v=1.8,
                 # The models set '.option scale=1.0u': W and L are given in micrometres.
-                nmos=Device("sky130_fd_pr__nfet_01v8", "n", prefix="x", inner="msky130_fd_pr__nfet_01v8", size_unit_m=1e-6),
-                pmos=Device("sky130_fd_pr__pfet_01v8", "p", prefix="x", inner="msky130_fd_pr__pfet_01v8", size_unit_m=1e-6),
+                nmos=Device("sky130_fd_pr__nfet_01v8", "n", prefix="x", inner="msky130_fd_pr__nfet_01v8", size_unit_m=1e-6,
+                            max_finger_width_m=100e-6),
+                pmos=Device("sky130_fd_pr__pfet_01v8", "p", prefix="x", inner="msky130_fd_pr__pfet_01v8", size_unit_m=1e-6,
+                            max_finger_width_m=100e-6),
                 lmin_m=0.15e-6,
                 wmin_m=0.42e-6,
+                lmax_m=100e-6,
+                lambda_m=0.075e-6,
+                length_m=1e-6,
+                # An NMOS input pair's VGS is about 0.85 V at gm/ID 10 with its body effect, so a
+                # 0 V common mode would leave the tail about 50 mV of the 0.9 V below it; 0.3 V
+                # leaves the tail 0.35 V and the input devices 0.55 V to the 0 V output.
+                input_cm_v=0.3,
             ),
         ),
     )

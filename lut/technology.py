@@ -1,19 +1,24 @@
 """Technologies gmopt can simulate: the embedded generic180, installed open PDKs, users' own models.
 
-A technology names its model file, the ``.lib`` section of each corner, its supply and its two
-core devices. PDK devices are often subcircuits with their own size units; ``Device`` hides
-that, so templates and the LUT builder write one instance line for every technology.
+A technology names its model file, the ``.lib`` section of each corner, its two core devices and
+the conditions its circuits run at: rails, input common mode, bias voltages (or none: the first
+sizing derives them from the tables), and the sizing grid (lambda, the default L, Var bounds and
+the widest finger its models accept). PDK devices are often subcircuits with their own size
+units; ``Device`` hides that, so templates and the LUT builder write one instance line for every
+technology. The paper's values (gmopt.paper) belong to generic180 only.
 """
 
 from __future__ import annotations
 
 import functools
+import math
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Literal
 
+from gmopt import paper
 from gmopt.settings import get_settings
 from spice_templates import model_path
 
@@ -34,9 +39,15 @@ class Device:
     prefix: Literal["m", "x"] = "m"
     inner: str = ""
     size_unit_m: float = 1.0
+    max_finger_width_m: float | None = None
 
     def instance(self, name: str, drain: str, gate: str, source: str, bulk: str, w: str, l: str) -> str:
         """An instance line; ``w`` and ``l`` are SPICE expressions in metres (``{var1*lambda}``, ``1u``).
+
+        A device wider than ``max_finger_width_m`` (the widest one finger its binned models accept:
+        gf180mcu's bins end at 100 um, and a wider instance fails to load with "could not find a
+        valid modelname") is written as ``m = ceil(W / max)`` parallel fingers of W / m each, in
+        the netlist itself, so that a width changed by ``alterparam`` re-splits too.
 
         Plain MOSFETs get diffusion perimeters PD = PS = W (areas stay 0): with ngspice's default
         of 0, BSIM3 warns "Pd = 0 is less than W" at every analysis, which made each analysis
@@ -47,8 +58,19 @@ class Device:
         compute their own geometry.
         """
         scale = "" if self.size_unit_m == 1.0 else f"/{self.size_unit_m:g}"
-        line = f"{self.prefix}{name} {drain} {gate} {source} {bulk} {self.model} w={{({_bare(w)}){scale}}} l={{({_bare(l)}){scale}}}"
-        return f"{line} pd={w} ps={w} nrd=0 nrs=0" if self.prefix == "m" else line
+        width, perimeter, fingers = _bare(w), w, ""
+        if self.max_finger_width_m is not None:
+            count = f"ceil(({width})/{self.max_finger_width_m:g}-1e-9)"
+            width = f"({width})/{count}"
+            perimeter, fingers = f"{{{width}}}", f" m={{{count}}}"
+        line = f"{self.prefix}{name} {drain} {gate} {source} {bulk} {self.model} w={{({width}){scale}}} l={{({_bare(l)}){scale}}}{fingers}"
+        return f"{line} pd={perimeter} ps={perimeter} nrd=0 nrs=0" if self.prefix == "m" else line
+
+    def fingers(self, width_m: float) -> int:
+        """How many parallel fingers ``instance`` splits a device of ``width_m`` into."""
+        if self.max_finger_width_m is None:
+            return 1
+        return max(1, math.ceil(width_m / self.max_finger_width_m - 1e-9))
 
     def vector(self, name: str, quantity: str) -> str:
         """The ngspice vector of a device quantity (``@m1[gm]``, or ``@m.x1.inner[gm]`` in a subcircuit)."""
@@ -63,7 +85,15 @@ def _bare(expression: str) -> str:
 
 @dataclass(frozen=True)
 class Technology:
-    """A registered technology: models, corners, supply and the NMOS and PMOS core devices."""
+    """A registered technology: models, corners, the NMOS and PMOS core devices, and the
+    conditions its circuits are sized and simulated at.
+
+    Rails are symmetric, +-supply/2 (the paper's +-0.9 V for a 1.8 V process), so a differential
+    input sits at ``input_cm_v`` (0 V: mid-supply). ``bias_v`` holds fixed OTA bias voltages by pin
+    (generic180: the paper's Section 4 values); None means the first sizing derives each from the
+    tables (``ota.bias``). Widths are ``Var * lambda_m`` with Var in ``var_bounds``; ``length_m``
+    is the L of every OTA device unless L is a design variable.
+    """
 
     name: str
     description: str
@@ -78,6 +108,57 @@ class Technology:
     default_corner: str = "tt"
     extra_includes: tuple[str, ...] = field(default_factory=tuple)
     model_root: Path | None = None
+    lmax_m: float = 100e-6
+    wmax_m: float = 10e-3
+    grid_m: float = 5e-9
+    lambda_m: float | None = None
+    length_m: float | None = None
+    var_bounds: tuple[int, int] | None = None
+    input_cm_v: float = 0.0
+    bias_v: dict[str, float] | None = None
+
+    def __post_init__(self) -> None:
+        """Fill what a user left out with clear defaults and refuse conditions no circuit can meet:
+        lambda = lmin / 2 (the scalable-CMOS rule; 0.09 um at 180 nm, the paper's value), L = 5 lmin
+        on the grid, Var in [40, 8000] (widths from 20 to 4000 lmin, as the paper's range at 180 nm)
+        raised so that the narrowest width is at least wmin."""
+        if not (self.supply_v > 0 and 0 < self.lmin_m < self.lmax_m and 0 < self.wmin_m < self.wmax_m and self.grid_m > 0):
+            raise ValueError(
+                f"technology {self.name!r}: need supply_v > 0, 0 < lmin_m < lmax_m and 0 < wmin_m < wmax_m "
+                f"(got supply {self.supply_v} V, L {self.lmin_m}-{self.lmax_m} m, W {self.wmin_m}-{self.wmax_m} m)"
+            )
+        lam = self.lambda_m or self.on_grid(self.lmin_m / 2)
+        set_ = functools.partial(object.__setattr__, self)
+        set_("lambda_m", lam)
+        set_("length_m", self.length_m or self.on_grid(5 * self.lmin_m))
+        low, high = self.var_bounds or (max(paper.VAR_BOUNDS[0], math.ceil(self.wmin_m / lam - 1e-9)), paper.VAR_BOUNDS[1])
+        set_("var_bounds", (int(low), int(high)))
+        if not (low < high and low * lam >= self.wmin_m * (1 - 1e-9) and high * lam <= self.wmax_m * (1 + 1e-9)):
+            raise ValueError(
+                f"technology {self.name!r}: Var bounds [{low}, {high}] x lambda {lam:g} m give widths outside "
+                f"[{self.wmin_m:g}, {self.wmax_m:g}] m"
+            )
+        if not self.lmin_m * (1 - 1e-9) <= self.length_m <= self.lmax_m:
+            raise ValueError(f"technology {self.name!r}: default L {self.length_m:g} m is outside [{self.lmin_m:g}, {self.lmax_m:g}] m")
+        if abs(self.input_cm_v) >= self.supply_v / 2:
+            raise ValueError(f"technology {self.name!r}: input common mode {self.input_cm_v:g} V lies outside the rails +-{self.supply_v / 2:g} V")
+
+    def on_grid(self, length_m: float) -> float:
+        """A length rounded up to the technology's drawn grid (m)."""
+        return round(math.ceil(length_m / self.grid_m - 1e-6) * self.grid_m, 15)
+
+    @property
+    def vdd_v(self) -> float:
+        return self.supply_v / 2
+
+    @property
+    def vss_v(self) -> float:
+        return -self.supply_v / 2
+
+    @property
+    def width_range_m(self) -> tuple[float, float]:
+        """The widths Var x lambda can take (m)."""
+        return self.var_bounds[0] * self.lambda_m, self.var_bounds[1] * self.lambda_m
 
     def device(self, polarity: str) -> Device:
         if polarity in ("n", "nmos", "nch"):
@@ -113,12 +194,16 @@ class Technology:
 
     @classmethod
     def from_json(cls, data: dict) -> "Technology":
+        """Read a registered description; fields a file written by an older gmopt lacks take
+        their defaults."""
         data = dict(data)
         data["model_file"] = Path(data["model_file"])
         data["model_root"] = Path(data["model_root"]) if data.get("model_root") else None
         data["nmos"] = Device(**data["nmos"])
         data["pmos"] = Device(**data["pmos"])
         data["extra_includes"] = tuple(data.get("extra_includes", ()))
+        if data.get("var_bounds") is not None:
+            data["var_bounds"] = tuple(data["var_bounds"])
         return cls(**data)
 
 
@@ -142,7 +227,14 @@ GENERIC180 = Technology(
     pmos=Device("pch", "p"),
     lmin_m=0.18e-6,
     wmin_m=0.27e-6,
+    grid_m=0.01e-6,
+    # The paper's conditions (gmopt.paper, Section 4 and Tables 1-4): they must not drift.
+    lambda_m=paper.LAMBDA_M,
+    length_m=paper.OTA_LENGTH_M,
+    var_bounds=paper.VAR_BOUNDS,
+    bias_v=dict(paper.BIAS_V),
 )
+assert GENERIC180.supply_v / 2 == paper.SUPPLY_V, "generic180's rails are the paper's +-0.9 V"
 
 
 def registry_dir() -> Path:

@@ -33,6 +33,17 @@ def _widths(topology: str, widths: str, widths_um: str) -> dict:
     return {"var": var, "widths_um": _numbers(widths_um, float, "--widths-um") if widths_um else None}
 
 
+def _run_design(run: Path, point: int, widths_given: str) -> tuple[str, dict]:
+    """The topology and the design (Var, technology, first corner and temperature) of a stored run's front point."""
+    from optimizer.cli import existing_run
+    from optimizer.results import front_design
+
+    if widths_given:
+        raise ValueError("give either --run (the design comes from the run) or --widths/--widths-um, not both")
+    spec, var = front_design(existing_run(run), point)
+    return spec.topology, {"var": var, "technology": spec.technology, "corner": spec.corners[0], "temp_c": spec.temps_c[0]}
+
+
 @contextmanager
 def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -55,15 +66,23 @@ def emulator(
     inverter_scale: float = typer.Option(1.0, "--inverter-scale", help="Inverter width scale (the paper uses 1 and 100)."),
     periods: int = typer.Option(6, "--periods", help="Simulated periods; the last one is analysed."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the i-v loop(s) to this PNG."),
+    run: Path | None = typer.Option(None, "--run", help="Take the OTA from this optimization run's front "
+                                    "(its topology, widths, technology and first corner/temperature)."),
+    point: int = typer.Option(0, "--point", min=0, help="With --run: the front point as 'gmopt front' lists it (0 = best linearity)."),
     json_output: bool = JSON,
 ) -> None:
-    """The OTA memristor emulator (paper Fig. 6) under a sine: pinch and lobe areas (V*A)."""
+    """The OTA memristor emulator (paper Fig. 6) under a sine: pinch, lobe areas (V*A) and loop asymmetry."""
     from neuromorphic.emulator import EmulatorOptions, sweep_frequency
 
     with user_errors():
         base = EmulatorOptions(amplitude_v=amplitude, periods=periods, **({"state_capacitance_f": capacitance} if capacitance else {}))
+        if run is not None:
+            topology, design = _run_design(run, point, widths or widths_um)
+            tech, corner, temp = design.pop("technology"), design.pop("corner"), design.pop("temp_c")
+        else:
+            design = _widths(topology, widths, widths_um)
         sweep = sweep_frequency(topology, freq, technology=tech, corner=corner, temp_c=temp, options=base,
-                                inverter_scale=inverter_scale, **_widths(topology, widths, widths_um))
+                                inverter_scale=inverter_scale, **design)
         if plot is not None:
             from neuromorphic.plot import plot_loops
 
@@ -72,9 +91,12 @@ def emulator(
             data = sweep.to_dict()
             print_json(data["results"][0] if len(freq) == 1 else data)
             return
+        if run is not None:
+            typer.echo(f"{run} point {point}: {topology}, Var {','.join(str(v) for v in design['var'])}, {tech} {corner} {temp:g} C")
         for r in sweep.results:
             typer.echo(f"{r.freq_hz:10.4g} Hz  pinched {str(r.pinched):5s} (|i(0)|/peak {r.pinch_ratio:.3f})  "
-                       f"lobes +{r.lobe_area_pos:.4g} / -{r.lobe_area_neg:.4g} V*A  VB {r.vb_min_v:.3f}..{r.vb_max_v:.3f} V")
+                       f"lobes +{r.lobe_area_pos:.4g} / -{r.lobe_area_neg:.4g} V*A (asymmetry {r.loop_asymmetry:.3f})  "
+                       f"VB {r.vb_min_v:.3f}..{r.vb_max_v:.3f} V")
         if len(freq) > 1:
             typer.echo(f"lobe area shrinks with frequency: {sweep.shrinks}")
 

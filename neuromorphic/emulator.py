@@ -96,6 +96,12 @@ class EmulatorResult:
     loop_v: list[float] = field(repr=False)
     loop_i_a: list[float] = field(repr=False)
 
+    @property
+    def loop_asymmetry(self) -> float:
+        """|A+ - A-| / (A+ + A-) of the lobe areas: 0 for a symmetric loop, 1 for one lobe only."""
+        total = self.lobe_area_pos + self.lobe_area_neg
+        return abs(self.lobe_area_pos - self.lobe_area_neg) / total if total > 0 else float("nan")
+
     def to_dict(self, include_loop: bool = True) -> dict:
         data = asdict(self)
         if not include_loop:

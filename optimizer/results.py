@@ -34,6 +34,22 @@ DESIGN_COLUMNS = {
     "rmse_ua": ("rmse_a", 1e6), "power_mw": ("power_w", 1e3), "saturation_margin_mv": ("saturation_margin_v", 1e3),
 }
 
+# Follow-up metrics (optimizer.followup), present only where the run asked for them; emulator
+# metrics per frequency (pinch_ratio_100khz -> pinch_100khz) are added as found.
+FOLLOW_UP_COLUMNS = {"yield_pct": ("mc_yield", 100.0), "offset_sigma_mv": ("offset_sigma_v", 1e3)}
+_PER_FREQUENCY = {"pinch_ratio_": "pinch_", "loop_asymmetry_": "asymmetry_"}
+
+
+def follow_up_row(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The follow-up columns of one design's metrics (empty when the run asked for none)."""
+    row = {column: float(metrics[key]) * scale for column, (key, scale) in FOLLOW_UP_COLUMNS.items()
+           if metrics.get(key) is not None}
+    for key, value in metrics.items():
+        for prefix, column in _PER_FREQUENCY.items():
+            if key.startswith(prefix) and not key.endswith("_max"):
+                row[column + key.removeprefix(prefix)] = None if value is None else float(value)
+    return row
+
 
 def hypervolume(F: np.ndarray, spec: RunSpec) -> float:
     """Hypervolume of feasible minimised objectives ``F`` (rows) under the spec's fixed normalisation."""
@@ -105,6 +121,7 @@ def design_row(record: EvaluationRecord) -> dict[str, Any]:
     for column, (key, scale) in DESIGN_COLUMNS.items():
         value = record.metrics.get(key)
         row[column] = None if value is None else float(value) * scale
+    row.update(follow_up_row(record.metrics))
     row.update({f"var{k + 1}": v for k, v in enumerate(record.var)})
     row.update({f"w{k + 1}_um": w for k, w in enumerate(record.widths_um)})
     return row
@@ -117,6 +134,19 @@ def front_table(store: RunStore) -> pd.DataFrame:
     rows = [design_row(record) for record in store.front()]
     table = pd.DataFrame(rows)
     return table.sort_values("rmse_ua").reset_index(drop=True) if len(table) else table
+
+
+def front_design(store: RunStore, point: int) -> tuple[RunSpec, list[int]]:
+    """A front point as ``gmopt front`` numbers it (0 = best linearity): the run's spec and the design's Var."""
+    table = front_table(store)
+    if table.empty:
+        raise ValueError("the run has no feasible design yet")
+    if not 0 <= point < len(table):
+        raise ValueError(f"point {point} is not on the front's {len(table)} designs (0..{len(table) - 1})")
+    header = store.read_header()
+    assert header is not None  # a front implies a stored run
+    var = [int(table.loc[point, f"var{k + 1}"]) for k in range(sum(c.startswith("var") for c in table.columns))]
+    return RunSpec.parse(header[0]), var
 
 
 def export_front(store: RunStore, path: str | Path, fmt: str | None = None) -> Path:

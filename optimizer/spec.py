@@ -16,8 +16,10 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationIn
 from gmopt import paper
 
 TopologyName = Literal["baseline", "fig7", "fig8", "fig9"]
-ObjectiveName = Literal["rmse", "gain", "power"]
-OBJECTIVE_NAMES: tuple[ObjectiveName, ...] = ("rmse", "gain", "power")
+ObjectiveName = Literal["rmse", "gain", "power", "offset_sigma", "pinch", "asymmetry"]
+OBJECTIVE_NAMES: tuple[ObjectiveName, ...] = ("rmse", "gain", "power")  # the default: eq. 11's three
+# The nominal constraints a Monte Carlo sample can be held to (optimizer.problem.constraint_names).
+SampleConstraint = Literal["gain", "bandwidth", "phase_margin", "offset", "rmse", "gm_min", "gm_max", "saturation"]
 
 # Why 50 mV: the paper's best optimized OTA (Table 8, Figure 7) has 20.76 mV of systematic
 # offset and its first gm/ID sizings (Table 6) about 315-380 mV; 50 mV keeps the paper's good
@@ -90,6 +92,68 @@ class HypervolumeSpec(_Strict):
     reference: float = Field(1.1, gt=1, description="Reference point in every normalised objective.")
 
 
+class FreeVariables(_Strict):
+    """Design variables beyond the widths (optimizer.space): channel lengths and bias voltages."""
+
+    lengths: list[str] = Field(
+        default_factory=list, description="Width variables (W1, W2, ...) whose channel length is optimized too, on the technology's grid.",
+    )
+    length_range_m: tuple[float, float] | None = Field(
+        None, description="Range (m) of the free lengths; null: the technology's lmin to 4x its default L.",
+    )
+    bias_pins: list[str] = Field(
+        default_factory=list, description="Bias pins whose voltage is optimized, within bias_window_v of the run's bias and the rails.",
+    )
+    bias_window_v: float = Field(0.3, gt=0, le=2, description="How far (V) a free bias may move from the run's bias.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FreeVariables":
+        if self.length_range_m is not None and not 0 < self.length_range_m[0] < self.length_range_m[1]:
+            raise ValueError(f"length_range_m {self.length_range_m} must be (low, high) with 0 < low < high")
+        if len(set(self.lengths)) != len(self.lengths) or len(set(self.bias_pins)) != len(self.bias_pins):
+            raise ValueError("free lengths and bias pins must not repeat a name")
+        return self
+
+
+class MonteCarloSpec(_Strict):
+    """Mismatch yield of every candidate that meets the nominal constraints (mismatch/, Pelgrom).
+
+    The same seed for every candidate (common random numbers): two designs are compared on the
+    same draws, so a yield difference between them is not sampling noise.
+    """
+
+    samples: int = Field(200, ge=10, le=10_000, description="Monte Carlo samples per nominal-feasible candidate.")
+    min_yield: float | None = Field(
+        None, gt=0, le=1, description="Constraint: the fraction of samples that meet 'constraints' at least this; null: only reported."
+    )
+    constraints: list[SampleConstraint] = Field(
+        default_factory=lambda: ["offset"], min_length=1,
+        description="The nominal constraints (same limits) each sample must meet to count as a pass.",
+    )
+    seed: int = Field(1, ge=0, description="Seed of the mismatch samples (the same draws for every candidate).")
+
+
+class EmulatorSpec(_Strict):
+    """The memristor emulator (neuromorphic/emulator.py) of every candidate that meets the nominal constraints."""
+
+    frequencies_hz: list[float] = Field(
+        default_factory=lambda: [1e5, 1e6], min_length=1, description="Sine frequencies (Figure 17: 100 kHz and 1 MHz)."
+    )
+    max_pinch_ratio: float | None = Field(
+        None, gt=0, lt=1, description="Constraint: |i(v=0)|/peak |i| at most this at every frequency (0.05: 'pinched'); null: only reported."
+    )
+    max_asymmetry: float | None = Field(
+        None, gt=0, le=1, description="Constraint: |A+ - A-|/(A+ + A-) of the lobe areas at most this at every frequency; null: only reported."
+    )
+
+    @field_validator("frequencies_hz")
+    @classmethod
+    def _sane_frequencies(cls, frequencies: list[float]) -> list[float]:
+        if len(set(frequencies)) != len(frequencies) or any(not 1.0 <= f <= 1e9 for f in frequencies):
+            raise ValueError(f"frequencies {frequencies} must be distinct and within [1 Hz, 1 GHz]")
+        return frequencies
+
+
 class RunSpec(_Strict):
     """One NSGA-II sizing run of one OTA topology."""
 
@@ -101,13 +165,21 @@ class RunSpec(_Strict):
     generations: int = Field(paper.NSGA2_GENERATIONS, ge=1, le=10_000)
     seed: int = Field(1, ge=0)
     seeding: Literal["gmid", "random"] = "gmid"
-    var_min: int = Field(paper.VAR_BOUNDS[0], ge=1)
-    var_max: int = Field(paper.VAR_BOUNDS[1], ge=2)
-    lambda_m: float = Field(paper.LAMBDA_M, gt=0, lt=1e-5)
+    var_min: int | None = Field(None, ge=1, description="Smallest Var (W = Var x lambda); null: the technology's.")
+    var_max: int | None = Field(None, ge=2, description="Largest Var; null: the technology's (generic180: the paper's 8000).")
+    lambda_m: float | None = Field(None, gt=0, lt=1e-5, description="Width unit (m); null: the technology's (generic180: 0.09 um).")
+    bias_v: dict[str, float] | None = Field(
+        None, description="The OTA's bias voltages by pin (V); null: the technology's fixed ones (generic180: the paper's), "
+        "or derived from the tables by the first sizing where it has none. A run records the ones it used.",
+    )
+    derive_bias: bool = Field(False, description="Derive the biases from the tables even where the technology has fixed ones.")
+    free: FreeVariables = Field(default_factory=FreeVariables, description="Lengths and bias voltages optimized beside the widths.")
     objectives: list[ObjectiveName] = Field(default_factory=lambda: list(OBJECTIVE_NAMES), min_length=1)
     constraints: ConstraintSpec = Field(default_factory=ConstraintSpec)
     operators: OperatorSpec = Field(default_factory=OperatorSpec)
     hypervolume: HypervolumeSpec = Field(default_factory=HypervolumeSpec)
+    monte_carlo: MonteCarloSpec | None = Field(None, description="Mismatch yield of nominal-feasible candidates; null: none.")
+    emulator: EmulatorSpec | None = Field(None, description="Emulator loop of nominal-feasible candidates; null: none.")
 
     @field_validator("corners", "objectives")
     @classmethod
@@ -125,8 +197,16 @@ class RunSpec(_Strict):
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "RunSpec":
-        if self.var_min >= self.var_max:
+        if self.var_min is not None and self.var_max is not None and self.var_min >= self.var_max:
             raise ValueError(f"var_min ({self.var_min}) must be below var_max ({self.var_max})")
+        return self
+
+    @model_validator(mode="after")
+    def _follow_ups_asked(self) -> "RunSpec":
+        if "offset_sigma" in self.objectives and self.monte_carlo is None:
+            raise ValueError("the offset_sigma objective needs a monte_carlo section (e.g. 'monte_carlo: {samples: 200}')")
+        if {"pinch", "asymmetry"} & set(self.objectives) and self.emulator is None:
+            raise ValueError("the pinch and asymmetry objectives need an emulator section (e.g. 'emulator: {}')")
         return self
 
     @property

@@ -13,10 +13,15 @@ from optimizer.problem import (
     objectives_of, worst_case,
 )
 from optimizer.results import front_of, hypervolume
+from lut.technology import GENERIC180
+from optimizer.runner import prepare_run
+from optimizer.space import design_space
+from ota.topology import get_topology
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord
 
-SPEC = RunSpec.parse({"topology": "fig7", "constraints": {"gm_min_s": 2.8e-3, "gm_max_s": 4.2e-3}})
+SPEC = prepare_run(RunSpec.parse({"topology": "fig7", "constraints": {"gm_min_s": 2.8e-3, "gm_max_s": 4.2e-3}}))
+SPACE = design_space(SPEC, get_topology("fig7"), GENERIC180)
 GOOD = {
     "converged": True, "gain_db": 44.0, "bandwidth_hz": 2e6, "phase_margin_deg": 60.0, "offset_v": -0.01,
     "rmse_a": 10e-6, "gm_s": 3.5e-3, "power_w": 2e-3, "saturation_margin_v": 0.05,
@@ -65,7 +70,7 @@ def test_a_failed_simulation_is_finite_and_worse_than_any_converged_candidate() 
 
 
 def test_pymoo_sees_finite_values_and_a_large_violation_for_failures() -> None:
-    problem = SizingProblem(SPEC, n_var=5, evaluate_batch=lambda X: [GOOD, {"converged": False}][: len(X)])
+    problem = SizingProblem(SPEC, SPACE, evaluate_batch=lambda X: [GOOD, {"converged": False}][: len(X)])
     F, G = problem.evaluate(np.array([[100] * 5, [200] * 5]), return_values_of=["F", "G"])
     assert np.all(np.isfinite(F)) and np.all(np.isfinite(G))
     assert np.all(G[0] <= 0) and np.all(G[1] == FAILED_VIOLATION)
@@ -81,16 +86,16 @@ def test_worst_case_over_conditions() -> None:
 
 
 def test_the_seeded_population_keeps_the_sizings_first_then_tops_up_with_perturbations() -> None:
-    spec = RunSpec(topology="fig7", pop_size=20, seed=5)
+    spec = prepare_run(RunSpec(topology="fig7", pop_size=20, seed=5))
     first = [741, 560, 8000, 2483, 2483]
     other = [440, 658, 8000, 2003, 2899]
     sizings = [first, other, first, [40, 30, 9000, 2003, 2899]]  # a repeat and an out-of-bounds row
-    X = seeded_population(sizings, spec)
+    X = seeded_population(sizings, spec, SPACE, 1e-6)
     assert X.shape == (20, 5) and X.dtype.kind == "i"
     assert X[0].tolist() == first and X[1].tolist() == other and X[2].tolist() == [40, 40, 8000, 2003, 2899]
     assert len({tuple(row) for row in X}) == 20
     assert X.min() >= 40 and X.max() <= 8000
-    assert np.array_equal(X, seeded_population(sizings, spec))
+    assert np.array_equal(X, seeded_population(sizings, spec, SPACE, 1e-6))
     ratio = np.log(X[3:, :4] / np.array(first[:4]))
     assert 0.15 < ratio.std() < 0.45  # log-normal spread 0.3 around the first sizing (8000 column clipped)
 

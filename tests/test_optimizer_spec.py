@@ -7,14 +7,16 @@ from pathlib import Path
 import pytest
 
 from gmopt import paper
+from optimizer.runner import prepare_run
 from optimizer.spec import TABLE1_GM_WINDOW_S, RunSpec
 
 
 def test_defaults_are_the_papers_section_4_2_and_eq_11() -> None:
-    spec = RunSpec(topology="fig7")
+    spec = prepare_run(RunSpec(topology="fig7"))  # generic180: the paper's Var range, lambda and biases
     assert (spec.pop_size, spec.generations) == (20, 50)
     assert (spec.var_min, spec.var_max) == (40, 8000)
     assert spec.lambda_m == pytest.approx(0.09e-6)
+    assert spec.bias_v == {"vb": 0.55, "vbn": 0.3}
     assert spec.objectives == ["rmse", "gain", "power"]
     limits = spec.constraints
     assert (limits.gain_min_db, limits.bandwidth_min_hz, limits.phase_margin_min_deg) == (40.0, 1e6, 55.0)

@@ -102,7 +102,7 @@ def _broken_technology(folder: Path) -> str:
 
 @pytest.mark.parametrize("backend", ["shared", "batch"])
 def test_failed_simulation_is_a_result_not_an_exception(tmp_path: Path, backend: str) -> None:
-    with OtaTestbench("fig7", technology=_broken_technology(tmp_path), backend=backend) as bench:
+    with OtaTestbench("fig7", technology=_broken_technology(tmp_path), backend=backend, bias_v=paper.BIAS_V) as bench:
         result = bench.evaluate([1396, 615, 649, 3633, 5911])
     assert not result.converged
     assert "parameter checking for nch" in result.error  # ngspice's own words
