@@ -23,6 +23,7 @@ from app.models import Evaluation, Generation, Run
 from app.schemas import EvaluationPublic, RunPublic
 from app.sql_store import SqlRunStore, row_to_record
 from optimizer.problem import constraint_names
+from optimizer.results import design_netlist
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord, encode_float
 
@@ -99,11 +100,9 @@ def get_evaluation(session: Session, run_id: int, index: int) -> EvaluationPubli
 
 
 def point_netlist(session: Session, run_id: int, index: int, corner: str | None, temp_c: float | None) -> tuple[str, str] | None:
-    """What ``gmopt export`` writes for a stored point: the standalone testbench deck (file name, text),
-    at the run's first corner and temperature unless others are named; None when there is no such point.
-    An unknown corner is a ValueError that lists the technology's corners."""
-    from ota.netlist import standalone_netlist
-
+    """What ``gmopt export`` writes for a stored point (file name, deck), at the run's first corner and
+    temperature unless others are named; None when there is no such point. An unknown corner is a
+    ValueError that lists the technology's corners."""
     row = session.execute(
         select(Run.spec, Evaluation.var).join(Evaluation, Evaluation.run_id == Run.id)
         .where(Run.id == run_id, Evaluation.index == index)
@@ -113,7 +112,7 @@ def point_netlist(session: Session, run_id: int, index: int, corner: str | None,
     spec = RunSpec.model_validate(row.spec)
     corner = corner or spec.corners[0]
     temp_c = spec.temps_c[0] if temp_c is None else temp_c
-    text = standalone_netlist(spec.topology, list(row.var), spec.technology, corner, temp_c)
+    text = design_netlist(spec, list(row.var), corner, temp_c)
     return f"run{run_id}-point{index}-{spec.topology}-{spec.technology}-{corner}-{temp_c:g}C.cir", text
 
 

@@ -117,6 +117,8 @@ class TechnologyPublic(BaseModel):
     pmos_model: str
     lmin_m: float
     wmin_m: float
+    length_m: float = Field(description="Channel length of every sized device unless a run frees it.")
+    lambda_m: float = Field(description="Width unit: W = Var x lambda.")
 
 
 class LutCreate(BaseModel):
@@ -237,7 +239,11 @@ class TopologyPublic(BaseModel):
     name: str
     title: str
     variables: list[TopologyVariablePublic]
-    length_um: float = Field(description="Channel length of every sized device.")
+
+
+class ObjectivePublic(BaseModel):
+    metric: str = Field(description="The evaluation metric the objective is, e.g. gain_db.")
+    goal: Literal["min", "max"] = Field(description="What the designer wants; the optimizer minimises max goals negated.")
 
 
 class RunOptionsPublic(BaseModel):
@@ -245,7 +251,7 @@ class RunOptionsPublic(BaseModel):
 
     defaults: dict[str, Any] = Field(description="A RunCreate with every default (topology: the paper's fig7).")
     topologies: list[TopologyPublic]
-    objectives: list[str]
+    objectives: dict[str, ObjectivePublic] = Field(description="Every objective a run can ask for.")
     token_required: bool = Field(description="POSTs need 'Authorization: Bearer <token>'.")
     max_evaluations_per_run: int = Field(description="Largest pop_size x generations this service accepts.")
     spec_schema: dict[str, Any] = Field(description="The JSON schema of RunCreate (bounds and descriptions of each field).")

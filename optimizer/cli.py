@@ -14,8 +14,8 @@ from rich.table import Table
 from gmopt.cli_support import print_json, user_errors
 from optimizer.file_store import FileRunStore
 from optimizer.results import (
-    DESIGN_COLUMNS, best_linearity, design_row, export_front, follow_up_row, front_design, front_document, front_table,
-    least_violating,
+    DESIGN_COLUMNS, best_linearity, design_netlist, design_row, export_front, follow_up_row, front_design, front_document,
+    front_table, least_violating,
 )
 from optimizer.spec import RunSpec
 
@@ -250,17 +250,8 @@ def _run_label(store: FileRunStore) -> str:
 
 def export_design(store: FileRunStore, point: int, out: Path) -> Path:
     """The chosen front point as a standalone deck at the run's first (corner, temperature)."""
-    from lut.technology import get_technology
-    from optimizer.space import design_space
-    from ota.netlist import standalone_netlist
-    from ota.topology import get_topology
-
     spec, row = front_design(store, point)
-    candidate = design_space(spec, get_topology(spec.topology), get_technology(spec.technology)).split(row)
-    out.write_text(standalone_netlist(
-        spec.topology, list(candidate.var), spec.technology, spec.corners[0], spec.temps_c[0],
-        bias_v=(spec.bias_v or {}) | dict(candidate.bias_v), lengths_m=dict(candidate.lengths_m),
-    ))
+    out.write_text(design_netlist(spec, row))
     return out
 
 

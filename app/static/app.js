@@ -6,13 +6,13 @@
 //   #/compare/<id>,<id>,...     fronts of several runs on one plot
 // Plain ES modules, no build step; every text from the server goes in through textContent.
 
-import { get, setToken, token } from "./api.js";
+import { get, runOptions, setToken, token } from "./api.js";
 import { showCompare } from "./compare.js";
 import { el, setError } from "./dom.js";
 import { showForm } from "./form.js";
 import { showPoint } from "./point.js";
 import { cancelButton, showRun } from "./run.js";
-import { conditions, eng, num } from "./units.js";
+import { conditions, eng, num, registerObjectives } from "./units.js";
 
 const POLL_MS = 2000;
 const ROUTES = [
@@ -90,19 +90,18 @@ document.getElementById("compare-selected").addEventListener("click", () => {
   location.hash = `#/compare/${[...comparing].sort((a, b) => a - b).join(",")}`;
 });
 
-// --- the token, when the service needs one ---------------------------------------------------
-async function setUpToken() {
-  const options = await get("/run-options");
-  const box = document.getElementById("token-box");
-  box.hidden = !options.token_required;
+// --- what the service offers: the objectives' directions, and a token field when writes need one ---
+async function setUp() {
+  const options = await runOptions();
+  registerObjectives(options.objectives);
+  document.getElementById("token-box").hidden = !options.token_required;
   const input = document.getElementById("token");
   input.value = token();
   input.addEventListener("change", () => { setToken(input.value.trim()); setError(document.getElementById("token-error"), ""); });
 }
 
 window.addEventListener("hashchange", route);
-setUpToken().catch((error) => setError(document.getElementById("page-error"), error.message));
-route();
+setUp().catch((error) => setError(document.getElementById("page-error"), error.message)).then(route);
 setInterval(async () => {
   if (!refresh || document.hidden) return;
   const banner = document.getElementById("page-error");

@@ -3,7 +3,7 @@
 
 import { ApiError, authProblem, get, post, runOptions } from "./api.js";
 import { el, setError } from "./dom.js";
-import { inputUnit } from "./units.js";
+import { inputUnit, quantity } from "./units.js";
 
 // [spec field, label, kind, metric whose unit a limit is typed in]
 const FIELDS = [
@@ -33,7 +33,6 @@ const FIELDS = [
 ];
 // Words in the API's plain-text refusals (runner checks, service limits) that name a field.
 const MENTIONS = { corners: ["corner"], technology: ["technology"], pop_size: ["pop_size"], generations: ["generations"] };
-const OBJECTIVE_LABELS = { rmse: "minimise linearity RMSE", gain: "maximise DC gain", power: "minimise power" };
 let built = false;
 
 const idOf = (field) => `field-${field.replace(".", "-")}`;
@@ -85,9 +84,9 @@ function fieldBlock(options, technologies, field, label, kind, metric) {
   } else if (kind === "corners" || kind === "objectives") {
     const group = el("fieldset", { class: "choices", id, "aria-describedby": describedBy }, el("legend", { class: "sr-only" }, label));
     if (kind === "objectives") {
-      for (const name of options.objectives) {
+      for (const [name, { metric, goal }] of Object.entries(options.objectives)) {
         const box = el("input", { type: "checkbox", id: `${id}-${name}`, value: name });
-        group.append(el("label", { for: `${id}-${name}` }, box, ` ${OBJECTIVE_LABELS[name] || name}`));
+        group.append(el("label", { for: `${id}-${name}` }, box, ` ${goal === "max" ? "maximise" : "minimise"} ${quantity(metric).label}`));
       }
     }
     return el("div", { class: "field", "data-field": field }, el("span", { class: "label" }, label), group, hint, error);

@@ -4,7 +4,7 @@
 import { ApiError, authProblem, get, post, runOptions } from "./api.js";
 import { axis, COLORS, draw, grid } from "./charts.js";
 import { el, fillTable, setError } from "./dom.js";
-import { axisScale, conditions, constraintRows, eng, format, num, OBJECTIVES, quantity, tick } from "./units.js";
+import { axisScale, conditions, constraintRows, eng, format, num, quantity, tick } from "./units.js";
 
 // Rows of the metrics table, in a designer's order; the device margins follow, bookkeeping goes to the subtitle.
 const MAIN_METRICS = ["gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a", "offset_v", "power_w", "saturation_margin_v", "all_saturated"];
@@ -13,8 +13,8 @@ export const EMULATOR_FREQUENCIES_HZ = [1e5, 1e6];
 const view = { runId: null, index: null, run: null, point: null };
 
 export async function showPoint(runId, index) {
-  const [run, point, front, options] = await Promise.all([
-    get(`/runs/${runId}`), get(`/runs/${runId}/evaluations/${index}`), get(`/runs/${runId}/front`), runOptions(),
+  const [run, point, front, options, technologies] = await Promise.all([
+    get(`/runs/${runId}`), get(`/runs/${runId}/evaluations/${index}`), get(`/runs/${runId}/front`), runOptions(), get("/technologies"),
   ]);
   const first = view.runId === null;
   Object.assign(view, { runId, index, run, point });
@@ -34,22 +34,34 @@ export async function showPoint(runId, index) {
   document.getElementById("point-back").href = `#/runs/${runId}`;
   const netlist = document.getElementById("point-netlist");
   netlist.href = `/runs/${runId}/evaluations/${index}/netlist`;
-  renderMetrics(run, point);
-  renderSizes(topology, point);
+  renderMetrics(run, point, options);
+  renderSizes(topology, technologies.find((t) => t.name === run.technology), run, point);
   drawTransfer(point);
   drawBode(point);
   setError(document.getElementById("neuro-error"), "");
-  document.getElementById("neuro-status").textContent = "";
+  // the emulator and the neuron take an OTA's widths only (neuromorphic.circuit.Setup)
+  const free = [...(run.spec.free?.lengths || []).map((label) => `L of ${label}`), ...(run.spec.free?.bias_pins || [])];
+  for (const id of ["run-emulator", "run-neuron"]) document.getElementById(id).disabled = free.length > 0;
+  document.getElementById("neuro-status").textContent = free.length
+    ? `not available: this run also optimizes ${free.join(", ")}, and the emulator and the neuron take widths only` : "";
   await showResults();
   if (first) wireButtons();
   return null;
 }
 
-function renderMetrics(run, point) {
+// Free lengths (l_w1_um) and bias voltages (vb_v) are sizes, shown with the widths.
+function isSize(run, name) {
+  return /^l_\w+_um$/.test(name) || Object.keys(run.spec.bias_v || {}).some((pin) => name === `${pin}_v`);
+}
+
+function renderMetrics(run, point, options) {
   const checks = constraintRows(run, point);
-  const goals = Object.fromEntries(run.spec.objectives.map((name) => [OBJECTIVES[name], quantity(OBJECTIVES[name]).goal]));
-  const names = [...MAIN_METRICS.filter((name) => name in point.metrics),
-    ...Object.keys(point.metrics).filter((name) => name.startsWith("margin_v.")).sort()];
+  const goals = Object.fromEntries(run.spec.objectives.map((name) => [options.objectives[name].metric, options.objectives[name].goal]));
+  const others = Object.keys(point.metrics).filter((name) => !MAIN_METRICS.includes(name) && !BOOKKEEPING.includes(name)
+    && !name.startsWith("margin_v.") && !isSize(run, name)).sort();
+  const unmeasured = checks.map((c) => c.metric).filter((name) => !(name in point.metrics)); // e.g. a yield never computed
+  const names = [...new Set([...MAIN_METRICS.filter((name) => name in point.metrics), ...others, ...unmeasured,
+    ...Object.keys(point.metrics).filter((name) => name.startsWith("margin_v.")).sort()])];
   const rows = names.map((name) => {
     const value = point.metrics[name];
     const own = checks.filter((c) => c.metric === name);
@@ -57,22 +69,34 @@ function renderMetrics(run, point) {
     const verdict = own.length === 0 ? "" : own.every((c) => c.pass) ? "pass" : "fail";
     return el("tr", { "data-metric": name, class: name.startsWith("margin_v.") ? "minor" : "" },
       el("th", { scope: "row" }, quantity(name).label),
-      el("td", { class: "num", "data-value": JSON.stringify(value) }, format(name, value)),
+      el("td", { class: "num", "data-value": JSON.stringify(value ?? null) }, format(name, value)),
       el("td", {}, spec),
       el("td", {}, verdict ? el("span", { class: `verdict ${verdict}`, "data-verdict": verdict }, verdict === "pass" ? "✓ pass" : "✗ fail") : ""));
   });
   fillTable(document.getElementById("point-metrics"), null, rows);
 }
 
-function renderSizes(topology, point) {
+// Widths (and lengths: the technology's unless the run frees them), then the bias voltages.
+function renderSizes(topology, technology, run, point) {
   const variables = topology ? topology.variables : point.var.map((_, i) => ({ label: `W${i + 1}`, devices: [] }));
-  const rows = variables.map((v, i) => el("tr", { "data-variable": v.label },
-    el("th", { scope: "row" }, v.label),
-    el("td", {}, v.devices.join(", ")),
-    el("td", { class: "num", "data-value": point.widths_um[i] }, eng(num(point.widths_um[i]) * 1e-6, "m")),
-    el("td", { class: "num" }, topology ? eng(topology.length_um * 1e-6, "m") : ""),
-    el("td", { class: "num" }, point.var[i])));
+  const rows = variables.map((v, i) => {
+    const free = point.metrics[`l_${v.label.toLowerCase()}_um`];
+    const length = free !== undefined ? format(`l_${v.label.toLowerCase()}_um`, free) : technology ? eng(technology.length_m, "m") : "";
+    return el("tr", { "data-variable": v.label },
+      el("th", { scope: "row" }, v.label),
+      el("td", {}, v.devices.join(", ")),
+      el("td", { class: "num", "data-value": point.widths_um[i] }, eng(num(point.widths_um[i]) * 1e-6, "m")),
+      el("td", { class: "num" }, free !== undefined ? el("strong", { title: "optimized" }, length) : length),
+      el("td", { class: "num" }, point.var[i]));
+  });
   fillTable(document.getElementById("point-sizes"), null, rows);
+  const biases = Object.entries(run.spec.bias_v || {}).map(([pin, fixed]) => {
+    const free = point.metrics[`${pin}_v`];
+    return el("tr", { "data-bias": pin }, el("th", { scope: "row" }, pin),
+      el("td", { class: "num" }, eng(free ?? fixed, "V")), el("td", {}, free !== undefined ? "optimized" : "fixed for the run"));
+  });
+  document.getElementById("point-biases-box").hidden = biases.length === 0;
+  fillTable(document.getElementById("point-biases"), null, biases);
 }
 
 function empty(element, text) {

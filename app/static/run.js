@@ -4,13 +4,13 @@
 import { authProblem, get, getAll, post, runOptions } from "./api.js";
 import { axis, COLORS, draw, grid } from "./charts.js";
 import { el, fillTable, setError } from "./dom.js";
-import { axisScale, conditions, CONSTRAINTS, eng, format, num, OBJECTIVES, quantity, tick } from "./units.js";
+import { axisScale, conditions, constraintRule, constraintText, eng, format, num, quantity, tick } from "./units.js";
 
 // The metrics a designer puts on the axes; the default axes are the first two objectives.
 export const AXIS_METRICS = ["rmse_a", "gain_db", "power_w", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "offset_v", "saturation_margin_v"];
 export const FRONT_COLUMNS = ["gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a", "offset_v", "power_w"];
 const ACTIVE = ["queued", "running"];
-const view = { id: null, run: null, evaluations: [], front: null, hypervolume: [], topology: null, wired: false };
+const view = { id: null, run: null, evaluations: [], front: null, hypervolume: [], topology: null, objectives: [], wired: false };
 
 export function cancelButton(run, after) {
   if (!ACTIVE.includes(run.status) || run.cancel_requested) return null;
@@ -28,6 +28,18 @@ export function cancelButton(run, after) {
   return button;
 }
 
+// The metrics a scatter can put on its axes: the objectives', the usual ones, then any other number
+// the designs carry (free lengths and biases, follow-ups such as the mismatch yield).
+export function axisMetrics(designs, objectives = []) {
+  const extra = new Set();
+  for (const design of designs) {
+    for (const [name, value] of Object.entries(design.metrics)) {
+      if (typeof value === "number" && !name.startsWith("margin_v.") && !["sim_time_s", "temp_c"].includes(name)) extra.add(name);
+    }
+  }
+  return [...new Set([...objectives, ...AXIS_METRICS, ...[...extra].sort()])];
+}
+
 export function fillAxisSelect(select, metrics, preferred) {
   const previous = select.value;
   select.replaceChildren(...metrics.map((name) => el("option", { value: name }, quantity(name).label)));
@@ -43,9 +55,10 @@ export async function showRun(id) {
   const options = await runOptions();
   await load();
   view.topology = options.topologies.find((t) => t.name === view.run.topology);
-  const objectives = view.run.spec.objectives.map((name) => OBJECTIVES[name]);
-  fillAxisSelect(document.getElementById("scatter-x"), AXIS_METRICS, objectives[0] || "rmse_a");
-  fillAxisSelect(document.getElementById("scatter-y"), AXIS_METRICS, objectives[1] || "gain_db");
+  view.objectives = view.run.spec.objectives.map((name) => options.objectives[name].metric);
+  const metrics = axisMetrics([...view.front.data, ...view.evaluations.slice(0, 50)], view.objectives);
+  fillAxisSelect(document.getElementById("scatter-x"), metrics, view.objectives[0] || "rmse_a");
+  fillAxisSelect(document.getElementById("scatter-y"), metrics, view.objectives[1] || "gain_db");
   if (!view.wired) wire();
   render();
   if (view.evaluations.length < view.run.evaluations_done) {
@@ -109,18 +122,17 @@ function render() {
 }
 
 function renderFacts(run) {
-  const spec = run.spec, limits = spec.constraints;
+  const spec = run.spec;
   const limitText = run.constraint_names.map((name) => {
-    const rule = CONSTRAINTS[name];
-    if (!rule || rule.limit === "require_saturation") return "every device saturated";
-    return `${quantity(rule.metric).label} ${rule.sense} ${format(rule.metric, limits[rule.limit])}`;
+    const rule = constraintRule(name);
+    return rule.limit ? `${quantity(rule.metric).label} ${constraintText(name, spec)}` : constraintText(name, spec);
   });
   const facts = [
     ["Circuit", view.topology ? view.topology.title : run.topology],
     ["Technology", run.technology],
     ["Conditions", conditions(spec)],
     ["Search", `NSGA-II, population ${run.pop_size} × ${run.generations} generations, seed ${run.seed}, ${spec.seeding === "gmid" ? "gm/ID-seeded" : "random"} start`],
-    ["Objectives", spec.objectives.map((name) => { const q = quantity(OBJECTIVES[name]); return `${q.goal === "max" ? "maximise" : "minimise"} ${q.label}`; }).join(", ")],
+    ["Objectives", view.objectives.map((metric) => { const q = quantity(metric); return `${q.goal === "max" ? "maximise" : "minimise"} ${q.label}`; }).join(", ")],
     ["Constraints", limitText.join("; ")],
     ["Hypervolume", run.hypervolume === null ? "—" : eng(num(run.hypervolume), "")],
     ["Provenance", [run.gmopt_version && `gmopt ${run.gmopt_version}`, run.ngspice_version && `ngspice ${run.ngspice_version}`].filter(Boolean).join(", ") || "—"],
@@ -235,7 +247,7 @@ function drawHistory() {
 function drawParallel() {
   const points = view.front?.data || [];
   const variables = view.topology ? view.topology.variables : [];
-  const objectiveMetrics = view.run.spec.objectives.map((name) => OBJECTIVES[name]);
+  const objectiveMetrics = view.objectives;
   const dims = [
     ...variables.map((v, i) => ({ label: `${v.label} (${v.devices.join(", ")})`, values: points.map((p) => num(p.widths_um[i]) * 1e-6), name: "width_m" })),
     ...objectiveMetrics.map((name) => ({ label: quantity(name).label, values: points.map((p) => num(p.metrics[name])), name })),

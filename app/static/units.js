@@ -6,18 +6,19 @@ const PREFIXES = { "-15": "f", "-12": "p", "-9": "n", "-6": "µ", "-3": "m", "0"
 const PREFIX_EXPONENT = Object.fromEntries(Object.entries(PREFIXES).map(([exponent, prefix]) => [prefix, Number(exponent)]));
 export const DIGITS = 4; // significant digits of engineering notation
 
-// unit: SI unit (engineering prefixes), or "dB" / "deg" (fixed decimals, never prefixed).
-// goal: "max" or "min" for the run's objectives; log: the axis spans decades.
-// input: the unit a designer types a limit in (the run form), as a prefix of unit.
+// unit: SI unit (engineering prefixes), or "dB" / "deg" (fixed decimals, never prefixed); scale: the
+// stored value times scale is in unit (1e-6 for a length stored in um). log: the axis spans decades.
+// input: the unit a designer types a limit in (the run form), as a prefix of unit. Which way an
+// objective's metric is better (goal) comes from the service (GET /run-options): registerObjectives.
 export const QUANTITIES = {
-  gain_db: { label: "DC gain", unit: "dB", goal: "max", input: "" },
+  gain_db: { label: "DC gain", unit: "dB", input: "" },
   bandwidth_hz: { label: "−3 dB bandwidth", unit: "Hz", log: true, input: "M" },
   ugf_hz: { label: "Unity-gain frequency", unit: "Hz", log: true },
   phase_margin_deg: { label: "Phase margin", unit: "deg", input: "" },
   gm_s: { label: "Transconductance Gm", unit: "S", input: "m" },
-  rmse_a: { label: "Linearity RMSE", unit: "A", goal: "min", input: "µ" },
+  rmse_a: { label: "Linearity RMSE", unit: "A", input: "µ" },
   offset_v: { label: "Input offset", unit: "V", input: "m" },
-  power_w: { label: "Power", unit: "W", goal: "min" },
+  power_w: { label: "Power", unit: "W" },
   saturation_margin_v: { label: "Saturation margin (min VDS−VDSAT)", unit: "V" },
   all_saturated: { label: "Every device saturated", unit: "bool" },
   sim_time_s: { label: "Simulation time", unit: "s" },
@@ -33,23 +34,54 @@ export const QUANTITIES = {
   area_va: { label: "Lobe area", unit: "V·A" },
   hypervolume: { label: "Hypervolume", unit: "" },
   temp_c: { label: "Temperature", unit: "°C" },
+  offset_sigma_v: { label: "Offset σ (mismatch)", unit: "V" },
+  mc_yield: { label: "Mismatch yield", unit: "%", scale: 100 },
+  pinch_ratio_max: { label: "Worst emulator pinch ratio", unit: "" },
+  loop_asymmetry_max: { label: "Worst emulator loop asymmetry", unit: "" },
   percent: { label: "Progress", unit: "%" },
 };
 
-// What each of the optimizer's constraints (optimizer.problem.constraint_names) limits, and how.
-export const CONSTRAINTS = {
-  gain: { metric: "gain_db", limit: "gain_min_db", sense: "≥" },
-  bandwidth: { metric: "bandwidth_hz", limit: "bandwidth_min_hz", sense: "≥" },
-  phase_margin: { metric: "phase_margin_deg", limit: "phase_margin_min_deg", sense: "≥" },
-  offset: { metric: "offset_v", limit: "offset_max_v", sense: "magnitude ≤" },
-  rmse: { metric: "rmse_a", limit: "rmse_max_a", sense: "≤" },
-  gm_min: { metric: "gm_s", limit: "gm_min_s", sense: "≥" },
-  gm_max: { metric: "gm_s", limit: "gm_max_s", sense: "≤" },
-  saturation: { metric: "all_saturated", limit: "require_saturation", sense: "" },
+// What each of the optimizer's constraints (optimizer.problem.constraint_names, then the follow-ups
+// of optimizer.followup) limits: the metric, the limit's place in the run's spec, the sense.
+const CONSTRAINTS = {
+  gain: { metric: "gain_db", limit: ["constraints", "gain_min_db"], sense: "≥" },
+  bandwidth: { metric: "bandwidth_hz", limit: ["constraints", "bandwidth_min_hz"], sense: "≥" },
+  phase_margin: { metric: "phase_margin_deg", limit: ["constraints", "phase_margin_min_deg"], sense: "≥" },
+  offset: { metric: "offset_v", limit: ["constraints", "offset_max_v"], sense: "magnitude ≤" },
+  rmse: { metric: "rmse_a", limit: ["constraints", "rmse_max_a"], sense: "≤" },
+  gm_min: { metric: "gm_s", limit: ["constraints", "gm_min_s"], sense: "≥" },
+  gm_max: { metric: "gm_s", limit: ["constraints", "gm_max_s"], sense: "≤" },
+  saturation: { metric: "all_saturated", limit: null, sense: "VDS ≥ VDSAT for every device" },
+  yield: { metric: "mc_yield", limit: ["monte_carlo", "min_yield"], sense: "≥" },
 };
+const PER_FREQUENCY = [ // pinch_100khz limits pinch_ratio_100khz...
+  [/^pinch_(\w+)$/, (f) => ({ metric: `pinch_ratio_${f}`, limit: ["emulator", "max_pinch_ratio"], sense: "≤" })],
+  [/^asymmetry_(\w+)$/, (f) => ({ metric: `loop_asymmetry_${f}`, limit: ["emulator", "max_asymmetry"], sense: "≤" })],
+];
 
-// Objectives as the optimizer minimises them (optimizer.problem.OBJECTIVE_METRICS): shown as metrics.
-export const OBJECTIVES = { rmse: "rmse_a", gain: "gain_db", power: "power_w" };
+export function constraintRule(name) {
+  if (CONSTRAINTS[name]) return CONSTRAINTS[name];
+  for (const [pattern, rule] of PER_FREQUENCY) {
+    const match = name.match(pattern);
+    if (match) return rule(match[1]);
+  }
+  return { metric: name, limit: null, sense: name };
+}
+
+// A constraint in words: "DC gain ≥ 40.00 dB".
+export function constraintText(name, spec) {
+  const rule = constraintRule(name);
+  if (!rule.limit) return rule.sense;
+  const limit = rule.limit.reduce((value, key) => value?.[key], spec);
+  return `${rule.sense} ${format(rule.metric, limit)}`;
+}
+
+// Which way each objective's metric is better, as the service says (GET /run-options).
+export function registerObjectives(objectives) {
+  for (const { metric, goal } of Object.values(objectives)) {
+    QUANTITIES[metric] = { ...quantity(metric), goal };
+  }
+}
 
 // The API writes non-finite numbers as "inf", "-inf", "nan".
 export function num(value) {
@@ -59,9 +91,19 @@ export function num(value) {
   return NaN;
 }
 
+// What a metric is: from the table, else from the unit its name ends in (the optimizer names every
+// number with its unit: l_w1_um, vb_v, pinch_ratio_1mhz...).
+const SUFFIXES = [["_um", "m", 1e-6], ["_hz", "Hz"], ["_db", "dB"], ["_deg", "deg"], ["_v", "V"], ["_a", "A"], ["_w", "W"],
+  ["_s", "s"], ["_j", "J"], ["_f", "F"]];
 export function quantity(name) {
+  if (QUANTITIES[name]) return QUANTITIES[name];
   if (name.startsWith("margin_v.")) return { label: `VDS−VDSAT of ${name.slice(9)}`, unit: "V" };
-  return QUANTITIES[name] || { label: name, unit: "" };
+  const length = name.match(/^l_(\w+)_um$/);
+  if (length) return { label: `Length of ${length[1].toUpperCase()}`, unit: "m", scale: 1e-6 };
+  const frequency = name.match(/^(pinch_ratio|loop_asymmetry)_(\w+)$/);
+  if (frequency) return { label: `Emulator ${frequency[1].replace("_", " ")} at ${frequency[2].replace("p", ".").replace(/hz$/, "Hz").replace("k", " k").replace("m", " M").replace("g", " G")}`, unit: "" };
+  const [, unit, scale] = SUFFIXES.find(([suffix]) => name.endsWith(suffix)) || [null, "", 1];
+  return { label: name, unit, scale };
 }
 
 function exponentOf(value) {
@@ -104,14 +146,15 @@ export function conditions(spec, separator = ", ") {
 
 // A metric or other named quantity, formatted: format("rmse_a", 3.351e-5) -> "33.51 µA".
 export function format(name, value) {
-  return eng(value, quantity(name).unit);
+  const q = quantity(name);
+  return typeof value === "number" && q.scale ? eng(value * q.scale, q.unit) : eng(value, q.unit);
 }
 
 // How a chart shows a quantity: one prefix for the whole axis, chosen from the largest value.
 // Returns { factor, unit, name, log, scale(v) } with scale(v) = v / factor (for the axis data).
 export function axisScale(name, values = []) {
-  const q = quantity(name);
-  const finite = values.map(num).filter(Number.isFinite);
+  const q = quantity(name), stored = q.scale || 1;
+  const finite = values.map((v) => num(v) * stored).filter(Number.isFinite);
   let factor = 1, unit = q.unit;
   if (!["dB", "deg", "", "bool", "°C", "%"].includes(q.unit)) {
     const exponent = exponentOf(Math.max(...finite.map(Math.abs), 0));
@@ -123,7 +166,7 @@ export function axisScale(name, values = []) {
   return {
     factor, unit, log: Boolean(q.log), label: q.label,
     name: `${q.label}${unit ? ` (${unit})` : ""}${direction}`,
-    scale: (v) => num(v) / factor,
+    scale: (v) => (num(v) * stored) / factor,
   };
 }
 
@@ -134,14 +177,11 @@ export function inputUnit(name) {
   return [q.unit === "deg" ? "°" : `${prefix}${q.unit}`, 10 ** (PREFIX_EXPONENT[prefix] || 0)];
 }
 
-// Whether a metric meets one constraint of a run, from the evaluation's stored constraint value
-// (<= 0 when met, as the optimizer judged it), and the limit it is held to, formatted.
+// Whether a design meets each constraint of its run, from the evaluation's stored constraint value
+// (<= 0 when met, as the optimizer judged it), with the metric it limits and the limit in words.
 export function constraintRows(run, evaluation) {
-  const limits = run.spec.constraints || {};
   return run.constraint_names.map((name, i) => {
-    const rule = CONSTRAINTS[name] || { metric: name, limit: null, sense: "" };
     const g = num(evaluation.constraints[i]);
-    const limit = rule.limit === "require_saturation" ? "VDS ≥ VDSAT for every device" : `${rule.sense} ${format(rule.metric, limits[rule.limit])}`;
-    return { name, metric: rule.metric, limit, pass: Number.isFinite(g) && g <= 0, g };
+    return { name, metric: constraintRule(name).metric, limit: constraintText(name, run.spec), pass: Number.isFinite(g) && g <= 0, g };
   });
 }

@@ -5,9 +5,8 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from app.api.deps import SettingsDep
-from app.schemas import RunCreate, RunOptionsPublic, TopologyPublic, TopologyVariablePublic
-from gmopt import paper
-from optimizer.spec import OBJECTIVE_NAMES
+from app.schemas import ObjectivePublic, RunCreate, RunOptionsPublic, TopologyPublic, TopologyVariablePublic
+from optimizer.problem import OBJECTIVE_METRICS
 from ota.topology import TOPOLOGIES, get_topology
 
 router = APIRouter(tags=["runs"])
@@ -20,7 +19,7 @@ def _topology(name: str) -> TopologyPublic:
         TopologyVariablePublic(name=v.name, label=v.label, devices=list(v.devices), polarity=v.polarity, role=v.role)
         for v in topology.variables
     ]
-    return TopologyPublic(name=topology.name, title=topology.title, variables=variables, length_um=paper.OTA_LENGTH_M * 1e6)
+    return TopologyPublic(name=topology.name, title=topology.title, variables=variables)
 
 
 @router.get("/run-options", response_model=RunOptionsPublic)
@@ -29,7 +28,8 @@ def run_options(settings: SettingsDep) -> RunOptionsPublic:
     return RunOptionsPublic(
         defaults=RunCreate(topology=DEFAULT_TOPOLOGY).model_dump(mode="json"),
         topologies=[_topology(name) for name in TOPOLOGIES],
-        objectives=list(OBJECTIVE_NAMES),
+        objectives={name: ObjectivePublic(metric=metric, goal="max" if sign < 0 else "min")
+                    for name, (metric, sign) in OBJECTIVE_METRICS.items()},
         token_required=bool(settings.api_token),
         max_evaluations_per_run=settings.max_evaluations_per_run,
         spec_schema=RunCreate.model_json_schema(),
