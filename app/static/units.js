@@ -98,10 +98,15 @@ const SUFFIXES = [["_um", "m", 1e-6], ["_hz", "Hz"], ["_db", "dB"], ["_deg", "de
 export function quantity(name) {
   if (QUANTITIES[name]) return QUANTITIES[name];
   if (name.startsWith("margin_v.")) return { label: `VDS−VDSAT of ${name.slice(9)}`, unit: "V" };
+  const bias = name.match(/^(vb\w*)_v$/); // a free bias pin's voltage (ota.topology.BIAS_PINS)
+  if (bias) return { label: `Bias ${bias[1]}`, unit: "V" };
   const length = name.match(/^l_(\w+)_um$/);
   if (length) return { label: `Length of ${length[1].toUpperCase()}`, unit: "m", scale: 1e-6 };
-  const frequency = name.match(/^(pinch_ratio|loop_asymmetry)_(\w+)$/);
-  if (frequency) return { label: `Emulator ${frequency[1].replace("_", " ")} at ${frequency[2].replace("p", ".").replace(/hz$/, "Hz").replace("k", " k").replace("m", " M").replace("g", " G")}`, unit: "" };
+  const frequency = name.match(/^(pinch_ratio|loop_asymmetry)_(\d+(?:p\d+)?)([kmg]?)hz$/); // optimizer.followup.frequency_label
+  if (frequency) {
+    const [, what, number, prefix] = frequency;
+    return { label: `Emulator ${what.replace("_", " ")} at ${number.replace("p", ".")} ${prefix.toUpperCase().replace("K", "k")}Hz`, unit: "" };
+  }
   const [, unit, scale] = SUFFIXES.find(([suffix]) => name.endsWith(suffix)) || [null, "", 1];
   return { label: name, unit, scale };
 }
