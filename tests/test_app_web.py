@@ -7,7 +7,6 @@ computes pass/fail, the ideal line and the phase margin's point from the stored 
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Iterator
 from pathlib import Path
