@@ -21,7 +21,8 @@ from app.db import reader, session_scope
 from app.models import Evaluation, Generation, Run
 from app.schemas import EvaluationPublic, RunPublic
 from app.sql_store import SqlRunStore, row_to_record
-from optimizer.store import EvaluationRecord, encode_float
+from gmopt.floats import encode_float
+from optimizer.store import EvaluationRecord
 
 
 def _run_query():

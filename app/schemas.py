@@ -1,7 +1,7 @@
 """What the REST API accepts and answers, by role (``RunCreate``, ``RunPublic``, ``RunsPublic``...).
 
 JSON has no inf or NaN, so every float that may be non-finite is answered as a number or one of
-the strings ``"inf"``, ``"-inf"``, ``"nan"`` (the run store's encoding, ``optimizer.store``).
+the strings ``"inf"``, ``"-inf"``, ``"nan"`` (the one encoding, ``gmopt.floats``).
 """
 
 from __future__ import annotations
@@ -14,10 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from lut.table import DEVICES, SIMULATED
 from optimizer.spec import RunSpec, TopologyName
-from optimizer.store import encode_float
+from gmopt.floats import NonFinite
 from ota.testbench import OtaResult
 
-NonFinite = Literal["inf", "-inf", "nan"]
 JsonFloat = float | NonFinite
 RunStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
 STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -209,14 +208,3 @@ def public_model(name: str, result_class: type, doc: str, exclude: tuple[str, ..
 OtaResultPublic = public_model(
     "OtaResultPublic", OtaResult, "The figures of merit of one simulated candidate (ota.testbench.OtaResult).",
 )
-
-
-def encode_floats(value: Any) -> Any:
-    """Recursively replace non-finite floats by the API's strings."""
-    if isinstance(value, float):
-        return encode_float(value)
-    if isinstance(value, dict):
-        return {key: encode_floats(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode_floats(item) for item in value]
-    return value

@@ -15,7 +15,7 @@ import threading
 from concurrent.futures import ProcessPoolExecutor
 from typing import Any, Callable
 
-from app.schemas import encode_floats
+from gmopt.floats import encode_floats
 
 
 class SimulationTimeout(Exception):
@@ -71,11 +71,9 @@ def _testbench(topology: str, technology: str, corner: str | None, temp_c: float
 
 def evaluate_candidate(request: dict[str, Any]) -> dict[str, Any]:
     """Simulate one candidate; ValueError (bad widths, unknown technology or corner) reaches the caller."""
-    import dataclasses
-
     testbench = _testbench(request["topology"], request["technology"], request["corner"], request["temp_c"])
     result = testbench.evaluate(request["var"]) if request.get("var") is not None else testbench.evaluate_um(request["widths_um"])
-    return encode_floats(dataclasses.asdict(result))
+    return encode_floats(result.to_dict())
 
 
 def build_lut(technology: str, corner: str | None, temp_c: float) -> dict[str, Any]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
@@ -50,7 +51,7 @@ def _print_summary(data: dict) -> None:
         return
     for key, label, unit, scale in SUMMARY:
         value = data[key]
-        typer.echo(f"{label:24s} {'n/a' if value is None else f'{value * scale:.4g}'} {unit}")
+        typer.echo(f"{label:24s} {'n/a' if math.isnan(value) else f'{value * scale:.4g}'} {unit}")
     typer.echo(f"{'all saturated':24s} {data['all_saturated']}")
 
 

@@ -5,42 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator
-
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.sql_store import SqlRunStore
-from gmopt import paper
-from gmopt.settings import get_settings
 from lut.lookup import lookup as direct_lookup
 from ota.testbench import OtaTestbench
-from tests.test_app_store import record
 
 SMALL_RUN = {"topology": "fig7", "pop_size": 4, "generations": 2, "seeding": "random"}
-
-
-def client_with(monkeypatch: pytest.MonkeyPatch, **settings: object) -> TestClient:
-    for name, value in settings.items():
-        monkeypatch.setenv(f"GMOPT_{name.upper()}", str(value))
-    get_settings.cache_clear()
-    return TestClient(create_app())
-
-
-@pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    with client_with(monkeypatch) as test_client:
-        yield test_client
-
-
-def stored_run(client: TestClient, records, fronts: dict[int, list[int]], hypervolumes: dict[int, float]) -> SqlRunStore:
-    run_id = client.post("/runs", json=SMALL_RUN).json()["id"]
-    store = SqlRunStore(client.app.state.engine, run_id)
-    store.add_evaluations(records)
-    for generation, indices in fronts.items():
-        store.complete_generation(generation, b"checkpoint", hypervolumes[generation], indices)
-    return store
 
 
 def test_openapi_documents_every_endpoint(client: TestClient) -> None:
@@ -68,8 +39,8 @@ def test_bad_runs_get_422_saying_what_to_fix(client: TestClient, body: dict, fix
     assert fix in (answer.get("message") or answer["detail"])
 
 
-def test_writes_need_the_token_when_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    with client_with(monkeypatch, api_token="s3cret") as client:
+def test_writes_need_the_token_when_one_is_set(client_with, fig7_var: list[int]) -> None:
+    with client_with(api_token="s3cret") as client:
         assert client.post("/runs", json=SMALL_RUN).status_code == 401
         assert client.post("/runs", json=SMALL_RUN, headers={"Authorization": "Bearer wrong"}).status_code == 403
         created = client.post("/runs", json=SMALL_RUN, headers={"Authorization": "Bearer s3cret"})
@@ -77,12 +48,12 @@ def test_writes_need_the_token_when_one_is_set(monkeypatch: pytest.MonkeyPatch) 
         assert client.get(f"/runs/{created.json()['id']}").status_code == 200  # reads stay open
         assert client.post(f"/runs/{created.json()['id']}/cancel").status_code == 401
         # Simulating endpoints use the shared pool, so they need the token too.
-        assert client.post("/evaluate", json={"topology": "fig7", "widths": [1396, 615, 649, 3633, 5911]}).status_code == 401
+        assert client.post("/evaluate", json={"topology": "fig7", "var": fig7_var}).status_code == 401
         assert client.post("/memristor/iv", json={"model": "a14mod"}).status_code == 401
 
 
-def test_body_size_limit_and_queue_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    with client_with(monkeypatch, max_body_bytes=2000, max_queued_runs=2) as client:
+def test_body_size_limit_and_queue_limits(client_with) -> None:
+    with client_with(max_body_bytes=2000, max_queued_runs=2) as client:
         padded = {**SMALL_RUN, "corners": ["tt"] * 1000}
         assert client.post("/runs", json=padded).status_code == 413
         assert client.post("/runs", json=SMALL_RUN).status_code == 201
@@ -103,8 +74,8 @@ def test_runs_list_filters_and_paginates(client: TestClient) -> None:
     assert client.get("/runs", params={"status": "bogus"}).status_code == 422
 
 
-def test_front_evaluations_and_hypervolume_read_back_what_was_stored(client: TestClient) -> None:
-    records = [record(i, generation=i // 4) for i in range(8)]
+def test_front_evaluations_and_hypervolume_read_back_what_was_stored(client: TestClient, make_record, stored_run) -> None:
+    records = [make_record(i, generation=i // 4) for i in range(8)]
     records[5].objectives = [math.inf, -50.0, math.nan]
     store = stored_run(client, records, fronts={0: [0, 2], 1: [2, 5, 6]}, hypervolumes={0: 0.125, 1: math.nan})
     run = client.get(f"/runs/{store.run_id}").json()
@@ -132,8 +103,8 @@ def test_front_evaluations_and_hypervolume_read_back_what_was_stored(client: Tes
     assert client.get("/runs/424242/front").status_code == 404
 
 
-def test_evaluate_matches_a_direct_testbench_run(client: TestClient) -> None:
-    var = [round(w_um / (paper.LAMBDA_M * 1e6)) for w_um in paper.TABLE7_WIDTHS_UM["fig7"]]
+def test_evaluate_matches_a_direct_testbench_run(client: TestClient, fig7_table7_var: list[int]) -> None:
+    var = fig7_table7_var
     answer = client.post("/evaluate", json={"topology": "fig7", "var": var})
     assert answer.status_code == 200, answer.text
     with OtaTestbench("fig7") as testbench:

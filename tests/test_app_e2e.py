@@ -21,7 +21,6 @@ import pytest
 from app.db import get_engine
 from app.sql_store import SqlRunStore
 from optimizer.results import final_population
-from tests.postgres import database_url, postgres_server  # noqa: F401  (fixtures)
 from tests.service import api_server, free_port, service_env, start_worker, stop, wait_until
 
 pytestmark = pytest.mark.slow
@@ -39,7 +38,7 @@ LONGER = {"topology": "fig7", "pop_size": 6, "generations": 25, "seeding": "rand
 
 
 @pytest.fixture
-def env(database_url: str) -> dict[str, str]:  # noqa: F811
+def env(database_url: str) -> dict[str, str]:
     return service_env(
         database_url=database_url, workers=1, heartbeat_interval_s=0.3, stale_after_s=3,
         max_active_runs_per_token=100, max_queued_runs=100,
@@ -100,7 +99,7 @@ def meets_relaxed_limits(evaluations: list[dict]) -> np.ndarray:
             & (rmse_a <= RELAXED["rmse_max_a"]))
 
 
-def final_population_indices(database_url: str, run_id: int) -> set[int]:  # noqa: F811
+def final_population_indices(database_url: str, run_id: int) -> set[int]:
     """The last generation's population from the checkpoint committed with its front (no endpoint shows it)."""
     engine = get_engine(database_url)
     try:
@@ -109,7 +108,7 @@ def final_population_indices(database_url: str, run_id: int) -> set[int]:  # noq
         engine.dispose()
 
 
-def assert_front_is_the_population_front(url: str, run_id: int, spec: dict, database_url: str) -> None:  # noqa: F811
+def assert_front_is_the_population_front(url: str, run_id: int, spec: dict, database_url: str) -> None:
     """The stored front, JSON and CSV, against the feasible non-dominated designs recomputed from the evaluations."""
     evaluations = all_evaluations(url, run_id)
     index, generation = (np.array([evaluation[key] for evaluation in evaluations]) for key in ("index", "generation"))
@@ -148,7 +147,7 @@ def assert_front_is_the_population_front(url: str, run_id: int, spec: dict, data
         assert row["feasible"] == "True" and int(row["generation"]) == point["generation"]
 
 
-def test_a_small_run_goes_through_the_queue(env: dict[str, str], database_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_a_small_run_goes_through_the_queue(env: dict[str, str], database_url: str, tmp_path: Path) -> None:
     with api_server(env, tmp_path / "api.log") as url:
         worker = start_worker(env, tmp_path / "worker.log")
         try:

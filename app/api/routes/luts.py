@@ -17,7 +17,7 @@ from app.models import Lut, TechnologyRecord
 from app.schemas import LutCreate, LutLookup, LutLookupPublic, LutPublic
 from app.simulation_pool import build_lut
 from lut.lookup import load_lut
-from optimizer.store import encode_float
+from gmopt.floats import encode_float
 
 router = APIRouter(prefix="/luts", tags=["luts"])
 LutId = Annotated[int, Path(ge=1, le=2**31 - 1)]

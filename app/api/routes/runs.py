@@ -20,7 +20,7 @@ from app.schemas import (
 from app.sql_store import FINAL_STATUSES, SqlRunStore
 from optimizer.runner import check_run
 from optimizer.spec import TopologyName
-from optimizer.store import encode_float
+from gmopt.floats import encode_float
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 Skip = Annotated[int, Query(ge=0, le=10_000_000)]
