@@ -7,8 +7,6 @@ primary-key query, not a thousand rows.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 import time
@@ -22,6 +20,7 @@ from app.models import Evaluation, Generation, Run
 from app.schemas import EvaluationPublic, RunPublic
 from app.sql_store import SqlRunStore, row_to_record
 from gmopt.floats import encode_float
+from optimizer.results import front_csv
 from optimizer.store import EvaluationRecord
 
 
@@ -117,7 +116,7 @@ class FrontCache:
             body = self._bodies.get(key)
         if body is None:
             records = SqlRunStore(engine, run_id).front_of(row.generation) if row.generation is not None else []
-            body = _front_csv(records, objectives) if fmt == "csv" else _front_json(run_id, row.generation, records, objectives)
+            body = front_csv(records).encode() if fmt == "csv" else _front_json(run_id, row.generation, records, objectives)
         with self._lock:
             self._bodies[key] = body
             self._bodies.move_to_end(key)
@@ -135,17 +134,3 @@ def _front_json(run_id: int, generation: int | None, records: list[EvaluationRec
     payload = {"run_id": run_id, "generation": generation, "objectives": objectives, "data": points, "count": len(points)}
     return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
-
-def _front_csv(records: list[EvaluationRecord], objectives: list[str]) -> bytes:
-    """One row per front point: widths, objectives (as minimised), then every scalar metric."""
-    n_vars = max((len(record.var) for record in records), default=0)
-    metric_names = sorted({name for record in records for name in record.metrics})
-    header = ["index", "generation", *(f"var{i + 1}" for i in range(n_vars)), *(f"W{i + 1}_um" for i in range(n_vars)),
-              *(f"objective_{name}" for name in objectives), "feasible", *metric_names]
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(header)
-    for record in records:
-        writer.writerow([record.index, record.generation, *record.var, *record.widths_um, *record.objectives,
-                         record.feasible, *(record.metrics.get(name, "") for name in metric_names)])
-    return text.getvalue().encode()
