@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
 from lut.table import DEVICES, SIMULATED
+from lut.technology import TemperatureC
 from optimizer.spec import RunSpec, TopologyName
 from gmopt.floats import NonFinite
 from ota.testbench import OtaResult
@@ -122,7 +123,7 @@ class LutCreate(BaseModel):
 
     technology: str = Field("generic180", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     corner: str | None = Field(None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="Default: the technology's typical corner.")
-    temp_c: float = Field(27.0, ge=-55, le=175, description="Temperature in degC.")
+    temp_c: TemperatureC = Field(27.0, description="Temperature in degC.")
 
 
 class LutPublic(BaseModel):
@@ -177,7 +178,7 @@ class EvaluateRequest(BaseModel):
     topology: TopologyName
     technology: str = Field("generic180", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     corner: str | None = Field(None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
-    temp_c: float = Field(27.0, ge=-55, le=175)
+    temp_c: TemperatureC = Field(27.0, description="Temperature in degC.")
     var: list[Annotated[int, Field(ge=1, le=1_000_000)]] | None = Field(None, min_length=1, max_length=32)
     widths_um: list[Annotated[float, Field(gt=0, le=100_000)]] | None = Field(None, min_length=1, max_length=32)
 

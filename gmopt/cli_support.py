@@ -24,6 +24,6 @@ def user_errors() -> Iterator[None]:
     """Bad input becomes one red line and exit code 2, never a traceback."""
     try:
         yield
-    except (UnknownTechnology, ValueError, FileNotFoundError, SimulationError) as exc:
+    except (UnknownTechnology, ValueError, FileNotFoundError, ConnectionError, SimulationError) as exc:
         typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
         raise typer.Exit(code=2) from exc

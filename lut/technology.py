@@ -14,9 +14,12 @@ import functools
 import math
 import hashlib
 import json
+import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, Field
 
 from gmopt import paper
 from gmopt.settings import get_settings
@@ -24,6 +27,25 @@ from spice_templates import model_path
 
 Polarity = Literal["n", "p"]
 DEFAULT_TECHNOLOGY = "generic180"
+# Why -55 to 175 degC: the junction range that foundry models are qualified over (military
+# -55 degC, automotive grade 0 junctions 175 degC); BSIM's temperature equations are fits
+# inside it, so a result outside it would be an extrapolation reported as a measurement.
+TEMPERATURE_RANGE_C = (-55.0, 175.0)
+
+
+def check_temperature(temp_c: float) -> float:
+    """The temperature as a float; ValueError naming the range when it is outside ``TEMPERATURE_RANGE_C``."""
+    temp, (low, high) = float(temp_c), TEMPERATURE_RANGE_C
+    if not (math.isfinite(temp) and low <= temp <= high):
+        raise ValueError(f"temperature {temp_c!r} degC is outside {low:g} to {high:g} degC, the range the models hold for")
+    return temp
+
+
+# The same limit as a pydantic field type (specs and API requests); the schema shows the range.
+TemperatureC = Annotated[
+    float, AfterValidator(check_temperature),
+    Field(json_schema_extra={"minimum": TEMPERATURE_RANGE_C[0], "maximum": TEMPERATURE_RANGE_C[1]}),
+]
 
 
 class UnknownTechnology(ValueError):

@@ -8,12 +8,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator,
+)
 
 from gmopt import paper
+from lut.technology import TemperatureC
 
 TopologyName = Literal["baseline", "fig7", "fig8", "fig9"]
 ObjectiveName = Literal["rmse", "gain", "power", "offset_sigma", "pinch", "asymmetry"]
@@ -35,6 +38,32 @@ DEFAULT_RMSE_MAX_A = 50e-6
 # eq. 11 does not list it, and with it no fig7 candidate meets phase margin >= 55 deg (within the
 # window we measured at most about 34 deg; the paper's own fig7 design has 14.47 deg).
 TABLE1_GM_WINDOW_S = (0.8 * paper.TARGET_GM_S, 1.2 * paper.TARGET_GM_S)
+
+
+def within(low: float, high: float) -> tuple[Any, ...]:
+    """Annotations of a number limited to [low, high] whose error names both ends (pydantic's
+    own ``ge``/``le`` message names only the end that was crossed); the schema shows the range."""
+
+    def check(value: float) -> float:
+        if not low <= value <= high:
+            raise ValueError(f"{value:g} is outside {low:g} to {high:g}")
+        return value
+
+    return AfterValidator(check), Field(json_schema_extra={"minimum": low, "maximum": high})
+
+
+PopulationSize = Annotated[int, *within(4, 1000)]
+GenerationCount = Annotated[int, *within(1, 10_000)]
+Probability = Annotated[float, *within(0.0, 1.0)]
+
+
+class SpecError(ValueError):
+    """A spec that is well-formed but names what does not exist (a technology, a corner); ``field``
+    is where, as pydantic writes a location (``corners.1``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class _Strict(BaseModel):
@@ -69,9 +98,9 @@ class ConstraintSpec(_Strict):
 class OperatorSpec(_Strict):
     """NSGA-II variation settings (Section 4.2)."""
 
-    crossover_prob: float = Field(paper.SBX_PROBABILITY, ge=0, le=1, description="SBX probability per mating.")
+    crossover_prob: Probability = Field(paper.SBX_PROBABILITY, description="SBX probability per mating.")
     crossover_eta: float = Field(paper.SBX_ETA, gt=0, description="SBX distribution index.")
-    mutation_prob: float = Field(paper.MUTATION_PROBABILITY, ge=0, le=1, description="Polynomial mutation, per variable.")
+    mutation_prob: Probability = Field(paper.MUTATION_PROBABILITY, description="Polynomial mutation, per variable.")
     mutation_eta: float = Field(paper.MUTATION_ETA, gt=0, description="Polynomial mutation distribution index.")
     seed_spread: float = Field(
         0.3, gt=0, le=2,
@@ -160,9 +189,9 @@ class RunSpec(_Strict):
     topology: TopologyName
     technology: str = Field("generic180", min_length=1)
     corners: list[str] = Field(default_factory=lambda: ["tt"], min_length=1)
-    temps_c: list[float] = Field(default_factory=lambda: [27.0], min_length=1)
-    pop_size: int = Field(paper.NSGA2_POPULATION, ge=4, le=1000)
-    generations: int = Field(paper.NSGA2_GENERATIONS, ge=1, le=10_000)
+    temps_c: list[TemperatureC] = Field(default_factory=lambda: [27.0], min_length=1)
+    pop_size: PopulationSize = paper.NSGA2_POPULATION
+    generations: GenerationCount = paper.NSGA2_GENERATIONS
     seed: int = Field(1, ge=0)
     seeding: Literal["gmid", "random"] = "gmid"
     var_min: int | None = Field(None, ge=1, description="Smallest Var (W = Var x lambda); null: the technology's.")
@@ -187,13 +216,6 @@ class RunSpec(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"{info.field_name} {names} repeat a name")
         return names
-
-    @field_validator("temps_c")
-    @classmethod
-    def _sane_temps(cls, temps: list[float]) -> list[float]:
-        if any(not -273.15 < temp < 300 for temp in temps):
-            raise ValueError(f"temperatures {temps} must lie between -273.15 and 300 degC")
-        return temps
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "RunSpec":

@@ -25,18 +25,67 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("body", "fix"), [
-    ({"topology": "fig7", "pop_size": 2}, "pop_size: Input should be greater than or equal to 4"),
+    ({"topology": "fig7", "pop_size": 2}, "pop_size: Value error, 2 is outside 4 to 1000"),
+    ({"topology": "fig7", "temps_c": [27, 200]}, "temps_c.1: Value error, temperature 200.0 degC is outside -55 to 175 degC"),
     ({"topology": "fig10"}, "topology: Input should be 'baseline', 'fig7', 'fig8' or 'fig9'"),
     ({"topology": "fig7", "netlist": "V1 1 0 1"}, "netlist: Extra inputs are not permitted"),
-    ({"topology": "fig7", "technology": "sky999"}, "unknown technology 'sky999'; valid technologies: generic180"),
-    ({"topology": "fig7", "corners": ["xx"]}, "has no corner 'xx'; valid corners: tt, ff, ss, fs, sf"),
-    ({"topology": "fig7", "pop_size": 1000, "generations": 1000}, "exceeds this service's limit of 20000"),
+    ({"topology": "fig7", "technology": "sky999"}, "technology: unknown technology 'sky999'; valid technologies: generic180"),
+    ({"topology": "fig7", "corners": ["tt", "xx"]}, "corners.1: technology 'generic180' has no corner 'xx'; valid corners: tt, ff, ss, fs, sf"),
+    ({"topology": "fig7", "pop_size": 1000, "generations": 1000}, "pop_size: pop_size x generations = 1000000 is outside 1 to 20000"),
 ])
 def test_bad_runs_get_422_saying_what_to_fix(client: TestClient, body: dict, fix: str) -> None:
     response = client.post("/runs", json=body)
     assert response.status_code == 422
     answer = response.json()
     assert fix in (answer.get("message") or answer["detail"])
+
+
+def _bounded_fields(schemas: dict, name: str, prefix: str = "") -> list[tuple[str, dict]]:
+    """Every numeric field of a body schema that has a limit, as (dotted path, its number schema)."""
+    found = []
+    for field, schema in schemas[name]["properties"].items():
+        path = f"{prefix}{field}"
+        for option in schema.get("anyOf", [schema]):
+            if "$ref" in option:
+                found += _bounded_fields(schemas, option["$ref"].rsplit("/", 1)[1], f"{path}.")
+            elif option.get("type") == "array" and option["items"].get("type") in ("number", "integer"):
+                found += [(f"{path}.0", option["items"])] if set(option["items"]) & LIMITS else []
+            elif option.get("type") in ("number", "integer") and set(option) & LIMITS:
+                found.append((path, option))
+    return found
+
+
+LIMITS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+
+
+def _outside(number: dict) -> tuple[float, float]:
+    """A value past one of a number schema's limits, and that limit."""
+    for key, step in (("minimum", -1), ("exclusiveMinimum", 0), ("maximum", 1), ("exclusiveMaximum", 0)):
+        if key in number:
+            return number[key] + step, number[key]
+    raise AssertionError(number)
+
+
+def test_every_out_of_range_run_field_is_a_422_naming_the_field_and_its_limit(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    fields = _bounded_fields(schemas, "RunCreate")
+    assert {"pop_size", "generations", "temps_c.0", "seed", "operators.mutation_prob", "constraints.bandwidth_min_hz"} <= {
+        path for path, _ in fields}
+    for path, number in fields:
+        value, limit = _outside(number)
+        body: dict = {"topology": "fig7"}
+        *parents, leaf = path.split(".")
+        target = body
+        for part in parents:
+            target = target.setdefault(part, {})
+        if leaf == "0":  # a list of numbers (temps_c): one bad item
+            body[parents[0]] = [value]
+        else:
+            target[leaf] = value
+        answer = client.post("/runs", json=body)
+        assert answer.status_code == 422, (path, value, answer.text)
+        message = answer.json()["message"]
+        assert message.startswith(f"{path}: ") and f"{limit:g}" in message, (path, message)
 
 
 def test_writes_need_the_token_when_one_is_set(client_with, fig7_var: list[int]) -> None:

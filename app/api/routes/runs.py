@@ -6,6 +6,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from app import crud
@@ -19,7 +20,7 @@ from app.schemas import (
 )
 from app.sql_store import FINAL_STATUSES, SqlRunStore
 from optimizer.runner import check_run
-from optimizer.spec import TopologyName
+from optimizer.spec import SpecError, TopologyName
 from gmopt.floats import encode_float
 
 router = APIRouter(prefix="/runs", tags=["runs"])
@@ -31,6 +32,12 @@ RowId = Annotated[int, Path(ge=0, le=2**31 - 1)]
 
 def _missing(run_id: int) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id}; GET /runs lists the runs")
+
+
+def _invalid(field: str, message: str) -> RequestValidationError:
+    """A 422 shaped as pydantic's own, at the body field ``field`` (``corners.1``)."""
+    loc = ("body", *(int(part) if part.isdigit() else part for part in field.split(".")))
+    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message, "input": None}])
 
 
 def _exists(session: Session, run_id: int) -> Run:
@@ -48,14 +55,13 @@ def create_run(spec: RunCreate, engine: EngineDep, settings: SettingsDep, owner:
     """Queue a run; a worker (``gmopt worker``) picks it up. Answers with the run and its id."""
     total = spec.pop_size * spec.generations
     if total > settings.max_evaluations_per_run:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"pop_size x generations = {total} exceeds this service's limit of {settings.max_evaluations_per_run} "
-            "evaluations per run: lower pop_size or generations",
-        )
+        raise _invalid("pop_size", f"pop_size x generations = {total} is outside 1 to {settings.max_evaluations_per_run}, "
+                       "this service's limit of evaluations per run: lower pop_size or generations")
     try:
         check_run(spec)
-    except ValueError as exc:  # unknown technology or corner: the message lists the valid ones
+    except SpecError as exc:  # unknown technology or corner: the message lists the valid ones
+        raise _invalid(exc.field, str(exc)) from exc
+    except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     try:
         with session_scope(engine) as session:
