@@ -20,12 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from engine import SimulationError, ngspice_version, open_engine
-from engine.base import format_number
 from gmopt import __version__ as gmopt_version
 from gmopt.settings import get_settings
 from lut.table import DEVICES, SIMULATED, Grid, LutTable, load_tables, save_tables
 from lut.technology import Technology, check_temperature
-from spice_templates import render
+from spice_templates import render, spice_number
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each dc sweep."""
@@ -79,7 +78,7 @@ def cache_path(meta: dict) -> Path:
 
 def sweep_netlist(tech: Technology, corner: str, temp_c: float, grid: Grid) -> str:
     """The deck of both devices at the grid's first L and VSB."""
-    width = format_number(grid.width_m)
+    width = spice_number(grid.width_m)
     instances = {
         device: tech.device(device).instance(*_INSTANCES[device], w=width, l="length") for device in DEVICES
     }
@@ -98,7 +97,7 @@ def simulate_tables(
     meta = provenance(tech, corner, temp_c, grid)
     shape = grid.shape
     data = {device: {q: np.empty(shape) for q in SIMULATED} for device in DEVICES}
-    dc = "dc vgs {} {} {} vds {} {} {}".format(*map(format_number, (*grid.vgs_sweep_v, *grid.vds_sweep_v)))
+    dc = "dc vgs {} {} {} vds {} {} {}".format(*map(spice_number, (*grid.vgs_sweep_v, *grid.vds_sweep_v)))
     total = len(grid.length_m) * len(grid.vsb_v)
     with open_engine("shared") as engine:
         engine.load(sweep_netlist(tech, corner, temp_c, grid))
