@@ -14,7 +14,6 @@ import functools
 import math
 import hashlib
 import json
-import math
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal

@@ -11,17 +11,12 @@ from sqlalchemy.orm import Session
 
 from app import crud
 from app.api.deps import EngineDep, FrontCacheDep, ReadSessionDep, SettingsDep, WriterDep
-from app.db import session_scope
-from app.models import Run
-from app.queue import QueueFull, enqueue, request_cancel
+from app.queue import QueueFull
 from app.schemas import (
-    EvaluationPublic, EvaluationsPublic, FrontPublic, HypervolumePoint, HypervolumesPublic, RunCreate, RunPublic,
-    RunsPublic, RunStatus,
+    EvaluationPublic, EvaluationsPublic, FrontPublic, HypervolumesPublic, RunCreate, RunPublic, RunsPublic, RunStatus,
 )
-from app.sql_store import FINAL_STATUSES, SqlRunStore
 from optimizer.runner import check_run
 from optimizer.spec import SpecError, TopologyName
-from gmopt.floats import encode_float
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 Skip = Annotated[int, Query(ge=0, le=10_000_000)]
@@ -40,11 +35,9 @@ def _invalid(field: str, message: str) -> RequestValidationError:
     return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message, "input": None}])
 
 
-def _exists(session: Session, run_id: int) -> Run:
-    run = session.get(Run, run_id)
-    if run is None:
+def _exists(session: Session, run_id: int) -> None:
+    if not crud.run_exists(session, run_id):
         raise _missing(run_id)
-    return run
 
 
 @router.post(
@@ -64,9 +57,7 @@ def create_run(spec: RunCreate, engine: EngineDep, settings: SettingsDep, owner:
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     try:
-        with session_scope(engine) as session:
-            run = enqueue(session, spec.model_dump(mode="json"), owner, settings)
-            return crud.get_run(session, run.id)
+        return crud.create_run(engine, spec.model_dump(mode="json"), owner, settings)
     except QueueFull as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "30"}) from exc
 
@@ -93,13 +84,13 @@ def get_run(run_id: RunId, session: ReadSessionDep) -> RunPublic:
 @router.post("/{run_id}/cancel", response_model=RunPublic, responses={409: {"description": "The run has already ended"}})
 def cancel_run(run_id: RunId, engine: EngineDep, _: WriterDep) -> RunPublic:
     """A queued run is cancelled at once; a running one stops after its current generation."""
-    with session_scope(engine) as session:
-        run = _exists(session, run_id)
-        if run.status in FINAL_STATUSES:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"run {run_id} has already ended ({run.status})")
-        request_cancel(session, run)
-        session.flush()
-        return crud.get_run(session, run_id)
+    try:
+        run = crud.cancel_run(engine, run_id)
+    except crud.RunEnded as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    if run is None:
+        raise _missing(run_id)
+    return run
 
 
 @router.get(
@@ -141,5 +132,4 @@ def get_evaluation(run_id: RunId, index: RowId, session: ReadSessionDep) -> Eval
 def get_hypervolume(run_id: RunId, engine: EngineDep, session: ReadSessionDep) -> HypervolumesPublic:
     """The hypervolume of each completed generation (fixed objective scales: comparable across runs)."""
     _exists(session, run_id)
-    points = [HypervolumePoint(generation=g, hypervolume=encode_float(v)) for g, v in SqlRunStore(engine, run_id).hypervolumes()]
-    return HypervolumesPublic(run_id=run_id, data=points)
+    return HypervolumesPublic(run_id=run_id, data=crud.hypervolumes(engine, run_id))
