@@ -17,8 +17,10 @@ from pydantic import (
 
 from gmopt import paper
 from lut.technology import TemperatureC
+from ota.netlist import AC_START_HZ, AC_STOP_HZ
+from ota.topology import TOPOLOGIES
 
-TopologyName = Literal["baseline", "fig7", "fig8", "fig9"]
+TopologyName = Literal[*TOPOLOGIES]  # the catalog in spice_templates/ota/topologies.yaml
 ObjectiveName = Literal["rmse", "gain", "power", "offset_sigma", "pinch", "asymmetry"]
 OBJECTIVE_NAMES: tuple[ObjectiveName, ...] = ("rmse", "gain", "power")  # the default: eq. 11's three
 # The nominal constraints a Monte Carlo sample can be held to (optimizer.problem.constraint_names).
@@ -74,7 +76,9 @@ class ConstraintSpec(_Strict):
     """The eq. 11 / Table 1 requirements, each a pymoo inequality ``g <= 0`` after normalisation."""
 
     gain_min_db: float = Field(paper.GAIN_MIN_DB, description="DC gain at least this (eq. 11).")
-    bandwidth_min_hz: float = Field(paper.BANDWIDTH_MIN_HZ, gt=0, description="-3 dB bandwidth at least this (eq. 11).")
+    bandwidth_min_hz: Annotated[float, *within(AC_START_HZ, AC_STOP_HZ)] = Field(
+        paper.BANDWIDTH_MIN_HZ, description="-3 dB bandwidth at least this (eq. 11); the testbench's ac sweep spans the range.",
+    )
     phase_margin_min_deg: float = Field(paper.PHASE_MARGIN_MIN_DEG, description="Phase margin at least this (eq. 11).")
     offset_max_v: float = Field(DEFAULT_OFFSET_MAX_V, gt=0, description="|input offset| at most this.")
     rmse_max_a: float = Field(DEFAULT_RMSE_MAX_A, gt=0, description="Linearity RMSE (eq. 10) at most this.")
