@@ -18,9 +18,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, Field
-
 from gmopt import paper
+from gmopt.limits import check_within, within
 from gmopt.settings import get_settings
 from spice_templates import model_path
 
@@ -32,19 +31,13 @@ DEFAULT_TECHNOLOGY = "generic180"
 TEMPERATURE_RANGE_C = (-55.0, 175.0)
 
 
+# The same limit as a pydantic field type (specs and API requests); the schema shows the range.
+TemperatureC = Annotated[float, *within(*TEMPERATURE_RANGE_C, "temperature", " degC")]
+
+
 def check_temperature(temp_c: float) -> float:
     """The temperature as a float; ValueError naming the range when it is outside ``TEMPERATURE_RANGE_C``."""
-    temp, (low, high) = float(temp_c), TEMPERATURE_RANGE_C
-    if not (math.isfinite(temp) and low <= temp <= high):
-        raise ValueError(f"temperature {temp_c!r} degC is outside {low:g} to {high:g} degC, the range the models hold for")
-    return temp
-
-
-# The same limit as a pydantic field type (specs and API requests); the schema shows the range.
-TemperatureC = Annotated[
-    float, AfterValidator(check_temperature),
-    Field(json_schema_extra={"minimum": TEMPERATURE_RANGE_C[0], "maximum": TEMPERATURE_RANGE_C[1]}),
-]
+    return float(check_within(temp_c, *TEMPERATURE_RANGE_C, "temperature", " degC"))
 
 
 class UnknownTechnology(ValueError):

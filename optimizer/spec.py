@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import (
-    AfterValidator, BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator,
-)
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from gmopt import paper
+from gmopt.limits import within
 from lut.technology import TemperatureC
 from ota.netlist import AC_START_HZ, AC_STOP_HZ
 from ota.topology import TOPOLOGIES
@@ -42,18 +41,6 @@ DEFAULT_RMSE_MAX_A = 50e-6
 TABLE1_GM_WINDOW_S = (0.8 * paper.TARGET_GM_S, 1.2 * paper.TARGET_GM_S)
 
 
-def within(low: float, high: float) -> tuple[Any, ...]:
-    """Annotations of a number limited to [low, high] whose error names both ends (pydantic's
-    own ``ge``/``le`` message names only the end that was crossed); the schema shows the range."""
-
-    def check(value: float) -> float:
-        if not low <= value <= high:
-            raise ValueError(f"{value:g} is outside {low:g} to {high:g}")
-        return value
-
-    return AfterValidator(check), Field(json_schema_extra={"minimum": low, "maximum": high})
-
-
 PopulationSize = Annotated[int, *within(4, 1000)]
 GenerationCount = Annotated[int, *within(1, 10_000)]
 Probability = Annotated[float, *within(0.0, 1.0)]
@@ -76,7 +63,7 @@ class ConstraintSpec(_Strict):
     """The eq. 11 / Table 1 requirements, each a pymoo inequality ``g <= 0`` after normalisation."""
 
     gain_min_db: float = Field(paper.GAIN_MIN_DB, description="DC gain at least this (eq. 11).")
-    bandwidth_min_hz: Annotated[float, *within(AC_START_HZ, AC_STOP_HZ)] = Field(
+    bandwidth_min_hz: Annotated[float, *within(AC_START_HZ, AC_STOP_HZ, unit=" Hz")] = Field(
         paper.BANDWIDTH_MIN_HZ, description="-3 dB bandwidth at least this (eq. 11); the testbench's ac sweep spans the range.",
     )
     phase_margin_min_deg: float = Field(paper.PHASE_MARGIN_MIN_DEG, description="Phase margin at least this (eq. 11).")
