@@ -48,7 +48,7 @@ def _bounded_fields(schemas: dict, name: str, prefix: str = "") -> list[tuple[st
         for option in schema.get("anyOf", [schema]):
             if "$ref" in option:
                 found += _bounded_fields(schemas, option["$ref"].rsplit("/", 1)[1], f"{path}.")
-            elif option.get("type") == "array" and option["items"].get("type") in ("number", "integer"):
+            elif option.get("type") == "array" and option.get("items", {}).get("type") in ("number", "integer"):
                 found += [(f"{path}.0", option["items"])] if set(option["items"]) & LIMITS else []
             elif option.get("type") in ("number", "integer") and set(option) & LIMITS:
                 found.append((path, option))
