@@ -181,6 +181,12 @@ SMALL_RUN = {"topology": "fig7", "pop_size": 4, "generations": 2, "seeding": "ra
 
 
 @pytest.fixture
+def small_run() -> dict:
+    """A run body the API accepts and a worker finishes in seconds (4 x 2, random start)."""
+    return dict(SMALL_RUN)
+
+
+@pytest.fixture
 def client_with(monkeypatch: pytest.MonkeyPatch) -> Callable[..., object]:
     """``client_with(**settings)``: a ``TestClient`` of an app with those GMOPT_* settings (use it in ``with``)."""
     from fastapi.testclient import TestClient

@@ -5,13 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import math
+
 import pytest
 from fastapi.testclient import TestClient
 
 from lut.lookup import lookup as direct_lookup
 from ota.testbench import OtaTestbench
-
-SMALL_RUN = {"topology": "fig7", "pop_size": 4, "generations": 2, "seeding": "random"}
 
 
 def test_openapi_documents_every_endpoint(client: TestClient) -> None:
@@ -88,11 +87,11 @@ def test_every_out_of_range_run_field_is_a_422_naming_the_field_and_its_limit(cl
         assert message.startswith(f"{path}: ") and f"{limit:g}" in message, (path, message)
 
 
-def test_writes_need_the_token_when_one_is_set(client_with, fig7_var: list[int]) -> None:
+def test_writes_need_the_token_when_one_is_set(client_with, fig7_var: list[int], small_run) -> None:
     with client_with(api_token="s3cret") as client:
-        assert client.post("/runs", json=SMALL_RUN).status_code == 401
-        assert client.post("/runs", json=SMALL_RUN, headers={"Authorization": "Bearer wrong"}).status_code == 403
-        created = client.post("/runs", json=SMALL_RUN, headers={"Authorization": "Bearer s3cret"})
+        assert client.post("/runs", json=small_run).status_code == 401
+        assert client.post("/runs", json=small_run, headers={"Authorization": "Bearer wrong"}).status_code == 403
+        created = client.post("/runs", json=small_run, headers={"Authorization": "Bearer s3cret"})
         assert created.status_code == 201
         assert client.get(f"/runs/{created.json()['id']}").status_code == 200  # reads stay open
         assert client.post(f"/runs/{created.json()['id']}/cancel").status_code == 401
@@ -101,18 +100,18 @@ def test_writes_need_the_token_when_one_is_set(client_with, fig7_var: list[int])
         assert client.post("/memristor/iv", json={"model": "a14mod"}).status_code == 401
 
 
-def test_body_size_limit_and_queue_limits(client_with) -> None:
+def test_body_size_limit_and_queue_limits(client_with, small_run) -> None:
     with client_with(max_body_bytes=2000, max_queued_runs=2) as client:
-        padded = {**SMALL_RUN, "corners": ["tt"] * 1000}
+        padded = {**small_run, "corners": ["tt"] * 1000}
         assert client.post("/runs", json=padded).status_code == 413
-        assert client.post("/runs", json=SMALL_RUN).status_code == 201
-        assert client.post("/runs", json=SMALL_RUN).status_code == 201
-        full = client.post("/runs", json=SMALL_RUN)
+        assert client.post("/runs", json=small_run).status_code == 201
+        assert client.post("/runs", json=small_run).status_code == 201
+        full = client.post("/runs", json=small_run)
         assert full.status_code == 429 and "queue is full" in full.json()["detail"]
 
 
-def test_runs_list_filters_and_paginates(client: TestClient) -> None:
-    ids = [client.post("/runs", json={**SMALL_RUN, "topology": topology}).json()["id"] for topology in ("fig7", "fig8", "fig7")]
+def test_runs_list_filters_and_paginates(client: TestClient, small_run) -> None:
+    ids = [client.post("/runs", json={**small_run, "topology": topology}).json()["id"] for topology in ("fig7", "fig8", "fig7")]
     client.post(f"/runs/{ids[0]}/cancel")
     page = client.get("/runs", params={"topology": "fig7", "limit": 1}).json()
     assert page["count"] == 2 and [run["id"] for run in page["data"]] == [ids[2]]
