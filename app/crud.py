@@ -11,7 +11,6 @@ import json
 import threading
 import time
 from collections import OrderedDict
-
 from typing import Any
 
 from pydantic import TypeAdapter
@@ -21,11 +20,11 @@ from sqlalchemy.orm import Session
 from app.db import reader, session_scope
 from app.models import Evaluation, Generation, Lut, NeuromorphicResult, Run, TechnologyRecord
 from app.neuro_schemas import PointResult
-from app.queue import enqueue, request_cancel
+from app.queue import ACTIVE_STATUSES, enqueue, request_cancel
 from app.schemas import EvaluationPublic, HypervolumePoint, LutPublic, RunPublic
 from app.sql_store import FINAL_STATUSES, SqlRunStore, row_to_record
-from gmopt.settings import Settings
 from gmopt.floats import encode_float
+from gmopt.settings import Settings
 from optimizer.results import front_csv
 from optimizer.store import EvaluationRecord
 
@@ -89,9 +88,9 @@ def active_run_counts(engine: Engine) -> dict[str, int]:
     """How many runs are queued and running (``health``)."""
     with session_scope(reader(engine)) as session:
         counts = dict(session.execute(
-            select(Run.status, func.count()).where(Run.status.in_(("queued", "running"))).group_by(Run.status)
+            select(Run.status, func.count()).where(Run.status.in_(ACTIVE_STATUSES)).group_by(Run.status)
         ).tuples().all())
-    return {status: counts.get(status, 0) for status in ("queued", "running")}
+    return {status: counts.get(status, 0) for status in ACTIVE_STATUSES}
 
 
 def get_run(session: Session, run_id: int) -> RunPublic | None:

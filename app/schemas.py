@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from gmopt.floats import NonFinite
 from lut.table import DEVICES, SIMULATED
 from lut.technology import TemperatureC
 from optimizer.spec import RunSpec, TopologyName
-from gmopt.floats import NonFinite
 from ota.testbench import OtaResult
 
 JsonFloat = float | NonFinite

@@ -15,8 +15,8 @@ from app.api.deps import EngineDep, PoolDep, ReadSessionDep, SettingsDep, Writer
 from app.models import Lut
 from app.schemas import LutCreate, LutLookup, LutLookupPublic, LutPublic
 from app.simulation_pool import build_lut
-from lut.lookup import load_lut
 from gmopt.floats import encode_float
+from lut.lookup import load_lut
 
 router = APIRouter(prefix="/luts", tags=["luts"])
 LutId = Annotated[int, Path(ge=1, le=2**31 - 1)]
