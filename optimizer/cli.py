@@ -180,7 +180,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compare the fronts of several runs (technologies, corners, specs): one row per run with its best design."""
         with user_errors():
-            stores = [(_run_label(store), store) for store in map(_existing_run, runs)]
+            stores = [(_run_label(store), store) for store in map(existing_run, runs)]
             view = Table(title="best-linearity feasible design of each run")
             for column in ("run", "front", "gain_db", "bandwidth_mhz", "gm_ms", "phase_margin_deg", "offset_mv", "rmse_ua", "power_mw"):
                 view.add_column(column, justify="left" if column == "run" else "right")
