@@ -84,3 +84,20 @@ def test_the_csv_cell_reads_back_as_nan(client, stored_run, unmeasured: Evaluati
     store = stored_run(client, [unmeasured], fronts={0: [0]}, hypervolumes={0: 0.5})
     (row,) = csv.DictReader(io.StringIO(client.get(f"/runs/{store.run_id}/front", params={"format": "csv"}).text))
     assert row["phase_margin_deg"] == "nan" and math.isnan(float(row["phase_margin_deg"]))
+
+
+def test_an_emulator_follow_up_that_did_not_converge_is_nan_not_none() -> None:
+    """A failed loop at one frequency: its pinch ratio and the worst over frequencies are NaN (floats),
+    and the constraint is the not-computed violation, as for any unmeasured nominal metric."""
+    from optimizer.followup import NOT_COMPUTED_VIOLATION, FollowUps, constraints
+    from optimizer.spec import RunSpec
+
+    spec = RunSpec.parse({"topology": "fig7", "emulator": {"frequencies_hz": [1e5, 1e6], "max_pinch_ratio": 0.05}})
+    answers = [{"converged": False, "freq_hz": 1e5}, {"converged": True, "freq_hz": 1e6, "pinch_ratio": 0.01, "loop_asymmetry": 0.2}]
+    follow_ups = FollowUps(spec, space=None, parallel=lambda job, work: answers)  # type: ignore[arg-type]
+    (metrics,) = follow_ups.evaluate([([839, 441, 121, 1963, 5906], {}, True)])
+    assert math.isnan(metrics["pinch_ratio_100khz"]) and math.isnan(metrics["pinch_ratio_max"])
+    assert metrics["pinch_ratio_1mhz"] == 0.01 and metrics["loop_asymmetry_1mhz"] == 0.2
+    assert constraints(metrics, spec) == {"pinch_100khz": NOT_COMPUTED_VIOLATION, "pinch_1mhz": pytest.approx(-0.8)}  # 1 % of 5 %
+    record = EvaluationRecord(index=0, generation=0, var=[1], widths_um=[0.09], metrics=metrics)
+    assert record.to_json()["metrics"]["pinch_ratio_max"] == "nan"
