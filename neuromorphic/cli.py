@@ -90,13 +90,31 @@ def neuron(
     max_step: float = typer.Option(50e-9, "--max-step", help="Largest transient time step in s."),
     supply_scale: float = typer.Option(1.0, "--supply-scale", help="Supply scale (1.0 = +-0.9 V)."),
     plot: Path | None = typer.Option(None, "--plot", help="Write Vin, Vm, the output and VB to this PNG."),
+    probe: bool = typer.Option(False, "--probe", help="Only the 20 us oscillation probe of the emulator node "
+                               "(with --plot: its waveform)."),
     json_output: bool = JSON,
 ) -> None:
     """The memristor-emulator LIF neuron (paper Fig. 5): spikes, rate, energy per spike (eq. 12), area."""
-    from neuromorphic.neuron import NeuronOptions, run_neuron
+    from neuromorphic.neuron import NeuronOptions, run_neuron, run_probe
 
     with user_errors():
         options = NeuronOptions(period_s=period, duty=duty, amplitude_v=amplitude, periods=periods, max_step_s=max_step)
+        if probe:
+            found = run_probe(topology, technology=tech, corner=corner, temp_c=temp, options=options,
+                              inverter_scale=inverter_scale, supply_scale=supply_scale, **_widths(topology, widths, widths_um))
+            if plot is not None:
+                from neuromorphic.plot import plot_probes
+
+                plot_probes([(f"{topology} x{inverter_scale:g}", found.to_dict(include_waveforms=True))], plot)
+            if json_output:
+                print_json(found.to_dict())
+                return
+            o = found.oscillation
+            typer.echo(f"oscillating {o.oscillating}: {o.frequency_fft_hz / 1e6:.4g} MHz (FFT), {o.frequency_crossings_hz / 1e6:.4g} "
+                       f"MHz (zero crossings), {o.peak_to_peak_v * 1e3:.1f} mV pp on mr; VB {found.vb_v:.3f} V")
+            typer.echo(f"follower loop at that VB: UGF {found.loop['ugf_hz'] / 1e6:.4g} MHz, phase margin "
+                       f"{found.loop['phase_margin_deg']:.1f} deg, -180 deg at {found.loop['phase_crossover_hz'] / 1e6:.4g} MHz")
+            return
         result = run_neuron(topology, technology=tech, corner=corner, temp_c=temp, options=options,
                             inverter_scale=inverter_scale, supply_scale=supply_scale, **_widths(topology, widths, widths_um))
         if plot is not None:
