@@ -52,7 +52,7 @@ class NeuronOptions:
     cm_f: float = paper.CM_F
     max_step_s: float = 50e-9
     edge_s: float = 10e-9
-    timeout_s: float = 1800.0  # wall-clock limit of the transient: an oscillating node can take hours
+    timeout_s: float = 1800.0  # wall-clock limit of the transient: a ringing emulator node (probe_neuron) makes 5 ms take 3-8 min
 
     def __post_init__(self) -> None:
         if not 1e-7 <= self.period_s <= 1.0:

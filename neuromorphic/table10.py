@@ -28,7 +28,7 @@ PAPER_NAME = {"baseline": "original"}
 SIZINGS = {"first": paper.TABLE5_WIDTHS_UM, "optimized": paper.TABLE7_WIDTHS_UM}
 OURS = "ours"
 TOPOLOGIES = ("baseline", "fig7", "fig8", "fig9")
-ROW_TIMEOUT_S = 300.0  # a normal 5 ms row takes about 15 s; an oscillating one 10-40 min
+ROW_TIMEOUT_S = 300.0  # a 5 ms row takes about 15 s; the oscillating ones are reported after the 1-6 s probe
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,8 @@ the follower loop's AC stability (an independent, linear computation) for fig9 a
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -53,3 +55,15 @@ def test_an_oscillating_table10_row_reports_its_frequency_instead_of_a_time_out(
     assert row.spike_count is None and row.area_table9_um2 == pytest.approx(
         paper.TABLE10_ENERGY[("fig9", 1)][1] + 0.2, abs=1e-6)              # area without simulation
     assert "probe" not in row.to_dict()
+
+
+def test_cli_probe_says_whether_the_node_rings() -> None:
+    from typer.testing import CliRunner
+
+    from gmopt.cli import app
+
+    widths = ",".join(f"{w:g}" for w in paper.TABLE7_WIDTHS_UM["fig9"])
+    result = CliRunner().invoke(app, ["neuron", "--topology", "fig9", "--widths-um", widths, "--probe", "--json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert data["oscillation"]["oscillating"] and data["loop"]["phase_margin_deg"] < 0
