@@ -31,7 +31,7 @@ EMULATOR_LOAD_F = paper.LOAD_CAPACITANCE_F  # the OTA's design load (Table 1) on
 SPIKE_LEVELS = (0.3, 0.7)            # spike = output rising through 0.7 VDD after being below 0.3 VDD
 PLOT_POINTS = 20_000
 # The oscillation probe (docs/neuromorphic.md, 'The emulator node can oscillate'): the first 20 us of
-# the pulse train (three spikes) with steps of at most 2 ns, which resolve 30-90 MHz ringing in about
+# the pulse train (its first spikes) with steps of at most 2 ns, which resolve 30-90 MHz ringing in about
 # 1 s of simulation; the first 5 us (start-up from the operating point) are not analysed.
 PROBE_S = 20e-6
 PROBE_SETTLE_S = 5e-6
