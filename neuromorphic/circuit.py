@@ -93,11 +93,12 @@ class Setup:
             "inverter_scale": self.inverter_scale,
         }
 
-    def template_values(self, terminal: str, control: str) -> dict:
+    def template_values(self, terminal: str, control: str, inn: str | None = None) -> dict:
         """Values of ``_common.cir.j2`` and ``_emulator.cir.j2`` for an emulator between ``terminal``
-        and ground whose OTA bias pin VB is the node ``control``."""
+        and ground whose OTA bias pin VB is the node ``control``; ``inn`` puts the OTA's inverting
+        input on another node (to break the follower loop for a loop-gain analysis)."""
         topology = get_topology(self.topology)
-        nodes = ("0", terminal, terminal, "vdd", "vss", control, "vbn", "vb1", "vb2", "vb3", "vbp")
+        nodes = ("0", inn or terminal, terminal, "vdd", "vss", control, "vbn", "vb1", "vb2", "vb3", "vbp")
         inverter_l = f"{paper.INVERTER_LENGTH_M:g}"
         return {
             "include": self.tech.include(self.corner),
