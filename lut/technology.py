@@ -86,11 +86,15 @@ class Device:
             return 1
         return max(1, math.ceil(width_m / self.max_finger_width_m - 1e-9))
 
-    def vector(self, name: str, quantity: str) -> str:
-        """The ngspice vector of a device quantity (``@m1[gm]``, or ``@m.x1.inner[gm]`` in a subcircuit)."""
-        if self.prefix == "m":
-            return f"@m{name}[{quantity}]".lower()
-        return f"@m.x{name}.{self.inner}[{quantity}]".lower()
+    def vector(self, name: str, quantity: str, within: str = "") -> str:
+        """The ngspice vector of a device quantity: ``@m1[gm]``, ``@m.x1.inner[gm]`` for a PDK
+        subcircuit device, and ``@m.xota.mn2[vds]`` for one inside subcircuit instance ``within``.
+        The one place that spells ngspice's vector paths."""
+        path = [within] if within else []
+        path += [f"{self.prefix}{name}"] + ([self.inner] if self.prefix == "x" else [])
+        if len(path) == 1:
+            return f"@{path[0]}[{quantity}]".lower()
+        return f"@m.{'.'.join(path)}[{quantity}]".lower()
 
 
 def _bare(expression: str) -> str:
