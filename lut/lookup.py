@@ -30,9 +30,9 @@ from scipy.constants import Boltzmann as BOLTZMANN, elementary_charge as ELEMENT
 from scipy.interpolate import PchipInterpolator
 from scipy.ndimage import map_coordinates
 
-from lut.build import build_or_load, cache_path, check_temperature, default_grid, provenance
+from lut.build import build_or_load, cache_path, default_grid, provenance
 from lut.table import SIMULATED, LutTable
-from lut.technology import Technology, get_technology
+from lut.technology import Technology, check_temperature, get_technology
 
 ArrayLike = float | np.ndarray
 TWO_PHI_F_V = 0.7  # V, a typical 2 phi_F of bulk CMOS; the exact value matters little (see docs/lut.md)

@@ -112,13 +112,31 @@ def neuron(
     max_step: float = typer.Option(50e-9, "--max-step", help="Largest transient time step in s."),
     supply_scale: float = typer.Option(1.0, "--supply-scale", help="Supply scale (1.0 = +-0.9 V)."),
     plot: Path | None = typer.Option(None, "--plot", help="Write Vin, Vm, the output and VB to this PNG."),
+    probe: bool = typer.Option(False, "--probe", help="Only the 20 us oscillation probe of the emulator node "
+                               "(with --plot: its waveform)."),
     json_output: bool = JSON,
 ) -> None:
     """The memristor-emulator LIF neuron (paper Fig. 5): spikes, rate, energy per spike (eq. 12), area."""
-    from neuromorphic.neuron import NeuronOptions, run_neuron
+    from neuromorphic.neuron import NeuronOptions, run_neuron, run_probe
 
     with user_errors():
         options = NeuronOptions(period_s=period, duty=duty, amplitude_v=amplitude, periods=periods, max_step_s=max_step)
+        if probe:
+            found = run_probe(topology, technology=tech, corner=corner, temp_c=temp, options=options,
+                              inverter_scale=inverter_scale, supply_scale=supply_scale, **_widths(topology, widths, widths_um))
+            if plot is not None:
+                from neuromorphic.plot import plot_probes
+
+                plot_probes([(f"{topology} x{inverter_scale:g}", found.to_dict(include_waveforms=True))], plot)
+            if json_output:
+                print_json(found.to_dict())
+                return
+            o = found.oscillation
+            typer.echo(f"oscillating {o.oscillating}: {o.frequency_fft_hz / 1e6:.4g} MHz (FFT), {o.frequency_crossings_hz / 1e6:.4g} "
+                       f"MHz (zero crossings), {o.peak_to_peak_v * 1e3:.1f} mV pp on mr; VB {found.vb_v:.3f} V")
+            typer.echo(f"follower loop at that VB: UGF {found.loop['ugf_hz'] / 1e6:.4g} MHz, phase margin "
+                       f"{found.loop['phase_margin_deg']:.1f} deg, -180 deg at {found.loop['phase_crossover_hz'] / 1e6:.4g} MHz")
+            return
         result = run_neuron(topology, technology=tech, corner=corner, temp_c=temp, options=options,
                             inverter_scale=inverter_scale, supply_scale=supply_scale, **_widths(topology, widths, widths_um))
         if plot is not None:
@@ -141,10 +159,13 @@ def table10(
     periods: int = typer.Option(1, "--periods", help="Input periods of T = 5 ms."),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default GMOPT_WORKERS)."),
     row_timeout: float = typer.Option(None, "--row-timeout", help="Wall-clock limit per row in s (default 300); a row "
-                                      "that exceeds it (an oscillating node) is reported as not finished."),
+                                      "that exceeds it is reported as not finished."),
+    plot_oscillations: Path | None = typer.Option(None, "--plot-oscillations", help="Write the emulator node of every "
+                                                  "oscillating row (the 20 us probe) to this PNG."),
     json_output: bool = JSON,
 ) -> None:
-    """Reproduce the paper's Table 10 (energy per spike at T = 5 ms, area) beside the paper's numbers."""
+    """Reproduce the paper's Table 10 (energy per spike at T = 5 ms, area) beside the paper's numbers.
+    A row whose emulator node oscillates (a 20 us probe first) is reported with its frequency."""
     from neuromorphic.neuron import NeuronOptions
     from neuromorphic.table10 import ROW_TIMEOUT_S, reproduce_table10
 
@@ -152,6 +173,11 @@ def table10(
         options = NeuronOptions(periods=periods, timeout_s=ROW_TIMEOUT_S if row_timeout is None else row_timeout)
         rows = reproduce_table10(tech, corner, temp, options,
                                  workers=workers or get_settings().workers, progress=progress)
+    ringing = [(f"{row.topology} {row.sizing} x{row.inverter_scale}", row.probe) for row in rows if row.oscillating]
+    if plot_oscillations is not None and ringing:
+        from neuromorphic.plot import plot_probes
+
+        plot_probes(ringing, plot_oscillations)
     if json_output:
         print_json([row.to_dict() for row in rows])
         return
@@ -162,8 +188,11 @@ SIZING_LABELS = {"ours": "optimized (ours)"}
 
 
 def _energy_cell(row) -> str:
+    if row.oscillating:
+        return (f"oscillates at {row.oscillation_hz / 1e6:.3g} MHz ({row.oscillation_pp_v * 1e3:.0f} mV pp on mr, "
+                f"loop PM {row.phase_margin_deg:.0f} deg)")
     if row.timed_out:
-        return f"did not finish in {row.timeout_s:g} s (oscillating node, see docs)"
+        return f"did not finish in {row.timeout_s:g} s"
     if row.error:
         return "failed"
     return "no spike" if row.energy_per_spike_j is None else f"{row.energy_per_spike_j * 1e9:.4g} nJ"

@@ -14,7 +14,8 @@ from rich.table import Table
 from gmopt.cli_support import print_json, user_errors
 from optimizer.file_store import FileRunStore
 from optimizer.results import (
-    DESIGN_COLUMNS, best_linearity, design_netlist, design_row, export_front, follow_up_row, front_design, front_document,
+    DESIGN_COLUMNS, best_linearity, design_netlist, design_row, export_front, follow_up_row, front_csv, front_design,
+    front_document,
     front_table, least_violating,
 )
 from optimizer.spec import RunSpec
@@ -160,7 +161,7 @@ def register(app: typer.Typer) -> None:
             if json_output:
                 print_json(front_document(store))
             elif csv_output:
-                typer.echo(front_table(store).to_csv(index=False), nl=False)
+                typer.echo(front_csv(store.front()), nl=False)
             else:
                 print_front(store)
             if table8:
@@ -180,7 +181,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compare the fronts of several runs (technologies, corners, specs): one row per run with its best design."""
         with user_errors():
-            stores = [(_run_label(store), store) for store in map(_existing_run, runs)]
+            stores = [(_run_label(store), store) for store in map(existing_run, runs)]
             view = Table(title="best-linearity feasible design of each run")
             for column in ("run", "front", "gain_db", "bandwidth_mhz", "gm_ms", "phase_margin_deg", "offset_mv", "rmse_ua", "power_mw"):
                 view.add_column(column, justify="left" if column == "run" else "right")

@@ -198,6 +198,6 @@ def _dask_client(address: str, workers: int) -> Iterator[Any]:
         try:
             client = Client(address, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise ValueError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from exc
+            raise ConnectionError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from exc
         with client:
             yield client

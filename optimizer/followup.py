@@ -165,8 +165,9 @@ class FollowUps:
             metrics: dict[str, Any] = {}
             for answer in answers[start:start + per]:
                 label = frequency_label(answer["freq_hz"])
-                metrics[f"pinch_ratio_{label}"] = answer.get("pinch_ratio") if answer["converged"] else None
-                metrics[f"loop_asymmetry_{label}"] = answer.get("loop_asymmetry") if answer["converged"] else None
+                # not measured is NaN, as every metric (gmopt.floats), whether or not the loop converged
+                metrics[f"pinch_ratio_{label}"] = float(answer["pinch_ratio"]) if answer["converged"] else math.nan
+                metrics[f"loop_asymmetry_{label}"] = float(answer["loop_asymmetry"]) if answer["converged"] else math.nan
             ratios = [metrics[f"pinch_ratio_{frequency_label(f)}"] for f in settings.frequencies_hz]
             asymmetries = [metrics[f"loop_asymmetry_{frequency_label(f)}"] for f in settings.frequencies_hz]
             metrics["pinch_ratio_max"] = _worst(ratios)
@@ -175,10 +176,9 @@ class FollowUps:
         return out
 
 
-def _worst(values: Sequence[Any]) -> float | None:
-    """The largest value; None (not measured) if any frequency failed."""
-    numbers = [float(v) for v in values if v is not None and math.isfinite(float(v))]
-    return max(numbers) if len(numbers) == len(values) else None
+def _worst(values: Sequence[float]) -> float:
+    """The largest value; NaN (not measured) if any frequency failed."""
+    return math.nan if any(math.isnan(value) for value in values) else max(values)
 
 
 def sample_check(spec: RunSpec, names: Sequence[str]) -> Callable[[dict], bool]:

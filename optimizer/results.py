@@ -9,7 +9,10 @@ values compare across generations and across runs of the same spec.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +23,7 @@ from pymoo.core.population import Population
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
+from gmopt.floats import encode_float
 from optimizer.problem import objective_bounds
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord, RunStore
@@ -27,7 +31,8 @@ from optimizer.store import EvaluationRecord, RunStore
 if TYPE_CHECKING:
     import pandas as pd
 
-# Table columns of a design, in the designer's units.
+# Table columns of a design, in the designer's units: the one front format of the CLI table,
+# ``gmopt front --csv``, ``gmopt export-front`` and the API's ``GET /runs/{id}/front?format=csv``.
 DESIGN_COLUMNS = {
     "gain_db": ("gain_db", 1.0), "bandwidth_mhz": ("bandwidth_hz", 1e-6), "gm_ms": ("gm_s", 1e3),
     "phase_margin_deg": ("phase_margin_deg", 1.0), "offset_mv": ("offset_v", 1e3),
@@ -116,7 +121,9 @@ def final_population(store: RunStore) -> list[EvaluationRecord]:
 
 
 def design_row(record: EvaluationRecord) -> dict[str, Any]:
-    """One design as a flat row: index, metrics in designer units, objectives, widths."""
+    """One design as a flat row: index, metrics in designer units, integer widths, widths in um.
+
+    An unmeasured metric is NaN (``gmopt.floats``); one a record does not hold (an older run) is None."""
     row: dict[str, Any] = {"index": record.index, "generation": record.generation, "feasible": record.feasible}
     for column, (key, scale) in DESIGN_COLUMNS.items():
         value = record.metrics.get(key)
@@ -127,13 +134,36 @@ def design_row(record: EvaluationRecord) -> dict[str, Any]:
     return row
 
 
+def front_rows(front: Sequence[EvaluationRecord]) -> list[dict[str, Any]]:
+    """The front's designs as rows, best linearity first (point 0, as ``gmopt front`` numbers them)."""
+    ordered = sorted(front, key=lambda record: (_rmse(record), record.index))
+    return [design_row(record) for record in ordered]
+
+
+def _rmse(record: EvaluationRecord) -> float:
+    value = record.metrics.get("rmse_a")
+    return math.inf if value is None or math.isnan(float(value)) else float(value)
+
+
+def front_csv(front: Sequence[EvaluationRecord]) -> str:
+    """The front as CSV: the columns of ``design_row`` (follow-up columns where any design has them);
+    inf and NaN cells as ``gmopt.floats`` spells them, a value a design does not have empty."""
+    rows = front_rows(front)
+    columns = list(dict.fromkeys(column for row in rows for column in row)) or ["index", "generation", "feasible", *DESIGN_COLUMNS]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: "" if value is None else encode_float(value) if isinstance(value, float) else value
+                         for column, value in row.items()})
+    return text.getvalue()
+
+
 def front_table(store: RunStore) -> pd.DataFrame:
     """The stored front as a table, best linearity first."""
     import pandas as pd  # here, not at the top: every CLI start and every spawned worker would pay 0.3 s
 
-    rows = [design_row(record) for record in store.front()]
-    table = pd.DataFrame(rows)
-    return table.sort_values("rmse_ua").reset_index(drop=True) if len(table) else table
+    return pd.DataFrame(front_rows(store.front()))
 
 
 def front_design(store: RunStore, point: int) -> tuple[RunSpec, list[int]]:
@@ -171,7 +201,7 @@ def export_front(store: RunStore, path: str | Path, fmt: str | None = None) -> P
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt == "csv":
-        front_table(store).to_csv(path, index=False)
+        path.write_text(front_csv(store.front()))
     elif fmt == "json":
         path.write_text(json.dumps(front_document(store), indent=1))
     else:

@@ -27,7 +27,7 @@ from optimizer.problem import (
 )
 from optimizer.results import population_front
 from optimizer.space import DesignSpace, design_space
-from optimizer.spec import RunSpec
+from optimizer.spec import RunSpec, SpecError
 from optimizer.store import EvaluationRecord, RunStore
 
 CHECKPOINT_FORMAT = 1
@@ -92,32 +92,44 @@ def check_run(spec: RunSpec) -> Any:
     from lut.technology import get_technology
     from ota.topology import get_topology
 
-    technology = get_technology(spec.technology)
+    try:
+        technology = get_technology(spec.technology)
+    except ValueError as exc:
+        raise SpecError("technology", str(exc)) from exc
     topology = get_topology(spec.topology)
-    for corner in spec.corners:
-        technology.check_corner(corner)
+    for position, corner in enumerate(spec.corners):
+        try:
+            technology.check_corner(corner)
+        except ValueError as exc:
+            raise SpecError(f"corners.{position}", str(exc)) from exc
     low, high = technology.var_bounds
-    if (spec.var_min is not None and spec.var_min < low) or (spec.var_max is not None and spec.var_max > high):
-        raise ValueError(f"var_min/var_max must lie within {technology.name}'s Var range [{low}, {high}]")
+    for name, value in (("var_min", spec.var_min), ("var_max", spec.var_max)):
+        if value is not None and not low <= value <= high:
+            raise SpecError(name, f"var_min/var_max must lie within {technology.name}'s Var range [{low}, {high}]")
     if spec.lambda_m is not None and not math.isclose(spec.lambda_m, technology.lambda_m, rel_tol=1e-9):
-        raise ValueError(f"lambda_m must be {technology.name}'s {technology.lambda_m:g} m (or null): widths are Var x its lambda")
+        raise SpecError(
+            "lambda_m", f"lambda_m must be {technology.name}'s {technology.lambda_m:g} m (or null): widths are Var x its lambda"
+        )
     labels = [v.label for v in topology.variables]
     if set(spec.free.lengths) - set(labels) or set(spec.free.bias_pins) - set(topology.bias_pins):
-        raise ValueError(
-            f"free.lengths must name {topology.name}'s variables ({', '.join(labels)}) and free.bias_pins its bias pins "
+        raise SpecError(
+            "free", f"free.lengths must name {topology.name}'s variables ({', '.join(labels)}) and free.bias_pins its bias pins "
             f"({', '.join(topology.bias_pins)}); got {spec.free.lengths} and {spec.free.bias_pins}"
         )
     if spec.free.length_range_m is not None:
         low_m, high_m = spec.free.length_range_m
         if low_m < technology.lmin_m * (1 - 1e-9) or high_m > technology.lmax_m * (1 + 1e-9):
-            raise ValueError(f"free.length_range_m must lie within {technology.name}'s [{technology.lmin_m:g}, {technology.lmax_m:g}] m")
+            raise SpecError(
+                "free.length_range_m",
+                f"free.length_range_m must lie within {technology.name}'s [{technology.lmin_m:g}, {technology.lmax_m:g}] m",
+            )
     if spec.bias_v is not None:
         missing = sorted(set(topology.bias_pins) - set(spec.bias_v))
         unknown = sorted(set(spec.bias_v) - set(topology.bias_pins))
         outside = [pin for pin, volts in spec.bias_v.items() if not technology.vss_v <= volts <= technology.vdd_v]
         if missing or unknown or outside:
-            raise ValueError(
-                f"bias_v must give {topology.name}'s pins {', '.join(topology.bias_pins)} within the rails "
+            raise SpecError(
+                "bias_v", f"bias_v must give {topology.name}'s pins {', '.join(topology.bias_pins)} within the rails "
                 f"{technology.vss_v:g} to {technology.vdd_v:g} V (missing {missing}, unknown {unknown}, outside {outside})"
             )
     check_spec(spec, constraint_names(spec, follow_ups=False))
@@ -292,9 +304,18 @@ def run_optimization(
         with simulation_backend(job, workers, dask_address) as parallel:
             return _run_generations(spec, store, technology.length_m, _EvaluationSession(spec, store, job, parallel), progress, should_stop)
     except BaseException as exc:
-        status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
-        store.set_status(status, f"{type(exc).__name__}: {exc}; resume to continue")
+        store.set_status(*_failure(exc))
         raise
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    """The status and message of a run that stopped on ``exc``: a ValueError is bad input (a spec
+    or technology the checks at the edge could not see), which the same run would meet again."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "cancelled", "interrupted; resume to continue"
+    if isinstance(exc, ValueError):
+        return "failed", f"{type(exc).__name__}: {exc}; resuming cannot fix this: correct the input and start a new run"
+    return "failed", f"{type(exc).__name__}: {exc}; resume to continue"
 
 
 def _run_generations(

@@ -8,14 +8,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from gmopt import paper
+from gmopt.limits import within
+from lut.technology import TemperatureC
+from ota.netlist import AC_START_HZ, AC_STOP_HZ
+from ota.topology import TOPOLOGIES
 
-TopologyName = Literal["baseline", "fig7", "fig8", "fig9"]
+TopologyName = Literal[*TOPOLOGIES]  # the catalog in spice_templates/ota/topologies.yaml
 ObjectiveName = Literal["rmse", "gain", "power", "offset_sigma", "pinch", "asymmetry"]
 OBJECTIVE_NAMES: tuple[ObjectiveName, ...] = ("rmse", "gain", "power")  # the default: eq. 11's three
 # The nominal constraints a Monte Carlo sample can be held to (optimizer.problem.constraint_names).
@@ -37,6 +41,20 @@ DEFAULT_RMSE_MAX_A = 50e-6
 TABLE1_GM_WINDOW_S = (0.8 * paper.TARGET_GM_S, 1.2 * paper.TARGET_GM_S)
 
 
+PopulationSize = Annotated[int, *within(4, 1000)]
+GenerationCount = Annotated[int, *within(1, 10_000)]
+Probability = Annotated[float, *within(0.0, 1.0)]
+
+
+class SpecError(ValueError):
+    """A spec that is well-formed but names what does not exist (a technology, a corner); ``field``
+    is where, as pydantic writes a location (``corners.1``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -45,7 +63,9 @@ class ConstraintSpec(_Strict):
     """The eq. 11 / Table 1 requirements, each a pymoo inequality ``g <= 0`` after normalisation."""
 
     gain_min_db: float = Field(paper.GAIN_MIN_DB, description="DC gain at least this (eq. 11).")
-    bandwidth_min_hz: float = Field(paper.BANDWIDTH_MIN_HZ, gt=0, description="-3 dB bandwidth at least this (eq. 11).")
+    bandwidth_min_hz: Annotated[float, *within(AC_START_HZ, AC_STOP_HZ, unit=" Hz")] = Field(
+        paper.BANDWIDTH_MIN_HZ, description="-3 dB bandwidth at least this (eq. 11); the testbench's ac sweep spans the range.",
+    )
     phase_margin_min_deg: float = Field(paper.PHASE_MARGIN_MIN_DEG, description="Phase margin at least this (eq. 11).")
     offset_max_v: float = Field(DEFAULT_OFFSET_MAX_V, gt=0, description="|input offset| at most this.")
     rmse_max_a: float = Field(DEFAULT_RMSE_MAX_A, gt=0, description="Linearity RMSE (eq. 10) at most this.")
@@ -69,9 +89,9 @@ class ConstraintSpec(_Strict):
 class OperatorSpec(_Strict):
     """NSGA-II variation settings (Section 4.2)."""
 
-    crossover_prob: float = Field(paper.SBX_PROBABILITY, ge=0, le=1, description="SBX probability per mating.")
+    crossover_prob: Probability = Field(paper.SBX_PROBABILITY, description="SBX probability per mating.")
     crossover_eta: float = Field(paper.SBX_ETA, gt=0, description="SBX distribution index.")
-    mutation_prob: float = Field(paper.MUTATION_PROBABILITY, ge=0, le=1, description="Polynomial mutation, per variable.")
+    mutation_prob: Probability = Field(paper.MUTATION_PROBABILITY, description="Polynomial mutation, per variable.")
     mutation_eta: float = Field(paper.MUTATION_ETA, gt=0, description="Polynomial mutation distribution index.")
     seed_spread: float = Field(
         0.3, gt=0, le=2,
@@ -160,9 +180,9 @@ class RunSpec(_Strict):
     topology: TopologyName
     technology: str = Field("generic180", min_length=1)
     corners: list[str] = Field(default_factory=lambda: ["tt"], min_length=1)
-    temps_c: list[float] = Field(default_factory=lambda: [27.0], min_length=1)
-    pop_size: int = Field(paper.NSGA2_POPULATION, ge=4, le=1000)
-    generations: int = Field(paper.NSGA2_GENERATIONS, ge=1, le=10_000)
+    temps_c: list[TemperatureC] = Field(default_factory=lambda: [27.0], min_length=1)
+    pop_size: PopulationSize = paper.NSGA2_POPULATION
+    generations: GenerationCount = paper.NSGA2_GENERATIONS
     seed: int = Field(1, ge=0)
     seeding: Literal["gmid", "random"] = "gmid"
     var_min: int | None = Field(None, ge=1, description="Smallest Var (W = Var x lambda); null: the technology's.")
@@ -187,13 +207,6 @@ class RunSpec(_Strict):
         if len(set(names)) != len(names):
             raise ValueError(f"{info.field_name} {names} repeat a name")
         return names
-
-    @field_validator("temps_c")
-    @classmethod
-    def _sane_temps(cls, temps: list[float]) -> list[float]:
-        if any(not -273.15 < temp < 300 for temp in temps):
-            raise ValueError(f"temperatures {temps} must lie between -273.15 and 300 degC")
-        return temps
 
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "RunSpec":

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import typer
 
 from gmopt.cli_support import print_json, user_errors
+from lut.technology import TEMPERATURE_RANGE_C
 from ota.topology import TOPOLOGIES, get_topology
 
 SUMMARY = (
@@ -19,7 +21,9 @@ TOPOLOGY_HELP = f"OTA topology: {', '.join(TOPOLOGIES)}."
 TOPOLOGY_OPTION = typer.Option("fig7", "--topology", help=TOPOLOGY_HELP)
 TECH_OPTION = typer.Option("generic180", "--tech", help="Technology name (gmopt tech list).")
 CORNER_OPTION = typer.Option("tt", "--corner", help="Process corner of the technology.")
-TEMP_OPTION = typer.Option(27.0, "--temp", help="Temperature in degrees C.")
+TEMP_OPTION = typer.Option(
+    27.0, "--temp", min=TEMPERATURE_RANGE_C[0], max=TEMPERATURE_RANGE_C[1], help="Temperature in degrees C.",
+)
 JSON_OPTION = typer.Option(False, "--json", help="Print JSON.")
 BIAS_OPTION = typer.Option(
     [], "--bias", help="A bias voltage as PIN=VOLTS (repeatable); default: the technology's, or derived by the first sizing.",
@@ -50,7 +54,7 @@ def _print_summary(data: dict) -> None:
         return
     for key, label, unit, scale in SUMMARY:
         value = data[key]
-        typer.echo(f"{label:24s} {'n/a' if value is None else f'{value * scale:.4g}'} {unit}")
+        typer.echo(f"{label:24s} {'n/a' if math.isnan(value) else f'{value * scale:.4g}'} {unit}")
     typer.echo(f"{'all saturated':24s} {data['all_saturated']}")
 
 

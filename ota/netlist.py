@@ -36,9 +36,7 @@ def device_instance(technology: Technology, device: str) -> str:
 
 def device_vector(technology: Technology, device: str, quantity: str, instance: str = INSTANCE) -> str:
     """ngspice's vector of a device quantity inside the OTA instance, e.g. ``@m.xota.mn2[vdsat]``."""
-    kind = technology.device(device[1].lower())
-    inner = f".{kind.inner}" if kind.prefix == "x" else ""
-    return f"@m.{instance}.{device_instance(technology, device)}{inner}[{quantity}]".lower()
+    return technology.device(device[1].lower()).vector(device[1:], quantity, within=instance)
 
 
 def length_parameter(topology: Topology, label: str) -> str:

@@ -156,7 +156,7 @@ class _Stack:
     corner: str
     temp_c: float
     budget_v: float
-    feed_vgs_v: float | None
+    feed_vds_v: float | None
 
     def diode(self, quantity: str, diode_vgs_v: float) -> float:
         return float(lookup(
@@ -171,11 +171,11 @@ class _Stack:
         ))
 
     def cascode_vds_v(self, diode_vgs_v: float) -> float:
-        """The feed at the VDS of its own diode (so it mirrors exactly) leaves the cascode the rest
-        of the supply; without a feed in the data, the role's assumed VDS."""
-        if self.feed_vgs_v is None:
+        """The feed at its VDS (``_feed_vds_v``) leaves the cascode the rest of the supply; without
+        a feed in the data, the role's assumed VDS."""
+        if self.feed_vds_v is None:
             return ROLE_VDS_V["cascode"]
-        return self.tech.supply_v - self.feed_vgs_v - diode_vgs_v
+        return self.tech.supply_v - self.feed_vds_v - diode_vgs_v
 
     def cascode_vsb_v(self, diode_vgs_v: float) -> float:
         return min(diode_vgs_v, _max_vsb_v(self.tech, self.device, self.corner, self.temp_c))
@@ -276,16 +276,21 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
     max_width_m = tech.var_bounds[1] * tech.lambda_m
     at = {"corner": corner, "temp_c": temp_c}
     by_label = {variable.label: variable for variable in topology.variables}
-    budgets_v = {v.label: _derived_budget_v(tech, v, choice, corner, temp_c) if derive else _fixed_budget_v(tech, v, fixed_v)
-                 for v in topology.variables if v.stacked_on}
-    stacks = {label: _stack(tech, by_label[label], by_label, choice, corner, temp_c, budget) for label, budget in budgets_v.items()}
-    preferred_v = {label: stack.preferred_diode_vgs_v(choice.stack_cascode) for label, stack in stacks.items()}
+    budgets = {v.label: _derived_budget(tech, v, choice, corner, temp_c) if derive else (_fixed_budget_v(tech, v, fixed_v), None)
+               for v in topology.variables if v.stacked_on}
+    budgets_v = {label: budget_v for label, (budget_v, _) in budgets.items()}
+    stacks = {label: _stack(tech, by_label[label], by_label, choice, corner, temp_c, *budget) for label, budget in budgets.items()}
+    # derived biases were set for the cascode at its gm/ID: split the budget there, as derived
+    stack_gm_id = choice.stack_cascode or choice.cascode if derive else choice.stack_cascode
+    preferred_v = {label: stack.preferred_diode_vgs_v(stack_gm_id) for label, stack in stacks.items()}
     fed = next((v for v in topology.variables if v.fed_by), None)
 
     def share(diode_vgs_v: dict[str, float]) -> float:
         if fed is None:
             return 1.0
-        return stacks[fed.label].output_share(diode_vgs_v[fed.label], _feed_gds_per_a(tech, by_label[fed.fed_by], choice, corner, temp_c))
+        stack = stacks[fed.label]
+        feed_gds = _feed_gds_per_a(tech, by_label[fed.fed_by], choice, corner, temp_c, stack.feed_vds_v)
+        return stack.output_share(diode_vgs_v[fed.label], feed_gds)
 
     # The stack's Gm share at its preferred split sets what gm_in * B must be.
     target_gain_s = choice.gm_target_s / share(preferred_v)
@@ -318,6 +323,12 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
         headroom_v = stack.cascode_vds_v(diode_vgs_v[label]) - stack.cascode("VDSAT", diode_vgs_v[label])
         if derive and headroom_v < SATURATION_HEADROOM_V / 2:
             raise ValueError(f"the stacked cascode {label} keeps {headroom_v * 1e3:.0f} mV beyond VDSAT")
+        feed = by_label[by_label[label].fed_by] if by_label[label].fed_by else None
+        if derive and feed is not None:
+            feed_vdsat_v = float(lookup(tech, _device(feed), "VDSAT", gm_id=choice.role_gm_id(feed.role), L=length_m,
+                                        VDS=stack.feed_vds_v, **at))
+            if stack.feed_vds_v - feed_vdsat_v < SATURATION_HEADROOM_V / 2:
+                raise ValueError(f"the feed {feed.label} of stack {label} keeps {(stack.feed_vds_v - feed_vdsat_v) * 1e3:.0f} mV beyond VDSAT")
     diode_of = {variable.stacked_on: label for label, variable in by_label.items() if variable.stacked_on}
     sized: dict[str, SizedVariable] = {}
     biased: dict[str, tuple[float, float, float]] = {}  # label: (gm/ID, VDS, VSB) the device was sized at
@@ -436,26 +447,37 @@ def _fixed_budget_v(tech: Technology, variable: Variable, bias_v: Mapping[str, f
     return abs(bias_v[variable.gate] - rail_v)
 
 
-def _derived_budget_v(tech: Technology, variable: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> float:
+def _derived_budget(tech: Technology, variable: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> tuple[float, float]:
     """A stack's budget (V) when its gate is free: the diode's VGS at the mirror gm/ID (at VDS = its
-    own VGS) plus the cascode's VGS at its gm/ID, standing on the diode (VSB = the diode's VGS)."""
+    own VGS) plus the cascode's VGS at its gm/ID, standing on the diode (VSB = the diode's VGS);
+    and the most the cascode's feed may take of the supply (V): the rest after the diode and the
+    cascode's VDSAT + ``SATURATION_HEADROOM_V``."""
     device, at = _device(variable), {"L": tech.length_m, "corner": corner, "temp_c": temp_c}
     diode_v = 0.6 * tech.supply_v / 1.8  # a start in proportion to the supply; three passes settle VDS = VGS
     for _ in range(3):
         diode_v = float(lookup_vgs(tech, device, gm_id=choice.mirror, VDS=diode_v, **at))
     cascode_gm_id = choice.stack_cascode or choice.cascode
     vsb_v = min(diode_v, _max_vsb_v(tech, device, corner, temp_c))
-    return diode_v + float(lookup_vgs(tech, device, gm_id=cascode_gm_id, VDS=ROLE_VDS_V["cascode"], VSB=vsb_v, **at))
+    cascode = {"gm_id": cascode_gm_id, "VDS": ROLE_VDS_V["cascode"], "VSB": vsb_v, **at}
+    vdsat_v = float(lookup(tech, device, "VDSAT", **cascode))
+    return diode_v + float(lookup_vgs(tech, device, **cascode)), tech.supply_v - diode_v - vdsat_v - SATURATION_HEADROOM_V
 
 
 def _stack(tech: Technology, variable: Variable, by_label: dict[str, Variable], choice: GmIdChoice, corner: str,
-           temp_c: float, budget_v: float) -> _Stack:
-    """The stack of ``variable`` (a stacked cascode) with its bias budget and its feed's VGS."""
+           temp_c: float, budget_v: float, feed_room_v: float | None) -> _Stack:
+    """The stack of ``variable`` (a stacked cascode) with its bias budget and its feed's VDS.
+
+    Under fixed biases the feed sits at the VDS of its own diode, so it mirrors exactly (the
+    paper's circuit). With derived biases it may sit lower, down to ``feed_room_v``: sky130's
+    PMOS feed needs VSG = 1.24 V at gm/ID 8, which would leave fig7's MN6 7 mV of a 1.8 V supply,
+    while at VSD = 0.4 V it still runs saturated (a percent of mirror error at L = 1 um)."""
     feed = by_label[variable.fed_by] if variable.fed_by else None
-    return _Stack(
-        tech=tech, device=_device(variable), corner=corner, temp_c=temp_c, budget_v=budget_v,
-        feed_vgs_v=None if feed is None else _feed_vgs_v(tech, feed, choice, corner, temp_c),
-    )
+    feed_vds_v = None
+    if feed is not None:
+        feed_vds_v = _feed_vgs_v(tech, feed, choice, corner, temp_c)
+        if feed_room_v is not None:
+            feed_vds_v = min(feed_vds_v, feed_room_v)
+    return _Stack(tech=tech, device=_device(variable), corner=corner, temp_c=temp_c, budget_v=budget_v, feed_vds_v=feed_vds_v)
 
 
 def _feed_vgs_v(tech: Technology, feed: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> float:
@@ -466,11 +488,10 @@ def _feed_vgs_v(tech: Technology, feed: Variable, choice: GmIdChoice, corner: st
     ))
 
 
-def _feed_gds_per_a(tech: Technology, feed: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> float:
-    """The feed's gds / ID (S/A) at VDS = its VGS, where the stack's split puts it."""
+def _feed_gds_per_a(tech: Technology, feed: Variable, choice: GmIdChoice, corner: str, temp_c: float, vds_v: float) -> float:
+    """The feed's gds / ID (S/A) at its VDS (``_stack``)."""
     return float(lookup(
-        tech, _device(feed), "GDS_ID", gm_id=choice.role_gm_id(feed.role), L=tech.length_m,
-        VDS=_feed_vgs_v(tech, feed, choice, corner, temp_c), corner=corner, temp_c=temp_c,
+        tech, _device(feed), "GDS_ID", gm_id=choice.role_gm_id(feed.role), L=tech.length_m, VDS=vds_v, corner=corner, temp_c=temp_c,
     ))
 
 

@@ -8,7 +8,7 @@ because an optimizer must be able to score it.
 
 from __future__ import annotations
 
-import math
+import copy
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -65,23 +65,15 @@ class OtaResult:
     temp_c: float = NAN
 
     def to_dict(self, curves: bool | Collection[str] = True) -> dict:
-        """JSON-safe: NaN and inf become None. ``curves``: every swept vector (True), none
-        (False), or only those named (an optimizer keeps two of five, and each costs a copy
-        and a trip between processes per candidate)."""
+        """The fields as plain values (an unmeasured metric stays NaN: writers of JSON encode it
+        with ``gmopt.floats``). ``curves``: every swept vector (True), none (False), or only
+        those named (an optimizer keeps two of five, and each costs a copy and a trip between
+        processes per candidate)."""
         keep = set(CURVES if curves is True else () if curves is False else curves)
-        return _json_safe({
-            item.name: getattr(self, item.name) for item in fields(self) if item.name not in CURVES or item.name in keep
-        })
-
-
-def _json_safe(value: object) -> object:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    return value
+        return {
+            item.name: copy.deepcopy(getattr(self, item.name))
+            for item in fields(self) if item.name not in CURVES or item.name in keep
+        }
 
 
 class OtaTestbench:
