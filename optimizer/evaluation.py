@@ -154,7 +154,7 @@ class EmulatorJob:
         with _LOCK:
             try:
                 loop = run_emulator(self.topology, [int(v) for v in var], self.technology, self.corner, self.temp_c,
-                                    EmulatorOptions(freq_hz=float(freq_hz)))
+                                    options=EmulatorOptions(freq_hz=float(freq_hz)))
             except (SimulationError, ArithmeticError) as exc:
                 return {"converged": False, "error": str(exc), "freq_hz": float(freq_hz)}
         return {"converged": True, "freq_hz": float(freq_hz), **loop.to_dict(include_loop=False), "loop_asymmetry": loop.loop_asymmetry}
