@@ -1,7 +1,7 @@
 """What the REST API accepts and answers, by role (``RunCreate``, ``RunPublic``, ``RunsPublic``...).
 
 JSON has no inf or NaN, so every float that may be non-finite is answered as a number or one of
-the strings ``"inf"``, ``"-inf"``, ``"nan"`` (the run store's encoding, ``optimizer.store``).
+the strings ``"inf"``, ``"-inf"``, ``"nan"`` (the one encoding, ``gmopt.floats``).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from gmopt.floats import NonFinite
 from lut.table import DEVICES, SIMULATED
+from lut.technology import TemperatureC
 from optimizer.spec import RunSpec, TopologyName
-from optimizer.store import encode_float
 from ota.testbench import OtaResult
 
-NonFinite = Literal["inf", "-inf", "nan"]
 JsonFloat = float | NonFinite
 RunStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
 STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -55,6 +55,7 @@ class RunPublic(BaseModel):
     model_hash: str | None
     provenance: dict[str, Any] | None
     spec: dict[str, Any]
+    constraint_names: list[str] = Field(description="What each value of an evaluation's constraints is (<= 0 when met).")
 
 
 class RunsPublic(BaseModel):
@@ -70,7 +71,9 @@ class EvaluationPublic(BaseModel):
     var: list[int]
     widths_um: list[JsonFloat]
     metrics: dict[str, JsonFloat | bool | str | None]
-    curves: dict[str, list[JsonFloat]] = Field(description="vin_v and iout_a of the DC sweep (empty in lists).")
+    curves: dict[str, list[JsonFloat]] = Field(
+        description="vin_v and iout_a of the DC sweep, freq_hz, ac_magnitude_db and ac_phase_deg of the AC response "
+                    "(empty in lists; runs stored before the AC curves were kept have only the DC sweep).")
     objectives: list[JsonFloat]
     constraints: list[JsonFloat]
     feasible: bool
@@ -114,6 +117,8 @@ class TechnologyPublic(BaseModel):
     pmos_model: str
     lmin_m: float
     wmin_m: float
+    length_m: float = Field(description="Channel length of every sized device unless a run frees it.")
+    lambda_m: float = Field(description="Width unit: W = Var x lambda.")
 
 
 class LutCreate(BaseModel):
@@ -123,7 +128,7 @@ class LutCreate(BaseModel):
 
     technology: str = Field("generic180", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     corner: str | None = Field(None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="Default: the technology's typical corner.")
-    temp_c: float = Field(27.0, ge=-55, le=175, description="Temperature in degC.")
+    temp_c: TemperatureC = Field(27.0, description="Temperature in degC.")
 
 
 class LutPublic(BaseModel):
@@ -178,7 +183,7 @@ class EvaluateRequest(BaseModel):
     topology: TopologyName
     technology: str = Field("generic180", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     corner: str | None = Field(None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
-    temp_c: float = Field(27.0, ge=-55, le=175)
+    temp_c: TemperatureC = Field(27.0, description="Temperature in degC.")
     var: list[Annotated[int, Field(ge=1, le=1_000_000)]] | None = Field(None, min_length=1, max_length=32)
     widths_um: list[Annotated[float, Field(gt=0, le=100_000)]] | None = Field(None, min_length=1, max_length=32)
 
@@ -211,12 +216,31 @@ OtaResultPublic = public_model(
 )
 
 
-def encode_floats(value: Any) -> Any:
-    """Recursively replace non-finite floats by the API's strings."""
-    if isinstance(value, float):
-        return encode_float(value)
-    if isinstance(value, dict):
-        return {key: encode_floats(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode_floats(item) for item in value]
-    return value
+class TopologyVariablePublic(BaseModel):
+    name: str = Field(description="The spec's variable, e.g. var1: W = var x lambda.")
+    label: str = Field(description="The paper's name, e.g. W1.")
+    devices: list[str]
+    polarity: str
+    role: str
+
+
+class TopologyPublic(BaseModel):
+    name: str
+    title: str
+    variables: list[TopologyVariablePublic]
+
+
+class ObjectivePublic(BaseModel):
+    metric: str = Field(description="The evaluation metric the objective is, e.g. gain_db.")
+    goal: Literal["min", "max"] = Field(description="What the designer wants; the optimizer minimises max goals negated.")
+
+
+class RunOptionsPublic(BaseModel):
+    """What a run form needs: the defaults, the choices and this service's limits."""
+
+    defaults: dict[str, Any] = Field(description="A RunCreate with every default (topology: the paper's fig7).")
+    topologies: list[TopologyPublic]
+    objectives: dict[str, ObjectivePublic] = Field(description="Every objective a run can ask for.")
+    token_required: bool = Field(description="POSTs need 'Authorization: Bearer <token>'.")
+    max_evaluations_per_run: int = Field(description="Largest pop_size x generations this service accepts.")
+    spec_schema: dict[str, Any] = Field(description="The JSON schema of RunCreate (bounds and descriptions of each field).")

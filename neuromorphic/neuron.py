@@ -11,14 +11,17 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from gmopt import paper
 from lut.technology import Technology
-from neuromorphic.circuit import Setup, engine, inverter_area_um2, ota_area_um2, resolve_var
+from neuromorphic.circuit import Setup, engine, inverter_area_um2, make_setup, ota_area_um2
+from neuromorphic.emulator import loop_gain
 from neuromorphic.energy import energy_per_spike_j, supply_energies_j
+from neuromorphic.oscillation import Oscillation, measure_oscillation
 from neuromorphic.spikes import detect_spikes
 from spice_templates import render
 
@@ -28,6 +31,14 @@ LEAK_BIAS_V = paper.BIAS_V["vbn"]    # gates of the leak TN2 || TN3: the paper's
 EMULATOR_LOAD_F = paper.LOAD_CAPACITANCE_F  # the OTA's design load (Table 1) on the emulator node
 SPIKE_LEVELS = (0.3, 0.7)            # spike = output rising through 0.7 VDD after being below 0.3 VDD
 PLOT_POINTS = 20_000
+# The oscillation probe (docs/neuromorphic.md, 'The emulator node can oscillate'): the first 20 us of
+# the pulse train (its first spikes) with steps of at most 2 ns, which resolve 30-90 MHz ringing in about
+# 1 s of simulation; the first 5 us (start-up from the operating point) are not analysed.
+PROBE_S = 20e-6
+PROBE_SETTLE_S = 5e-6
+PROBE_MAX_STEP_S = 2e-9
+PROBE_ZOOM_S = 0.4e-6          # the stretch of mr kept for a figure (the probe's last 400 ns)
+PROBE_ENVELOPE_STEP_S = 50e-9  # the whole probe kept as a min/max envelope
 
 
 @dataclass(frozen=True)
@@ -42,7 +53,7 @@ class NeuronOptions:
     cm_f: float = paper.CM_F
     max_step_s: float = 50e-9
     edge_s: float = 10e-9
-    timeout_s: float = 1800.0  # wall-clock limit of the transient: an oscillating node can take hours
+    timeout_s: float = 1800.0  # wall-clock limit of the transient: a ringing emulator node (probe_neuron) makes 5 ms take 3-8 min
 
     def __post_init__(self) -> None:
         if not 1e-7 <= self.period_s <= 1.0:
@@ -173,19 +184,60 @@ def simulate_neuron(setup: Setup, options: NeuronOptions) -> NeuronResult:
     )
 
 
-def run_neuron(
-    topology: str,
-    var: Sequence[int] | None = None,
-    technology: str = "generic180",
-    corner: str = "tt",
-    temp_c: float = 27.0,
-    options: NeuronOptions | None = None,
-    *,
-    widths_um: Sequence[float] | None = None,
-    inverter_scale: float = 1.0,
-    supply_scale: float = 1.0,
-) -> NeuronResult:
-    """The neuron with one OTA in its memristive reset module (default widths: Table 7)."""
-    setup = Setup(topology, tuple(resolve_var(topology, var, widths_um)), technology, corner, temp_c,
-                  supply_scale=supply_scale, inverter_scale=inverter_scale)
-    return simulate_neuron(setup, options or NeuronOptions())
+@dataclass
+class NeuronProbe:
+    """Does the emulator node ring? The short transient's verdict on ``mr``, VB where the neuron
+    holds it, and the follower loop's AC stability at that VB (the linear prediction)."""
+
+    setup: dict
+    oscillation: Oscillation
+    vb_v: float
+    loop: dict
+    sim_time_s: float
+    waveforms: dict[str, list[float]] = field(repr=False, default_factory=dict)
+
+    @property
+    def oscillating(self) -> bool:
+        return self.oscillation.oscillating
+
+    def to_dict(self, include_waveforms: bool = False) -> dict:
+        data = asdict(self)
+        if not include_waveforms:
+            data.pop("waveforms")
+        return data
+
+
+def probe_neuron(setup: Setup, options: NeuronOptions) -> NeuronProbe:
+    """The first ``PROBE_S`` of ``options``' pulse train, analysed for an oscillation on ``mr``."""
+    sizes, _ = neuron_sizes(setup.tech)
+    session = engine()
+    started = time.perf_counter()
+    session.load(neuron_netlist(setup, options, sizes))
+    data = session.run({"tran": f"tran {PROBE_MAX_STEP_S:.6g} {PROBE_S:.6g} 0 {PROBE_MAX_STEP_S:.6g}"},
+                       timeout_s=options.timeout_s)["tran"]
+    t, mr = data["time"], data["mr"]
+    oscillation = measure_oscillation(t, mr, PROBE_SETTLE_S, PROBE_S)
+    analysed = t >= PROBE_SETTLE_S
+    vb_v = float(np.mean(data["vbm"][analysed]))
+    loop = loop_gain(setup, vb_v).to_dict()
+    elapsed = time.perf_counter() - started
+    zoom = np.linspace(PROBE_S - PROBE_ZOOM_S, PROBE_S, 1601)
+    edges = np.arange(0.0, PROBE_S + PROBE_ENVELOPE_STEP_S / 2, PROBE_ENVELOPE_STEP_S)
+    bins = np.clip(np.digitize(t, edges) - 1, 0, edges.size - 2)
+    envelope_low = [float(mr[bins == b].min()) if np.any(bins == b) else float("nan") for b in range(edges.size - 1)]
+    envelope_high = [float(mr[bins == b].max()) if np.any(bins == b) else float("nan") for b in range(edges.size - 1)]
+    return NeuronProbe(
+        setup=setup.describe(), oscillation=oscillation, vb_v=vb_v, loop=loop, sim_time_s=elapsed,
+        waveforms={"zoom_time_s": zoom.tolist(), "zoom_mr": np.interp(zoom, t, mr).tolist(),
+                   "envelope_time_s": edges[:-1].tolist(), "envelope_low": envelope_low, "envelope_high": envelope_high},
+    )
+
+
+def run_probe(*args: Any, options: NeuronOptions | None = None, **kwargs: Any) -> NeuronProbe:
+    """``probe_neuron`` from plain arguments (``neuromorphic.circuit.make_setup``'s)."""
+    return probe_neuron(make_setup(*args, **kwargs), options or NeuronOptions())
+
+
+def run_neuron(*args: Any, options: NeuronOptions | None = None, **kwargs: Any) -> NeuronResult:
+    """The neuron with one OTA in its memristive reset module, from ``make_setup``'s arguments."""
+    return simulate_neuron(make_setup(*args, **kwargs), options or NeuronOptions())
