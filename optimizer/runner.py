@@ -20,7 +20,7 @@ import numpy as np
 from pymoo.core.population import Population
 
 from optimizer.algorithm import build_nsga2, seeded_population
-from optimizer.evaluation import STORED_CURVES, SimulationJob, simulation_backend
+from optimizer.evaluation import STORED_CURVES, CircuitLoadError, SimulationJob, simulation_backend
 from optimizer.problem import SizingProblem, candidate_metrics, constraints_of, is_feasible, objectives_of
 from optimizer.results import population_front
 from optimizer.spec import RunSpec
@@ -193,6 +193,9 @@ def run_optimization(
         # population: on two cores that hides most of the start-up of a 20 x 50 run.
         with simulation_backend(job, workers, dask_address) as parallel:
             return _run_generations(spec, store, topology, _EvaluationSession(spec, store, job, parallel), progress, should_stop)
+    except CircuitLoadError as exc:
+        store.set_status("failed", str(exc))  # the message says it is not resumable, and why
+        raise
     except BaseException as exc:
         status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
         store.set_status(status, f"{type(exc).__name__}: {exc}; resume to continue")
