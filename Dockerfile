@@ -13,6 +13,7 @@ COPY optimizer optimizer
 COPY app app
 COPY neuromorphic neuromorphic
 COPY memristor memristor
+COPY mismatch mismatch
 COPY spice_templates spice_templates
 RUN pip install --no-cache-dir .
 RUN useradd --create-home gmopt && mkdir -p /data && chown gmopt /data

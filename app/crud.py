@@ -1,4 +1,4 @@
-"""What the API reads from the database, shaped as the public schemas.
+"""What the API reads from and writes to the database, shaped as the public schemas (routes hold no queries).
 
 A completed generation's front never changes, so its rendered JSON or CSV is kept in a small
 in-process cache keyed by (run, generation, format): reading a 1,000-point front then costs one
@@ -7,21 +7,26 @@ primary-key query, not a thousand rows.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 import time
 from collections import OrderedDict
+from typing import Any
 
+from pydantic import TypeAdapter
 from sqlalchemy import Engine, and_, func, select
 from sqlalchemy.orm import Session
 
 from app.db import reader, session_scope
-from app.models import Evaluation, Generation, Run
-from app.schemas import EvaluationPublic, RunPublic
-from app.sql_store import SqlRunStore, row_to_record
-from optimizer.store import EvaluationRecord, encode_float
+from app.models import Evaluation, Generation, Lut, NeuromorphicResult, Run, TechnologyRecord
+from app.neuro_schemas import PointResult
+from app.queue import ACTIVE_STATUSES, enqueue, request_cancel
+from app.schemas import EvaluationPublic, HypervolumePoint, LutPublic, RunPublic
+from app.sql_store import FINAL_STATUSES, SqlRunStore, row_to_record
+from gmopt.floats import encode_float
+from gmopt.settings import Settings
+from optimizer.results import front_csv
+from optimizer.store import EvaluationRecord
 
 
 def _run_query():
@@ -45,6 +50,47 @@ def _public(row) -> RunPublic:
         started_at=run.started_at, finished_at=run.finished_at, gmopt_version=run.gmopt_version,
         ngspice_version=run.ngspice_version, model_hash=run.model_hash, provenance=run.provenance, spec=run.spec,
     )
+
+
+class RunEnded(Exception):
+    """A cancel of a run that has already ended (answered with 409)."""
+
+
+def run_exists(session: Session, run_id: int) -> bool:
+    return session.get(Run, run_id) is not None
+
+
+def create_run(engine: Engine, spec: dict, owner: str, settings: Settings) -> RunPublic:
+    """Queue a validated spec (``app.queue.QueueFull`` when the queue or the owner's share is full)."""
+    with session_scope(engine) as session:
+        run = enqueue(session, spec, owner, settings)
+        return get_run(session, run.id)
+
+
+def cancel_run(engine: Engine, run_id: int) -> RunPublic | None:
+    """Cancel a queued run, or ask a running one to stop; None for no such run, ``RunEnded`` for an ended one."""
+    with session_scope(engine) as session:
+        run = session.get(Run, run_id)
+        if run is None:
+            return None
+        if run.status in FINAL_STATUSES:
+            raise RunEnded(f"run {run_id} has already ended ({run.status})")
+        request_cancel(session, run)
+        session.flush()
+        return get_run(session, run_id)
+
+
+def hypervolumes(engine: Engine, run_id: int) -> list[HypervolumePoint]:
+    return [HypervolumePoint(generation=g, hypervolume=encode_float(v)) for g, v in SqlRunStore(engine, run_id).hypervolumes()]
+
+
+def active_run_counts(engine: Engine) -> dict[str, int]:
+    """How many runs are queued and running (``health``)."""
+    with session_scope(reader(engine)) as session:
+        counts = dict(session.execute(
+            select(Run.status, func.count()).where(Run.status.in_(ACTIVE_STATUSES)).group_by(Run.status)
+        ).tuples().all())
+    return {status: counts.get(status, 0) for status in ACTIVE_STATUSES}
 
 
 def get_run(session: Session, run_id: int) -> RunPublic | None:
@@ -82,6 +128,59 @@ def get_evaluation(session: Session, run_id: int, index: int) -> EvaluationPubli
     return None if row is None else evaluation_public(row_to_record(row))
 
 
+# --- look-up tables ------------------------------------------------------------------------------
+def record_lut(engine: Engine, built: dict) -> LutPublic:
+    """Store what ``app.simulation_pool.build_lut`` returned (a rebuilt table replaces its row)."""
+    with session_scope(engine) as session:
+        session.merge(TechnologyRecord(**built.pop("technology_record")))
+        lut = session.scalar(select(Lut).where(Lut.cache_key == built["cache_key"]))
+        if lut is None:
+            lut = Lut(**built)
+            session.add(lut)
+        else:
+            for key, value in built.items():
+                setattr(lut, key, value)
+        session.flush()
+        return LutPublic.model_validate(lut, from_attributes=True)
+
+
+def list_luts(session: Session, skip: int, limit: int) -> tuple[list[LutPublic], int]:
+    rows = session.scalars(select(Lut).order_by(Lut.id).offset(skip).limit(limit))
+    return [LutPublic.model_validate(row, from_attributes=True) for row in rows], session.scalar(select(func.count()).select_from(Lut))
+
+
+def get_lut(session: Session, lut_id: int) -> Lut | None:
+    return session.get(Lut, lut_id)
+
+
+# --- neuromorphic results of a front point ---------------------------------------------------------
+_point_result = TypeAdapter(PointResult)
+
+
+def get_point(session: Session, run_id: int, index: int) -> tuple[dict, list[int]] | None:
+    """The spec of a run and the integer widths of its evaluation ``index``; None when either is missing."""
+    row = session.execute(
+        select(Run.spec, Evaluation.var).join(Evaluation, Evaluation.run_id == Run.id)
+        .where(Run.id == run_id, Evaluation.index == index)
+    ).one_or_none()
+    return None if row is None else (row.spec, list(row.var))
+
+
+def store_point_result(engine: Engine, run_id: int, index: int, kind: str, data: dict[str, Any]) -> PointResult:
+    with session_scope(engine) as session:
+        row = NeuromorphicResult(run_id=run_id, point_index=index, kind=kind, data=data)
+        session.add(row)
+        session.flush()
+        return _point_result.validate_python(row, from_attributes=True)
+
+
+def point_results(session: Session, run_id: int, index: int) -> list[PointResult]:
+    """Every emulator and neuron result stored for the point, oldest first."""
+    where = (NeuromorphicResult.run_id == run_id, NeuromorphicResult.point_index == index)
+    rows = session.scalars(select(NeuromorphicResult).where(*where).order_by(NeuromorphicResult.id))
+    return [_point_result.validate_python(row, from_attributes=True) for row in rows]
+
+
 class FrontCache:
     """Rendered fronts by (run, generation, format), and each run's last generation for ``ttl_s``.
 
@@ -116,7 +215,7 @@ class FrontCache:
             body = self._bodies.get(key)
         if body is None:
             records = SqlRunStore(engine, run_id).front_of(row.generation) if row.generation is not None else []
-            body = _front_csv(records, objectives) if fmt == "csv" else _front_json(run_id, row.generation, records, objectives)
+            body = front_csv(records).encode() if fmt == "csv" else _front_json(run_id, row.generation, records, objectives)
         with self._lock:
             self._bodies[key] = body
             self._bodies.move_to_end(key)
@@ -134,17 +233,3 @@ def _front_json(run_id: int, generation: int | None, records: list[EvaluationRec
     payload = {"run_id": run_id, "generation": generation, "objectives": objectives, "data": points, "count": len(points)}
     return json.dumps(payload, separators=(",", ":"), allow_nan=False).encode()
 
-
-def _front_csv(records: list[EvaluationRecord], objectives: list[str]) -> bytes:
-    """One row per front point: widths, objectives (as minimised), then every scalar metric."""
-    n_vars = max((len(record.var) for record in records), default=0)
-    metric_names = sorted({name for record in records for name in record.metrics})
-    header = ["index", "generation", *(f"var{i + 1}" for i in range(n_vars)), *(f"W{i + 1}_um" for i in range(n_vars)),
-              *(f"objective_{name}" for name in objectives), "feasible", *metric_names]
-    text = io.StringIO()
-    writer = csv.writer(text, lineterminator="\n")
-    writer.writerow(header)
-    for record in records:
-        writer.writerow([record.index, record.generation, *record.var, *record.widths_um, *record.objectives,
-                         record.feasible, *(record.metrics.get(name, "") for name in metric_names)])
-    return text.getvalue().encode()

@@ -18,9 +18,9 @@ from pydantic import BaseModel, Field, model_validator
 
 from app.schemas import STRICT, public_model
 from gmopt import paper
+from lut.technology import TemperatureC
 from memristor.models import MODELS
 from memristor.programming import ProgrammingResult
-from neuromorphic.circuit import TEMPERATURE_LIMITS_C
 from neuromorphic.emulator import EmulatorOptions, EmulatorResult
 from neuromorphic.neuron import NeuronOptions, NeuronResult
 
@@ -41,8 +41,7 @@ class PointRequest(BaseModel):
     inverter_scale: float = Field(1.0, ge=0.01, le=1000,
                                   description="Width scale of the emulator's inverter (the paper: 1 and 100).")
     corner: str | None = Field(None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="Default: the run's first corner.")
-    temp_c: float | None = Field(None, ge=TEMPERATURE_LIMITS_C[0], le=TEMPERATURE_LIMITS_C[1],
-                                 description="Temperature in degC; default: the run's first temperature.")
+    temp_c: TemperatureC | None = Field(None, description="Temperature in degC; default: the run's first temperature.")
 
     def options(self) -> dict[str, Any]:
         """The library's option fields (everything but the setup)."""

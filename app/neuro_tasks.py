@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from app.schemas import encode_floats
+from gmopt.floats import encode_floats
 
 MAX_PROGRAM_PULSES = 1000
 

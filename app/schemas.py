@@ -1,7 +1,7 @@
 """What the REST API accepts and answers, by role (``RunCreate``, ``RunPublic``, ``RunsPublic``...).
 
 JSON has no inf or NaN, so every float that may be non-finite is answered as a number or one of
-the strings ``"inf"``, ``"-inf"``, ``"nan"`` (the run store's encoding, ``optimizer.store``).
+the strings ``"inf"``, ``"-inf"``, ``"nan"`` (the one encoding, ``gmopt.floats``).
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from gmopt.floats import NonFinite
 from lut.table import DEVICES, SIMULATED
+from lut.technology import TemperatureC
 from optimizer.spec import RunSpec, TopologyName
-from optimizer.store import encode_float
 from ota.testbench import OtaResult
 
-NonFinite = Literal["inf", "-inf", "nan"]
 JsonFloat = float | NonFinite
 RunStatus = Literal["queued", "running", "finished", "failed", "cancelled"]
 STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
@@ -123,7 +123,7 @@ class LutCreate(BaseModel):
 
     technology: str = Field("generic180", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     corner: str | None = Field(None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$", description="Default: the technology's typical corner.")
-    temp_c: float = Field(27.0, ge=-55, le=175, description="Temperature in degC.")
+    temp_c: TemperatureC = Field(27.0, description="Temperature in degC.")
 
 
 class LutPublic(BaseModel):
@@ -178,7 +178,7 @@ class EvaluateRequest(BaseModel):
     topology: TopologyName
     technology: str = Field("generic180", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
     corner: str | None = Field(None, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
-    temp_c: float = Field(27.0, ge=-55, le=175)
+    temp_c: TemperatureC = Field(27.0, description="Temperature in degC.")
     var: list[Annotated[int, Field(ge=1, le=1_000_000)]] | None = Field(None, min_length=1, max_length=32)
     widths_um: list[Annotated[float, Field(gt=0, le=100_000)]] | None = Field(None, min_length=1, max_length=32)
 
@@ -209,14 +209,3 @@ def public_model(name: str, result_class: type, doc: str, exclude: tuple[str, ..
 OtaResultPublic = public_model(
     "OtaResultPublic", OtaResult, "The figures of merit of one simulated candidate (ota.testbench.OtaResult).",
 )
-
-
-def encode_floats(value: Any) -> Any:
-    """Recursively replace non-finite floats by the API's strings."""
-    if isinstance(value, float):
-        return encode_float(value)
-    if isinstance(value, dict):
-        return {key: encode_floats(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [encode_floats(item) for item in value]
-    return value

@@ -2,8 +2,8 @@
 
 ngspice's shared library is one circuit per process and not re-entrant, and a simulation must
 never block the event loop: each call runs in a process pool whose processes keep their loaded
-testbenches. A call that exceeds its time-out gets its pool killed and replaced, so one hung
-simulation cannot take the service down.
+testbenches. A call that exceeds its time-out has its process ended and replaced by the pool
+(pebble's per-task time-out), so one hung simulation cannot take the service down.
 """
 
 from __future__ import annotations
@@ -12,53 +12,52 @@ import asyncio
 import functools
 import multiprocessing
 import threading
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any, Callable
 
-from app.schemas import encode_floats
+from pebble import ProcessExpired, ProcessPool
+
+from gmopt.floats import encode_floats
 
 
 class SimulationTimeout(Exception):
     """The simulation ran past its time-out (answered with 504)."""
 
 
+class SimulationCrashed(Exception):
+    """The simulation's process died (answered with 503; the pool has already replaced it)."""
+
+
 class SimulationPool:
-    """A lazily started process pool with a per-call time-out."""
+    """A lazily started pebble process pool: each call has its own time-out, after which pebble
+    ends that call's process and starts a fresh one (a running task cannot be cancelled otherwise)."""
 
     def __init__(self, processes: int) -> None:
         self.processes = processes
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: ProcessPool | None = None
         self._lock = threading.Lock()
 
-    def _executor(self) -> ProcessPoolExecutor:
+    def _executor(self) -> ProcessPool:
         with self._lock:
             if self._pool is None:
-                self._pool = ProcessPoolExecutor(self.processes, mp_context=multiprocessing.get_context("spawn"))
+                self._pool = ProcessPool(max_workers=self.processes, context=multiprocessing.get_context("spawn"))
             return self._pool
 
     async def call(self, timeout_s: float, function: Callable[..., Any], *args: Any) -> Any:
-        pool = self._executor()
-        future = asyncio.get_running_loop().run_in_executor(pool, function, *args)
+        future = self._executor().schedule(function, args=args, timeout=timeout_s)
         try:
-            return await asyncio.wait_for(future, timeout_s)
-        except TimeoutError as exc:
-            self._kill(pool)
+            return await asyncio.wrap_future(future)
+        except FutureTimeout as exc:
             raise SimulationTimeout(f"the simulation took longer than {timeout_s:g} s and was stopped") from exc
-
-    def _kill(self, pool: ProcessPoolExecutor) -> None:
-        """A running task cannot be cancelled: end the pool's processes (the executor keeps no public handle)."""
-        with self._lock:
-            if self._pool is pool:
-                self._pool = None
-        for process in list(getattr(pool, "_processes", {}).values()):
-            process.kill()
-        pool.shutdown(wait=False, cancel_futures=True)
+        except ProcessExpired as exc:
+            raise SimulationCrashed(f"the simulation process died ({exc})") from exc
 
     def close(self) -> None:
         with self._lock:
             pool, self._pool = self._pool, None
         if pool is not None:
-            pool.shutdown(wait=True, cancel_futures=True)
+            pool.close()
+            pool.join()
 
 
 # --- what runs inside the pool's processes --------------------------------------------------
@@ -71,11 +70,9 @@ def _testbench(topology: str, technology: str, corner: str | None, temp_c: float
 
 def evaluate_candidate(request: dict[str, Any]) -> dict[str, Any]:
     """Simulate one candidate; ValueError (bad widths, unknown technology or corner) reaches the caller."""
-    import dataclasses
-
     testbench = _testbench(request["topology"], request["technology"], request["corner"], request["temp_c"])
     result = testbench.evaluate(request["var"]) if request.get("var") is not None else testbench.evaluate_um(request["widths_um"])
-    return encode_floats(dataclasses.asdict(result))
+    return encode_floats(result.to_dict())
 
 
 def build_lut(technology: str, corner: str | None, temp_c: float) -> dict[str, Any]:

@@ -7,8 +7,7 @@ import time
 
 from neuromorphic.emulator import sweep_frequency
 from neuromorphic.neuron import NeuronOptions, run_neuron
-
-TOPOLOGIES = ("baseline", "fig7", "fig8", "fig9")
+from ota.topology import TOPOLOGIES
 
 
 def main() -> dict:

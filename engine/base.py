@@ -7,12 +7,13 @@ arrays keyed by ngspice's vector names (``out``, ``vdd#branch``, ``@m1[gm]``).
 
 from __future__ import annotations
 
-import math
 import re
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 
 import numpy as np
+
+from spice_templates import spice_number
 
 Vectors = dict[str, np.ndarray]
 Results = dict[str, Vectors]
@@ -28,14 +29,6 @@ def check_name(name: str) -> str:
     if not _NAME.match(name):
         raise ValueError(f"{name!r} is not a valid parameter or device name")
     return name.lower()
-
-
-def format_number(value: float) -> str:
-    """A finite number in a form ngspice parses exactly (12 significant digits)."""
-    number = float(value)
-    if not math.isfinite(number):
-        raise ValueError(f"{value!r} is not a finite number")
-    return f"{number:.12g}"
 
 
 def check_analysis(command: str) -> str:
@@ -58,12 +51,12 @@ class Engine(ABC):
 
     def set_params(self, params: Mapping[str, float]) -> None:
         """Change ``.param`` values; the circuit is re-evaluated before the next analysis."""
-        self._params.update({check_name(k): format_number(v) for k, v in params.items()})
+        self._params.update({check_name(k): spice_number(v) for k, v in params.items()})
 
     def alter(self, device: str, **values: float) -> None:
         """Change instance values (``w``, ``l``, ``dc``) without re-parsing the circuit."""
         for key, value in values.items():
-            self._alters[(check_name(device), check_name(key))] = format_number(value)
+            self._alters[(check_name(device), check_name(key))] = spice_number(value)
 
     @abstractmethod
     def run(self, analyses: Mapping[str, str], timeout_s: float = DEFAULT_TIMEOUT_S) -> Results:

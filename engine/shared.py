@@ -234,8 +234,13 @@ class SharedEngine(Engine):
         self._apply()
 
     def alter(self, device: str, **values: float) -> None:
+        """Only the new ``alter`` lines: the loaded circuit already carries every earlier change,
+        and replaying them (with ``alterparam``'s ``reset``) per device would cost a reset per
+        call: a Monte Carlo sample alters two values of every device."""
         super().alter(device, **values)
-        self._apply()
+        name = device.lower()
+        for key in values:
+            self._command(f"alter {name} {key.lower()}={self._alters[(name, key.lower())]}")
 
     def _apply(self) -> None:
         for command in self._change_commands():

@@ -7,6 +7,7 @@ import typer
 from app import cli as service_cli
 import lut.cli
 import memristor.cli
+import mismatch.cli
 import neuromorphic.cli
 import optimizer.cli
 import ota.cli
@@ -18,7 +19,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (lut.cli, ota.cli, service_cli, neuromorphic.cli, optimizer.cli, memristor.cli):
+for module in (lut.cli, ota.cli, service_cli, neuromorphic.cli, optimizer.cli, memristor.cli, mismatch.cli):
     module.register(app)
 
 

@@ -123,6 +123,7 @@ NETWORK_PULSE_WIDTH_S = 0.8e-3      # Section 6: input pulses 0.8 ms, duty 50 %
 NETWORK_SIMULATION_S = 6e-3         # Section 7: simulation time 6 ms
 TABLE3_INPUTS_MV = (10.0, 70.0, 40.0, 50.0, 20.0)  # Table 3: vin1..vin5
 TABLE3_BIAS_MV = 100.0              # Table 3: vbias
+TRAINED_BIAS_V = 1.0                # Section 6: "the bias signal is vbias = 0.1 V, instead of 1 V" (Tables 4, 6)
 TABLE4_HIDDEN_WEIGHTS = (           # Table 4: w1..w5, wbias of N1..N4 (bias weight for a 1 V bias)
     (-0.2, 1.0, -0.1, 0.5, 0.2, 0.2),
     (1.0, -2.0, -0.5, 1.0, -0.1, 0.5),
@@ -139,7 +140,10 @@ TABLE6_OUTPUT_WEIGHTS = (           # Table 6: M1out..M4out, Mbiasout of N1out, 
     (-0.1, 0.1, 0.2, -0.1, -1.0),
     (-0.05, 0.05, 0.1, -0.1, -0.5),
 )
-TABLE7_OUTPUT_MEMRISTANCES_KOHM = (  # Table 7: M1..M5, Mbias of N1out, N2out
+# Table 7: M1..M5, Mbias of N1out, N2out (rows "N1", "N2"); the sign is the adder input. Read in
+# memristor/network.py: M1..M4 on tf1..tf4 after the 0.1 divider, M5 without a signal (Figure 13's
+# output neurons have four inputs), Mbias on the 0.1 V bias (Table 5's column); docs/memristor.md.
+TABLE7_OUTPUT_MEMRISTANCES_KOHM = (
     (-10.0, 10.0, 5.0, -10.0, -10.0, 10.0),
     (-20.0, 20.0, 10.0, -10.0, -20.0, -10.0),
 )

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -21,12 +20,11 @@ from pathlib import Path
 import numpy as np
 
 from engine import SimulationError, ngspice_version, open_engine
-from engine.base import format_number
 from gmopt import __version__ as gmopt_version
 from gmopt.settings import get_settings
 from lut.table import DEVICES, SIMULATED, Grid, LutTable, load_tables, save_tables
-from lut.technology import Technology
-from spice_templates import render
+from lut.technology import Technology, check_temperature
+from spice_templates import render, spice_number
 
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each dc sweep."""
@@ -36,7 +34,6 @@ VGS_STEP_V = 0.025
 VDS_STEP_V = 0.05
 VSB_POINTS = 7  # 0 to supply/3: 0.1 V apart for a 1.8 V supply
 REFERENCE_WIDTH_M = 10e-6
-TEMP_RANGE_C = (-55.0, 175.0)
 _INSTANCES = {"nmos": ("1", "d", "g", "0", "b"), "pmos": ("2", "dp", "gp", "0", "bp")}
 
 
@@ -53,13 +50,6 @@ def default_grid(tech: Technology) -> Grid:
         vds_sweep_v=(0.0, supply, VDS_STEP_V),
         width_m=REFERENCE_WIDTH_M,
     )
-
-
-def check_temperature(temp_c: float) -> float:
-    temp = float(temp_c)
-    if not (math.isfinite(temp) and TEMP_RANGE_C[0] <= temp <= TEMP_RANGE_C[1]):
-        raise ValueError(f"temperature {temp_c!r} C is outside {TEMP_RANGE_C[0]:g} to {TEMP_RANGE_C[1]:g} C")
-    return temp
 
 
 def provenance(tech: Technology, corner: str, temp_c: float, grid: Grid) -> dict:
@@ -88,7 +78,7 @@ def cache_path(meta: dict) -> Path:
 
 def sweep_netlist(tech: Technology, corner: str, temp_c: float, grid: Grid) -> str:
     """The deck of both devices at the grid's first L and VSB."""
-    width = format_number(grid.width_m)
+    width = spice_number(grid.width_m)
     instances = {
         device: tech.device(device).instance(*_INSTANCES[device], w=width, l="length") for device in DEVICES
     }
@@ -102,13 +92,12 @@ def sweep_netlist(tech: Technology, corner: str, temp_c: float, grid: Grid) -> s
 def simulate_tables(
     tech: Technology, corner: str, temp_c: float, grid: Grid, progress: Progress | None = None
 ) -> dict[str, LutTable]:
-    """Run the sweeps and return both devices' tables (not cached: see ``build_or_load``)."""
-    corner = tech.check_corner(corner)
-    temp_c = check_temperature(temp_c)
+    """Run the sweeps and return both devices' tables (not cached: see ``build_or_load``, which
+    checks the corner and temperature)."""
     meta = provenance(tech, corner, temp_c, grid)
     shape = grid.shape
     data = {device: {q: np.empty(shape) for q in SIMULATED} for device in DEVICES}
-    dc = "dc vgs {} {} {} vds {} {} {}".format(*map(format_number, (*grid.vgs_sweep_v, *grid.vds_sweep_v)))
+    dc = "dc vgs {} {} {} vds {} {} {}".format(*map(spice_number, (*grid.vgs_sweep_v, *grid.vds_sweep_v)))
     total = len(grid.length_m) * len(grid.vsb_v)
     with open_engine("shared") as engine:
         engine.load(sweep_netlist(tech, corner, temp_c, grid))

@@ -30,9 +30,9 @@ from scipy.constants import Boltzmann as BOLTZMANN, elementary_charge as ELEMENT
 from scipy.interpolate import PchipInterpolator
 from scipy.ndimage import map_coordinates
 
-from lut.build import build_or_load, cache_path, check_temperature, default_grid, provenance
+from lut.build import build_or_load, cache_path, default_grid, provenance
 from lut.table import SIMULATED, LutTable
-from lut.technology import Technology, get_technology
+from lut.technology import Technology, check_temperature, get_technology
 
 ArrayLike = float | np.ndarray
 TWO_PHI_F_V = 0.7  # V, a typical 2 phi_F of bulk CMOS; the exact value matters little (see docs/lut.md)
@@ -100,7 +100,7 @@ class Lut:
         if (vgs is None) == (gm_id is None):
             raise ValueError("give exactly one of vgs= or gm_id=")
         if vgs is not None:
-            return self._evaluate(self._interpolator("VGS", quantity.upper()), "VGS", vgs, L, VDS, VSB)
+            return self._evaluate(self._interpolator("VGS", quantity.upper()), "VGS", vgs, L, VDS, VSB, quantity)
         return self._evaluate(self._interpolator("GM_ID", quantity.upper()), "GM_ID", gm_id, L, VDS, VSB)
 
     def lookup_vgs(self, *, gm_id: ArrayLike, L: ArrayLike, VDS: ArrayLike, VSB: ArrayLike = 0.0) -> ArrayLike:
@@ -108,7 +108,7 @@ class Lut:
         return self.lookup("VGS", gm_id=gm_id, L=L, VDS=VDS, VSB=VSB)
 
     # -- evaluation -------------------------------------------------------------------------
-    def _evaluate(self, interpolator: "_Interpolator", x_name: str, x, L, VDS, VSB) -> ArrayLike:
+    def _evaluate(self, interpolator: "_Interpolator", x_name: str, x, L, VDS, VSB, quantity: str = "") -> ArrayLike:
         length, vsb, vds, xs = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (L, VSB, VDS, x)))
         lengths, vsb_axis, vds_axis, vgs_axis = self.grid.axes()
         _check_inside("L", length, lengths, "m")
@@ -120,6 +120,12 @@ class Lut:
         values = interpolator(points).reshape(xs.shape)
         if x_name == "GM_ID" and np.isnan(values).any():  # "RANGE" asks for the NaNs themselves
             self._explain_gm_id(xs, length, vds, vsb, np.isnan(values))
+        if x_name == "VGS" and np.isnan(values).any():
+            index = tuple(np.argwhere(np.isnan(values))[0])
+            raise ValueError(
+                f"{quantity.upper()} of the {self.device} table is undefined at VGS={xs[index]:g} V, L={length[index]:g} m, "
+                f"VDS={vds[index]:g} V, VSB={vsb[index]:g} V (no drain current there: VDS too small, or the device is off)"
+            )
         return values[()] if values.ndim == 0 else values
 
     def gm_id_range(self, *, L: float, VDS: float, VSB: float = 0.0) -> tuple[float, float]:

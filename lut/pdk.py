@@ -81,7 +81,10 @@ PDKS: dict[str, PdkSpec] = {
                 wmin_m=0.22e-6,
                 lmax_m=50e-6,
                 lambda_m=0.14e-6,
-                length_m=1e-6,
+                # L = 0.5 um, not the paper's 1 um: at 1 um the 3.3 V devices need about twice the
+                # widths for the same gm/ID and current, and the fig7 first sizing at 1.2 mS has a
+                # 0.42 MHz bandwidth (eq. 11 asks 1 MHz); at 0.5 um it has 1.16 MHz, 43.5 dB, PM 74 deg.
+                length_m=0.5e-6,
             ),
         ),
         PdkSpec(
@@ -104,6 +107,10 @@ PDKS: dict[str, PdkSpec] = {
                 lmax_m=100e-6,
                 lambda_m=0.075e-6,
                 length_m=1e-6,
+                # An NMOS input pair's VGS is about 0.85 V at gm/ID 10 with its body effect, so a
+                # 0 V common mode would leave the tail about 50 mV of the 0.9 V below it; 0.3 V
+                # leaves the tail 0.35 V and the input devices 0.55 V to the 0 V output.
+                input_cm_v=0.3,
             ),
         ),
     )

@@ -16,14 +16,28 @@ import hashlib
 import json
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 from gmopt import paper
+from gmopt.limits import check_within, within
 from gmopt.settings import get_settings
 from spice_templates import model_path
 
 Polarity = Literal["n", "p"]
 DEFAULT_TECHNOLOGY = "generic180"
+# Why -55 to 175 degC: the junction range that foundry models are qualified over (military
+# -55 degC, automotive grade 0 junctions 175 degC); BSIM's temperature equations are fits
+# inside it, so a result outside it would be an extrapolation reported as a measurement.
+TEMPERATURE_RANGE_C = (-55.0, 175.0)
+
+
+# The same limit as a pydantic field type (specs and API requests); the schema shows the range.
+TemperatureC = Annotated[float, *within(*TEMPERATURE_RANGE_C, "temperature", " degC")]
+
+
+def check_temperature(temp_c: float) -> float:
+    """The temperature as a float; ValueError naming the range when it is outside ``TEMPERATURE_RANGE_C``."""
+    return float(check_within(temp_c, *TEMPERATURE_RANGE_C, "temperature", " degC"))
 
 
 class UnknownTechnology(ValueError):
@@ -72,11 +86,15 @@ class Device:
             return 1
         return max(1, math.ceil(width_m / self.max_finger_width_m - 1e-9))
 
-    def vector(self, name: str, quantity: str) -> str:
-        """The ngspice vector of a device quantity (``@m1[gm]``, or ``@m.x1.inner[gm]`` in a subcircuit)."""
-        if self.prefix == "m":
-            return f"@m{name}[{quantity}]".lower()
-        return f"@m.x{name}.{self.inner}[{quantity}]".lower()
+    def vector(self, name: str, quantity: str, within: str = "") -> str:
+        """The ngspice vector of a device quantity: ``@m1[gm]``, ``@m.x1.inner[gm]`` for a PDK
+        subcircuit device, and ``@m.xota.mn2[vds]`` for one inside subcircuit instance ``within``.
+        The one place that spells ngspice's vector paths."""
+        path = [within] if within else []
+        path += [f"{self.prefix}{name}"] + ([self.inner] if self.prefix == "x" else [])
+        if len(path) == 1:
+            return f"@{path[0]}[{quantity}]".lower()
+        return f"@m.{'.'.join(path)}[{quantity}]".lower()
 
 
 def _bare(expression: str) -> str:

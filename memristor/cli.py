@@ -173,9 +173,13 @@ def network(
         spec = NetworkSpec()
         coefficient = k if k is not None else fit_activation().k
         spice, ideal = spice_network(spec, coefficient), numpy_network(spec, coefficient)
+        weights = {"hidden": spec.hidden_weights().tolist(), "output": (spec.output_weights() + 0.0).tolist()}
         if json_output:
-            print_json({"spice": spice.to_json(), "numpy": ideal.to_json()})
+            print_json({"spice": spice.to_json(), "numpy": ideal.to_json(), "realised_weights": weights})
             return
+        typer.echo("output weights realised by Table 7 (tf1..tf4, M5 on ground, bias for 1 V):")
+        for index, row in enumerate(weights["output"]):
+            typer.echo(f"  N{index + 1}out " + "".join(f"{w:8.3g}" for w in row))
         labels = [f"S{i + 1}" for i in range(4)] + [f"tf{i + 1}" for i in range(4)] + ["Y1", "Y2"]
         rows = [list(r.s_v) + list(r.tf_v) + list(r.y_v) for r in (spice, ideal)]
         typer.echo(f"log-sigmoid k = {coefficient:.4f}; values in mV")

@@ -1,13 +1,19 @@
 """The 5-4-2 memristor network of Figures 13-15, in ngspice and in numpy (the paper's MATLAB role).
 
-Reading of the tables (documented in docs/memristor.md):
+The circuit is built from the memristances (Tables 5 and 7); the numpy reference uses the weights
+those memristances realise, from ``realised_weights`` (docs/memristor.md lists where Table 7 and
+Table 6 disagree and the reading taken):
 * a synapse's weight is w = M_ref / M with M_ref = 10 kOhm (eq. 17); the sign in Tables 5 and 7 says
   whether the memristor feeds the adder's negative (OA1) or positive (OA2) input (Figure 9);
-* hidden neurons: S = sum w x over the five inputs plus w_bias * 100 mV (Table 5); tf = logsig(k S);
+* the trained network (Tables 4 and 6, MATLAB) has a 1 V bias, the circuit a 0.1 V one: a bias
+  memristor realises a tenth of its eq. 17 weight (Section 6: Table 5's Mbias is 10 kOhm / (10 wbias));
+* hidden neurons: S = sum w x over the five inputs plus the bias; tf = logsig(k S);
 * each tf goes through the 0.1 divider and a buffer (Figure 12) before the output synapses, so Table 7's
-  M1..M4 act on tf/10 (this reproduces Table 6 exactly: -10 kOhm on tf/10 is -0.1 on tf), and Table 7's
-  M5 is the output bias synapse on the 100 mV bias (-10 kOhm: Table 6's -1); Table 7's sixth column
-  has no weight in Table 6 and is not connected;
+  M1..M4 realise a tenth of their eq. 17 weight on tf (-10 kOhm is -0.1: Table 6's M1out..M4out);
+* Table 7's Mbias is the output bias memristor on the 0.1 V bias (+10 kOhm realises +0.1, -10 kOhm
+  -0.1; Table 6 prints -1 and -0.5: Table 7 is taken); Table 7's M5 has no signal (Figure 13 gives the
+  output neurons four inputs): it is tied to ground, where it carries no current into the adder's
+  virtual ground, and realises nothing;
 * output neurons are purelin (a buffer): Y = S_out.
 Memristors whose voltage would exceed vthr (feedback and divider elements) are split into
 n = ceil(1.5 |v| / vthr) equal memristors in series (eqs. 18-19 with 50 % headroom: the chains are
@@ -18,7 +24,7 @@ drifts, raising its own voltage further).
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,6 +42,7 @@ CHAIN_HEADROOM = 1.5                # eqs. 18-19 sized on numpy's voltages, whic
 PULSE_DELAY_S = 0.1e-3
 PULSE_EDGE_S = 1e-6
 SAMPLE_AT_S = PULSE_DELAY_S + 0.5 * paper.NETWORK_PULSE_WIDTH_S
+UNUSED_INPUT = "0"                  # the node of Table 7's M5 (no signal; see the module docstring)
 
 
 def weight(memristance_ohm: float, reference_ohm: float = paper.REFERENCE_MEMRISTANCE_OHM) -> float:
@@ -45,6 +52,17 @@ def weight(memristance_ohm: float, reference_ohm: float = paper.REFERENCE_MEMRIS
     return math.copysign(reference_ohm / abs(memristance_ohm), memristance_ohm)
 
 
+def realised_weights(memristances_ohm: Sequence[Sequence[float]], signal_fractions: Sequence[float]) -> np.ndarray:
+    """The weights of the trained network (Tables 4 and 6) that a layer's memristors realise: eq. 17
+    times the fraction of the trained network's signal that each column's memristor sees (1 for an
+    input, 0.1 for tf behind the divider and for the 0.1 V bias standing for 1 V, 0 for no signal)."""
+    fractions = np.asarray(signal_fractions, dtype=float)
+    rows = np.array([[weight(m) for m in row] for row in memristances_ohm])
+    if rows.shape[1] != fractions.size:
+        raise ValueError(f"{rows.shape[1]} memristances per neuron but {fractions.size} signals")
+    return rows * fractions
+
+
 @dataclass(frozen=True)
 class NetworkSpec:
     inputs_v: tuple[float, ...] = tuple(v / 1e3 for v in paper.TABLE3_INPUTS_MV)
@@ -52,14 +70,29 @@ class NetworkSpec:
     hidden_ohm: tuple[tuple[float, ...], ...] = tuple(
         tuple(kohm * 1e3 for kohm in row) for row in paper.TABLE5_HIDDEN_MEMRISTANCES_KOHM)
     output_ohm: tuple[tuple[float, ...], ...] = tuple(
-        tuple(kohm * 1e3 for kohm in row[:5]) for row in paper.TABLE7_OUTPUT_MEMRISTANCES_KOHM)
+        tuple(kohm * 1e3 for kohm in row) for row in paper.TABLE7_OUTPUT_MEMRISTANCES_KOHM)
     divider_ratio: float = paper.DIVIDER_RATIO
 
+    @property
+    def bias_fraction(self) -> float:
+        """The circuit's bias against the trained network's (0.1 V for 1 V: Table 5's x10 rule)."""
+        return self.bias_v / paper.TRAINED_BIAS_V
+
+    def hidden_fractions(self) -> list[float]:
+        """Columns of Table 5: vin1..vin5 as they are, then the bias."""
+        return [1.0] * len(self.inputs_v) + [self.bias_fraction]
+
+    def output_fractions(self) -> list[float]:
+        """Columns of Table 7: tf1..tf4 behind the divider, M5 without a signal, then the bias."""
+        return [self.divider_ratio] * len(self.hidden_ohm) + [0.0, self.bias_fraction]
+
     def hidden_weights(self) -> np.ndarray:
-        return np.array([[weight(m) for m in row] for row in self.hidden_ohm])
+        """Table 4's weights as Table 5's memristances realise them."""
+        return realised_weights(self.hidden_ohm, self.hidden_fractions())
 
     def output_weights(self) -> np.ndarray:
-        return np.array([[weight(m) for m in row] for row in self.output_ohm])
+        """Table 6's weights as Table 7's memristances realise them (M5's column is zero)."""
+        return realised_weights(self.output_ohm, self.output_fractions())
 
 
 @dataclass(frozen=True)
@@ -75,12 +108,12 @@ class NetworkResult:
 
 
 def numpy_network(spec: NetworkSpec, k: float, transfer: Callable[[np.ndarray], np.ndarray] | None = None) -> NetworkResult:
-    """Ideal op-amps and the log-sigmoid of eq. 14 with coefficient ``k`` (or another ``transfer``,
-    e.g. the activation circuit's own curve, to check the rest of the circuit on its own)."""
-    hidden_in = np.append(spec.inputs_v, spec.bias_v)
-    s = spec.hidden_weights() @ hidden_in
+    """The trained network (MATLAB's role) with the weights the memristances realise, ideal op-amps,
+    a 1 V bias and the log-sigmoid of eq. 14 with coefficient ``k`` (or another ``transfer``, e.g. the
+    activation circuit's own curve, to check the rest of the circuit on its own)."""
+    s = spec.hidden_weights() @ np.append(spec.inputs_v, paper.TRAINED_BIAS_V)
     tf = transfer(s) if transfer is not None else logsig(s, k)
-    y = spec.output_weights() @ np.append(spec.divider_ratio * tf, spec.bias_v)
+    y = spec.output_weights() @ np.concatenate([tf, [0.0, paper.TRAINED_BIAS_V]])
     return NetworkResult(s, tf, y, {"k": k})
 
 
@@ -115,6 +148,11 @@ class _Circuit:
         self.opamps.append({"name": f"{name}_oa2", "inp": "0", "inn": f"{name}_pos", "out": f"{name}_oa2"})
 
 
+def _positive_sum(weights: np.ndarray, trained_signals: np.ndarray) -> float:
+    """OA2's output magnitude (Figure 9): the positive-weight part of the sum, which M8 and M9 see."""
+    return float(sum(w * x for w, x in zip(weights, trained_signals) if w > 0))
+
+
 def network_netlist(spec: NetworkSpec, expected: NetworkResult) -> tuple[str, int]:
     """The network of Figure 15 (A14mod memristors, nch activation, behavioural op-amps) and its
     memristor count; ``expected`` (numpy) sizes the series chains."""
@@ -123,24 +161,19 @@ def network_netlist(spec: NetworkSpec, expected: NetworkResult) -> tuple[str, in
     sources = [{"name": f"in{i + 1}", "level_v": v} for i, v in enumerate(spec.inputs_v)]
     sources.append({"name": "bias", "level_v": spec.bias_v})
     inputs = [f"in{i + 1}" for i in range(len(spec.inputs_v))] + ["bias"]
+    hidden_trained = np.append(spec.inputs_v, paper.TRAINED_BIAS_V)
     tfs = []
-    for j, row in enumerate(spec.hidden_ohm):
-        weights = spec.hidden_weights()[j]
-        positive = sum(w * v for w, v in zip(weights, [*spec.inputs_v, spec.bias_v]) if w > 0)
-        circuit.adder(f"h{j + 1}", list(zip(inputs, row)), f"s{j + 1}",
-                      expected.s_v[j], positive)
+    for j, (row, weights) in enumerate(zip(spec.hidden_ohm, spec.hidden_weights())):
+        circuit.adder(f"h{j + 1}", list(zip(inputs, row)), f"s{j + 1}", expected.s_v[j], _positive_sum(weights, hidden_trained))
         tfs.append({"name": f"tf{j + 1}", "inp": f"s{j + 1}", "out": f"tf{j + 1}"})
         top_ohm = paper.DIVIDER_BOTTOM_OHM * (1.0 / spec.divider_ratio - 1.0)
         circuit.chain(f"d{j + 1}_top", f"tf{j + 1}", f"dv{j + 1}", top_ohm, (1 - spec.divider_ratio) * expected.tf_v[j])
         circuit.chain(f"d{j + 1}_bottom", f"dv{j + 1}", "0", paper.DIVIDER_BOTTOM_OHM, spec.divider_ratio * expected.tf_v[j])
         circuit.opamps.append({"name": f"buf{j + 1}", "inp": f"dv{j + 1}", "inn": f"tfb{j + 1}", "out": f"tfb{j + 1}"})
-    out_inputs = [f"tfb{j + 1}" for j in range(len(spec.hidden_ohm))] + ["bias"]
-    out_values = [*(spec.divider_ratio * expected.tf_v), spec.bias_v]
-    for k, row in enumerate(spec.output_ohm):
-        weights = spec.output_weights()[k]
-        positive = sum(w * v for w, v in zip(weights, out_values) if w > 0)
-        circuit.adder(f"o{k + 1}", list(zip(out_inputs, row)), f"so{k + 1}",
-                      expected.y_v[k], positive)
+    out_inputs = [f"tfb{j + 1}" for j in range(len(spec.hidden_ohm))] + [UNUSED_INPUT, "bias"]
+    out_trained = np.concatenate([expected.tf_v, [0.0, paper.TRAINED_BIAS_V]])
+    for k, (row, weights) in enumerate(zip(spec.output_ohm, spec.output_weights())):
+        circuit.adder(f"o{k + 1}", list(zip(out_inputs, row)), f"so{k + 1}", expected.y_v[k], _positive_sum(weights, out_trained))
         circuit.opamps.append({"name": f"pl{k + 1}", "inp": f"so{k + 1}", "inn": f"y{k + 1}", "out": f"y{k + 1}"})
     return render(
         "memristor/network.cir.j2", include=get_technology().include(), memristor_subckt=subcircuit(device),

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from engine import Engine, open_engine
 from gmopt import paper
-from lut.technology import Technology, get_technology
+from lut.technology import Technology, check_temperature, get_technology
 from ota.netlist import instance_line, subcircuit
 from ota.topology import get_topology
 
@@ -21,7 +21,6 @@ from ota.topology import get_topology
 # value for it; 1 nF makes VB swing a few hundred mV at 100 kHz with the x1 inverter (our choice).
 EMULATOR_CAPACITANCE_F = 1e-9
 SUPPLY_SCALE_LIMITS = (0.5, 1.5)
-TEMPERATURE_LIMITS_C = (-55.0, 150.0)
 
 _engine: Engine | None = None
 
@@ -75,9 +74,7 @@ class Setup:
         low, high = SUPPLY_SCALE_LIMITS
         if not low <= self.supply_scale <= high:
             raise ValueError(f"supply scale {self.supply_scale} is outside [{low}, {high}] (1.0 = the paper's +-0.9 V)")
-        low, high = TEMPERATURE_LIMITS_C
-        if not low <= self.temp_c <= high:
-            raise ValueError(f"temperature {self.temp_c} C is outside [{low}, {high}] C")
+        object.__setattr__(self, "temp_c", check_temperature(self.temp_c))
         if not 0.01 <= self.inverter_scale <= 1000:
             raise ValueError(f"inverter scale {self.inverter_scale} is outside [0.01, 1000] (the paper uses 1 and 100)")
 
@@ -96,11 +93,12 @@ class Setup:
             "inverter_scale": self.inverter_scale,
         }
 
-    def template_values(self, terminal: str, control: str) -> dict:
+    def template_values(self, terminal: str, control: str, inn: str | None = None) -> dict:
         """Values of ``_common.cir.j2`` and ``_emulator.cir.j2`` for an emulator between ``terminal``
-        and ground whose OTA bias pin VB is the node ``control``."""
+        and ground whose OTA bias pin VB is the node ``control``; ``inn`` puts the OTA's inverting
+        input on another node (to break the follower loop for a loop-gain analysis)."""
         topology = get_topology(self.topology)
-        nodes = ("0", terminal, terminal, "vdd", "vss", control, "vbn", "vb1", "vb2", "vb3", "vbp")
+        nodes = ("0", inn or terminal, terminal, "vdd", "vss", control, "vbn", "vb1", "vb2", "vb3", "vbp")
         inverter_l = f"{paper.INVERTER_LENGTH_M:g}"
         return {
             "include": self.tech.include(self.corner),

@@ -33,6 +33,17 @@ def _widths(topology: str, widths: str, widths_um: str) -> dict:
     return {"var": var, "widths_um": _numbers(widths_um, float, "--widths-um") if widths_um else None}
 
 
+def _run_design(run: Path, point: int, widths_given: str) -> tuple[str, dict]:
+    """The topology and the design (Var, technology, first corner and temperature) of a stored run's front point."""
+    from optimizer.cli import existing_run
+    from optimizer.results import front_design
+
+    if widths_given:
+        raise ValueError("give either --run (the design comes from the run) or --widths/--widths-um, not both")
+    spec, var = front_design(existing_run(run), point)
+    return spec.topology, {"var": var, "technology": spec.technology, "corner": spec.corners[0], "temp_c": spec.temps_c[0]}
+
+
 @contextmanager
 def _progress_bar(description: str) -> Iterator[Callable[[int, int], None]]:
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
@@ -55,15 +66,23 @@ def emulator(
     inverter_scale: float = typer.Option(1.0, "--inverter-scale", help="Inverter width scale (the paper uses 1 and 100)."),
     periods: int = typer.Option(6, "--periods", help="Simulated periods; the last one is analysed."),
     plot: Path | None = typer.Option(None, "--plot", help="Write the i-v loop(s) to this PNG."),
+    run: Path | None = typer.Option(None, "--run", help="Take the OTA from this optimization run's front "
+                                    "(its topology, widths, technology and first corner/temperature)."),
+    point: int = typer.Option(0, "--point", min=0, help="With --run: the front point as 'gmopt front' lists it (0 = best linearity)."),
     json_output: bool = JSON,
 ) -> None:
-    """The OTA memristor emulator (paper Fig. 6) under a sine: pinch and lobe areas (V*A)."""
+    """The OTA memristor emulator (paper Fig. 6) under a sine: pinch, lobe areas (V*A) and loop asymmetry."""
     from neuromorphic.emulator import EmulatorOptions, sweep_frequency
 
     with user_errors():
         base = EmulatorOptions(amplitude_v=amplitude, periods=periods, **({"state_capacitance_f": capacitance} if capacitance else {}))
+        if run is not None:
+            topology, design = _run_design(run, point, widths or widths_um)
+            tech, corner, temp = design.pop("technology"), design.pop("corner"), design.pop("temp_c")
+        else:
+            design = _widths(topology, widths, widths_um)
         sweep = sweep_frequency(topology, freq, technology=tech, corner=corner, temp_c=temp, options=base,
-                                inverter_scale=inverter_scale, **_widths(topology, widths, widths_um))
+                                inverter_scale=inverter_scale, **design)
         if plot is not None:
             from neuromorphic.plot import plot_loops
 
@@ -72,9 +91,12 @@ def emulator(
             data = sweep.to_dict()
             print_json(data["results"][0] if len(freq) == 1 else data)
             return
+        if run is not None:
+            typer.echo(f"{run} point {point}: {topology}, Var {','.join(str(v) for v in design['var'])}, {tech} {corner} {temp:g} C")
         for r in sweep.results:
             typer.echo(f"{r.freq_hz:10.4g} Hz  pinched {str(r.pinched):5s} (|i(0)|/peak {r.pinch_ratio:.3f})  "
-                       f"lobes +{r.lobe_area_pos:.4g} / -{r.lobe_area_neg:.4g} V*A  VB {r.vb_min_v:.3f}..{r.vb_max_v:.3f} V")
+                       f"lobes +{r.lobe_area_pos:.4g} / -{r.lobe_area_neg:.4g} V*A (asymmetry {r.loop_asymmetry:.3f})  "
+                       f"VB {r.vb_min_v:.3f}..{r.vb_max_v:.3f} V")
         if len(freq) > 1:
             typer.echo(f"lobe area shrinks with frequency: {sweep.shrinks}")
 
@@ -90,13 +112,31 @@ def neuron(
     max_step: float = typer.Option(50e-9, "--max-step", help="Largest transient time step in s."),
     supply_scale: float = typer.Option(1.0, "--supply-scale", help="Supply scale (1.0 = +-0.9 V)."),
     plot: Path | None = typer.Option(None, "--plot", help="Write Vin, Vm, the output and VB to this PNG."),
+    probe: bool = typer.Option(False, "--probe", help="Only the 20 us oscillation probe of the emulator node "
+                               "(with --plot: its waveform)."),
     json_output: bool = JSON,
 ) -> None:
     """The memristor-emulator LIF neuron (paper Fig. 5): spikes, rate, energy per spike (eq. 12), area."""
-    from neuromorphic.neuron import NeuronOptions, run_neuron
+    from neuromorphic.neuron import NeuronOptions, run_neuron, run_probe
 
     with user_errors():
         options = NeuronOptions(period_s=period, duty=duty, amplitude_v=amplitude, periods=periods, max_step_s=max_step)
+        if probe:
+            found = run_probe(topology, technology=tech, corner=corner, temp_c=temp, options=options,
+                              inverter_scale=inverter_scale, supply_scale=supply_scale, **_widths(topology, widths, widths_um))
+            if plot is not None:
+                from neuromorphic.plot import plot_probes
+
+                plot_probes([(f"{topology} x{inverter_scale:g}", found.to_dict(include_waveforms=True))], plot)
+            if json_output:
+                print_json(found.to_dict())
+                return
+            o = found.oscillation
+            typer.echo(f"oscillating {o.oscillating}: {o.frequency_fft_hz / 1e6:.4g} MHz (FFT), {o.frequency_crossings_hz / 1e6:.4g} "
+                       f"MHz (zero crossings), {o.peak_to_peak_v * 1e3:.1f} mV pp on mr; VB {found.vb_v:.3f} V")
+            typer.echo(f"follower loop at that VB: UGF {found.loop['ugf_hz'] / 1e6:.4g} MHz, phase margin "
+                       f"{found.loop['phase_margin_deg']:.1f} deg, -180 deg at {found.loop['phase_crossover_hz'] / 1e6:.4g} MHz")
+            return
         result = run_neuron(topology, technology=tech, corner=corner, temp_c=temp, options=options,
                             inverter_scale=inverter_scale, supply_scale=supply_scale, **_widths(topology, widths, widths_um))
         if plot is not None:
@@ -119,10 +159,13 @@ def table10(
     periods: int = typer.Option(1, "--periods", help="Input periods of T = 5 ms."),
     workers: int = typer.Option(None, "--workers", help="Worker processes (default GMOPT_WORKERS)."),
     row_timeout: float = typer.Option(None, "--row-timeout", help="Wall-clock limit per row in s (default 300); a row "
-                                      "that exceeds it (an oscillating node) is reported as not finished."),
+                                      "that exceeds it is reported as not finished."),
+    plot_oscillations: Path | None = typer.Option(None, "--plot-oscillations", help="Write the emulator node of every "
+                                                  "oscillating row (the 20 us probe) to this PNG."),
     json_output: bool = JSON,
 ) -> None:
-    """Reproduce the paper's Table 10 (energy per spike at T = 5 ms, area) beside the paper's numbers."""
+    """Reproduce the paper's Table 10 (energy per spike at T = 5 ms, area) beside the paper's numbers.
+    A row whose emulator node oscillates (a 20 us probe first) is reported with its frequency."""
     from neuromorphic.neuron import NeuronOptions
     from neuromorphic.table10 import ROW_TIMEOUT_S, reproduce_table10
 
@@ -130,6 +173,11 @@ def table10(
         options = NeuronOptions(periods=periods, timeout_s=ROW_TIMEOUT_S if row_timeout is None else row_timeout)
         rows = reproduce_table10(tech, corner, temp, options,
                                  workers=workers or get_settings().workers, progress=progress)
+    ringing = [(f"{row.topology} {row.sizing} x{row.inverter_scale}", row.probe) for row in rows if row.oscillating]
+    if plot_oscillations is not None and ringing:
+        from neuromorphic.plot import plot_probes
+
+        plot_probes(ringing, plot_oscillations)
     if json_output:
         print_json([row.to_dict() for row in rows])
         return
@@ -140,8 +188,11 @@ SIZING_LABELS = {"ours": "optimized (ours)"}
 
 
 def _energy_cell(row) -> str:
+    if row.oscillating:
+        return (f"oscillates at {row.oscillation_hz / 1e6:.3g} MHz ({row.oscillation_pp_v * 1e3:.0f} mV pp on mr, "
+                f"loop PM {row.phase_margin_deg:.0f} deg)")
     if row.timed_out:
-        return f"did not finish in {row.timeout_s:g} s (oscillating node, see docs)"
+        return f"did not finish in {row.timeout_s:g} s"
     if row.error:
         return "failed"
     return "no spike" if row.energy_per_spike_j is None else f"{row.energy_per_spike_j * 1e9:.4g} nJ"

@@ -14,10 +14,12 @@ from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
+from gmopt import paper
 from neuromorphic.circuit import EMULATOR_CAPACITANCE_F, Setup, engine, resolve_var
 from spice_templates import render
 
 LOOP_SAMPLES = 2000                 # samples of the analysed period (interpolated from ngspice's steps)
+LOOP_GAIN_SWEEP = "ac dec 50 1e3 1e10"  # the follower loop's UGF lies at 10-300 MHz for these OTAs
 
 
 @dataclass(frozen=True)
@@ -95,6 +97,12 @@ class EmulatorResult:
     sim_time_s: float
     loop_v: list[float] = field(repr=False)
     loop_i_a: list[float] = field(repr=False)
+
+    @property
+    def loop_asymmetry(self) -> float:
+        """|A+ - A-| / (A+ + A-) of the lobe areas: 0 for a symmetric loop, 1 for one lobe only."""
+        total = self.lobe_area_pos + self.lobe_area_neg
+        return abs(self.lobe_area_pos - self.lobe_area_neg) / total if total > 0 else float("nan")
 
     def to_dict(self, include_loop: bool = True) -> dict:
         data = asdict(self)
@@ -192,3 +200,66 @@ def sweep_frequency(
     ]
     return FrequencySweep(results)
 
+
+
+@dataclass(frozen=True)
+class LoopGain:
+    """The emulator's follower loop (the OTA with inn = out, as in the neuron while TN4 is off):
+    T(f) = A(f) of the OTA loaded by the terminal. The loop is unstable when the phase margin is
+    negative (|T| > 1 where the phase passes -180 deg) and then oscillates near that frequency."""
+
+    vb_v: float
+    load_f: float
+    dc_gain_db: float
+    ugf_hz: float
+    phase_margin_deg: float
+    phase_crossover_hz: float      # first frequency where the phase reaches -180 deg (NaN if never)
+    gain_at_crossover_db: float    # > 0 dB: the loop is unstable
+    freq_hz: np.ndarray = field(repr=False)
+    gain_db: np.ndarray = field(repr=False)
+    phase_deg: np.ndarray = field(repr=False)
+
+    @property
+    def stable(self) -> bool:
+        return bool(self.phase_margin_deg > 0 and not self.gain_at_crossover_db > 0)
+
+    def to_dict(self) -> dict:
+        return {key: value for key, value in asdict(self).items() if key not in ("freq_hz", "gain_db", "phase_deg")} | {
+            "stable": self.stable}
+
+
+def loop_gain(setup: Setup, vb_v: float, load_f: float = paper.LOAD_CAPACITANCE_F) -> LoopGain:
+    """AC loop gain of the emulator's follower loop with VB held at ``vb_v`` (in the neuron VB sits on
+    Cm = 40 nF, an AC short at MHz) and ``load_f`` on the terminal beside the inverter's gates."""
+    netlist = render(
+        "neuromorphic/loop_gain.cir.j2", topology=setup.topology, terminal="t", inn="t_inn", vb_v=vb_v, load_f=load_f,
+        state_capacitance_f=EMULATOR_CAPACITANCE_F, **setup.template_values(terminal="t", control="vbm", inn="t_inn"),
+    )
+    session = engine()
+    session.load(netlist)
+    data = session.run({"ac": LOOP_GAIN_SWEEP}, timeout_s=60)["ac"]
+    freq = np.real(data["frequency"])
+    gain = -data["t"] / data["t_inn"]
+    gain_db = 20 * np.log10(np.abs(gain))
+    phase = np.degrees(np.unwrap(np.angle(gain)))
+    phase -= 360.0 * np.round(phase[0] / 360.0)          # T(0) = A0 > 0: the phase starts at 0
+    return LoopGain(
+        vb_v=vb_v, load_f=load_f, dc_gain_db=float(gain_db[0]),
+        ugf_hz=_first_crossing(freq, gain_db, 0.0), phase_margin_deg=180.0 + _at(freq, phase, _first_crossing(freq, gain_db, 0.0)),
+        phase_crossover_hz=(crossover := _first_crossing(freq, phase, -180.0)),
+        gain_at_crossover_db=_at(freq, gain_db, crossover), freq_hz=freq, gain_db=gain_db, phase_deg=phase,
+    )
+
+
+def _first_crossing(freq_hz: np.ndarray, values: np.ndarray, level: float) -> float:
+    """The first frequency where ``values`` falls through ``level`` (log-interpolated), or NaN."""
+    below = np.nonzero((values[:-1] > level) & (values[1:] <= level))[0]
+    if below.size == 0:
+        return float("nan")
+    i = below[0]
+    fraction = (values[i] - level) / (values[i] - values[i + 1])
+    return float(10 ** (np.log10(freq_hz[i]) + fraction * np.log10(freq_hz[i + 1] / freq_hz[i])))
+
+
+def _at(freq_hz: np.ndarray, values: np.ndarray, at_hz: float) -> float:
+    return float(np.interp(np.log10(at_hz), np.log10(freq_hz), values)) if np.isfinite(at_hz) else float("nan")

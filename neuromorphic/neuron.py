@@ -18,7 +18,9 @@ import numpy as np
 from gmopt import paper
 from lut.technology import Technology
 from neuromorphic.circuit import Setup, engine, inverter_area_um2, ota_area_um2, resolve_var
+from neuromorphic.emulator import loop_gain
 from neuromorphic.energy import energy_per_spike_j, supply_energies_j
+from neuromorphic.oscillation import Oscillation, measure_oscillation
 from neuromorphic.spikes import detect_spikes
 from spice_templates import render
 
@@ -28,6 +30,14 @@ LEAK_BIAS_V = paper.BIAS_V["vbn"]    # gates of the leak TN2 || TN3: the paper's
 EMULATOR_LOAD_F = paper.LOAD_CAPACITANCE_F  # the OTA's design load (Table 1) on the emulator node
 SPIKE_LEVELS = (0.3, 0.7)            # spike = output rising through 0.7 VDD after being below 0.3 VDD
 PLOT_POINTS = 20_000
+# The oscillation probe (docs/neuromorphic.md, 'The emulator node can oscillate'): the first 20 us of
+# the pulse train (its first spikes) with steps of at most 2 ns, which resolve 30-90 MHz ringing in about
+# 1 s of simulation; the first 5 us (start-up from the operating point) are not analysed.
+PROBE_S = 20e-6
+PROBE_SETTLE_S = 5e-6
+PROBE_MAX_STEP_S = 2e-9
+PROBE_ZOOM_S = 0.4e-6          # the stretch of mr kept for a figure (the probe's last 400 ns)
+PROBE_ENVELOPE_STEP_S = 50e-9  # the whole probe kept as a min/max envelope
 
 
 @dataclass(frozen=True)
@@ -42,7 +52,7 @@ class NeuronOptions:
     cm_f: float = paper.CM_F
     max_step_s: float = 50e-9
     edge_s: float = 10e-9
-    timeout_s: float = 1800.0  # wall-clock limit of the transient: an oscillating node can take hours
+    timeout_s: float = 1800.0  # wall-clock limit of the transient: a ringing emulator node (probe_neuron) makes 5 ms take 3-8 min
 
     def __post_init__(self) -> None:
         if not 1e-7 <= self.period_s <= 1.0:
@@ -171,6 +181,73 @@ def simulate_neuron(setup: Setup, options: NeuronOptions) -> NeuronResult:
         area_parts_um2=parts, size_adjustments=changes, sim_time_s=elapsed,
         waveforms={key: (grid if key == "time_s" else np.interp(grid, t, values)).tolist() for key, values in waves.items()},
     )
+
+
+@dataclass
+class NeuronProbe:
+    """Does the emulator node ring? The short transient's verdict on ``mr``, VB where the neuron
+    holds it, and the follower loop's AC stability at that VB (the linear prediction)."""
+
+    setup: dict
+    oscillation: Oscillation
+    vb_v: float
+    loop: dict
+    sim_time_s: float
+    waveforms: dict[str, list[float]] = field(repr=False, default_factory=dict)
+
+    @property
+    def oscillating(self) -> bool:
+        return self.oscillation.oscillating
+
+    def to_dict(self, include_waveforms: bool = False) -> dict:
+        data = asdict(self)
+        if not include_waveforms:
+            data.pop("waveforms")
+        return data
+
+
+def probe_neuron(setup: Setup, options: NeuronOptions) -> NeuronProbe:
+    """The first ``PROBE_S`` of ``options``' pulse train, analysed for an oscillation on ``mr``."""
+    sizes, _ = neuron_sizes(setup.tech)
+    session = engine()
+    started = time.perf_counter()
+    session.load(neuron_netlist(setup, options, sizes))
+    data = session.run({"tran": f"tran {PROBE_MAX_STEP_S:.6g} {PROBE_S:.6g} 0 {PROBE_MAX_STEP_S:.6g}"},
+                       timeout_s=options.timeout_s)["tran"]
+    t, mr = data["time"], data["mr"]
+    oscillation = measure_oscillation(t, mr, PROBE_SETTLE_S, PROBE_S)
+    analysed = t >= PROBE_SETTLE_S
+    vb_v = float(np.mean(data["vbm"][analysed]))
+    loop = loop_gain(setup, vb_v).to_dict()
+    elapsed = time.perf_counter() - started
+    zoom = np.linspace(PROBE_S - PROBE_ZOOM_S, PROBE_S, 1601)
+    edges = np.arange(0.0, PROBE_S + PROBE_ENVELOPE_STEP_S / 2, PROBE_ENVELOPE_STEP_S)
+    bins = np.clip(np.digitize(t, edges) - 1, 0, edges.size - 2)
+    envelope_low = [float(mr[bins == b].min()) if np.any(bins == b) else float("nan") for b in range(edges.size - 1)]
+    envelope_high = [float(mr[bins == b].max()) if np.any(bins == b) else float("nan") for b in range(edges.size - 1)]
+    return NeuronProbe(
+        setup=setup.describe(), oscillation=oscillation, vb_v=vb_v, loop=loop, sim_time_s=elapsed,
+        waveforms={"zoom_time_s": zoom.tolist(), "zoom_mr": np.interp(zoom, t, mr).tolist(),
+                   "envelope_time_s": edges[:-1].tolist(), "envelope_low": envelope_low, "envelope_high": envelope_high},
+    )
+
+
+def run_probe(
+    topology: str,
+    var: Sequence[int] | None = None,
+    technology: str = "generic180",
+    corner: str = "tt",
+    temp_c: float = 27.0,
+    options: NeuronOptions | None = None,
+    *,
+    widths_um: Sequence[float] | None = None,
+    inverter_scale: float = 1.0,
+    supply_scale: float = 1.0,
+) -> NeuronProbe:
+    """``probe_neuron`` from plain arguments (as ``run_neuron``)."""
+    setup = Setup(topology, tuple(resolve_var(topology, var, widths_um)), technology, corner, temp_c,
+                  supply_scale=supply_scale, inverter_scale=inverter_scale)
+    return probe_neuron(setup, options or NeuronOptions())
 
 
 def run_neuron(

@@ -3,7 +3,7 @@
 The initializer opens each worker's session once; cases travel as plain keyword arguments and
 results come back as ``to_dict()`` dictionaries, so no simulator object is ever pickled. A case
 whose simulation fails comes back with an ``error`` entry instead of stopping the others, plus
-``timed_out`` when it hit its time limit (an oscillating node, not a broken deck).
+``timed_out`` when it hit its time limit.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import asdict
 from engine import SimulationError, SimulationTimeout
 from neuromorphic.circuit import engine
 from neuromorphic.emulator import EmulatorOptions, run_emulator
-from neuromorphic.neuron import NeuronOptions, run_neuron
+from neuromorphic.neuron import NeuronOptions, run_neuron, run_probe
 
 Progress = Callable[[int, int], None]
 
@@ -38,6 +38,13 @@ def neuron_case(case: dict) -> dict:
     arguments = dict(case)
     arguments["options"] = NeuronOptions(**arguments.get("options", {}))
     return _outcome(case, lambda: run_neuron(**arguments).to_dict())
+
+
+def probe_case(case: dict) -> dict:
+    """The neuron's oscillation probe from the same plain arguments (waveforms kept for a figure)."""
+    arguments = dict(case)
+    arguments["options"] = NeuronOptions(**arguments.get("options", {}))
+    return _outcome(case, lambda: run_probe(**arguments).to_dict(include_waveforms=True))
 
 
 def emulator_case(case: dict) -> dict:

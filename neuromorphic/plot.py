@@ -1,5 +1,5 @@
 """PNG figures: emulator i-v loops (like the paper's Figure 17), neuron waveforms (Figures 18-21),
-and the PVT spread. matplotlib's Agg back-end, so no display is needed."""
+the emulator node's oscillation (the neuron's probe) and the PVT spread. matplotlib's Agg back-end, so no display is needed."""
 
 from __future__ import annotations
 
@@ -43,6 +43,25 @@ def plot_neuron(result: NeuronResult, path: str | Path) -> Path:
         axes[2].axvline(spike * 1e3, color="red", lw=0.3, alpha=0.4)
     axes[0].set_title(f"{result.setup['topology']}: {result.spike_count} spikes, {result.energy_per_spike_j * 1e9:.3g} nJ/spike")
     axes[-1].set_xlabel("time (ms)")
+    return save_figure(figure, path)
+
+
+def plot_probes(probes: Sequence[tuple[str, dict]], path: str | Path) -> Path:
+    """One row per (label, probe dict with waveforms): mr's envelope over the probe (min/max per
+    50 ns) beside its last 400 ns, titled with the measured frequency and the loop's phase margin."""
+    figure, axes = plt.subplots(len(probes), 2, figsize=(12, 2.6 * len(probes)), squeeze=False,
+                                gridspec_kw={"width_ratios": (2, 1)})
+    for (label, probe), (left, right) in zip(probes, axes):
+        waves, oscillation = probe["waveforms"], probe["oscillation"]
+        envelope_us = [t * 1e6 for t in waves["envelope_time_s"]]
+        left.fill_between(envelope_us, waves["envelope_low"], waves["envelope_high"], step="post", lw=0)
+        left.set(xlabel="time (us)", ylabel="mr (V)")
+        verdict = (f"oscillates at {oscillation['frequency_fft_hz'] / 1e6:.3g} MHz, {oscillation['peak_to_peak_v'] * 1e3:.0f} mV pp"
+                   if oscillation["oscillating"] else "no oscillation")
+        left.set_title(f"{label}: {verdict}; VB {probe['vb_v']:.2f} V, loop PM {probe['loop']['phase_margin_deg']:.0f} deg",
+                       fontsize=9)
+        right.plot([t * 1e9 - waves["zoom_time_s"][0] * 1e9 for t in waves["zoom_time_s"]], waves["zoom_mr"], lw=0.8)
+        right.set(xlabel=f"ns after {waves['zoom_time_s'][0] * 1e6:.1f} us", ylabel="mr (V)")
     return save_figure(figure, path)
 
 

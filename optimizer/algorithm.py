@@ -17,31 +17,36 @@ from pymoo.operators.mutation.pm import PM
 from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.operators.sampling.rnd import IntegerRandomSampling
 
+from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
 
 
-def seeded_population(sizings: Sequence[Sequence[int]], spec: RunSpec) -> np.ndarray:
+def seeded_population(sizings: Sequence[Sequence[int]], spec: RunSpec, space: DesignSpace, length_m: float) -> np.ndarray:
     """``pop_size`` distinct integer rows: the gm/ID sizings (the first sizing first), then
     perturbed copies of the first sizing until the population is full.
 
     Each copy multiplies every width by ``exp(N(0, seed_spread))``: relative changes, so small
-    and large devices move alike. Rows are clipped to the bounds and de-duplicated.
+    and large devices move alike. Free lengths start at ``length_m`` (the L the sizings used)
+    and free biases at the run's. Rows are clipped to the bounds and de-duplicated.
     """
     rng = np.random.default_rng(spec.seed)
+    low, high = space.bounds()
+    widths = len(space.width_labels)
+    extras = np.asarray(space.row([0] * widths, length_m, spec.bias_v or {})[widths:], dtype=int)
     rows: list[np.ndarray] = []
     seen: set[tuple[int, ...]] = set()
-    for sizing in sizings:
-        row = np.clip(np.round(np.asarray(sizing, dtype=float)), spec.var_min, spec.var_max).astype(int)
+
+    def add(width_row: np.ndarray) -> None:
+        row = np.clip(np.concatenate([np.round(width_row), extras]), low, high).astype(int)
         if tuple(row) not in seen and len(rows) < spec.pop_size:
             seen.add(tuple(row))
             rows.append(row)
-    base = rows[0].astype(float)
+
+    for sizing in sizings:
+        add(np.asarray(sizing, dtype=float))
+    base = rows[0][:widths].astype(float)
     while len(rows) < spec.pop_size:
-        factors = np.exp(rng.normal(0.0, spec.operators.seed_spread, size=base.size))
-        row = np.clip(np.round(base * factors), spec.var_min, spec.var_max).astype(int)
-        if tuple(row) not in seen:
-            seen.add(tuple(row))
-            rows.append(row)
+        add(base * np.exp(rng.normal(0.0, spec.operators.seed_spread, size=widths)))
     return np.array(rows)
 
 

@@ -14,7 +14,8 @@ from rich.table import Table
 from gmopt.cli_support import print_json, user_errors
 from optimizer.file_store import FileRunStore
 from optimizer.results import (
-    DESIGN_COLUMNS, best_linearity, design_row, export_front, front_document, front_table, least_violating,
+    DESIGN_COLUMNS, best_linearity, design_row, export_front, follow_up_row, front_csv, front_design, front_document,
+    front_table, least_violating,
 )
 from optimizer.spec import RunSpec
 
@@ -83,13 +84,21 @@ def print_front(store: FileRunStore) -> None:
     for point, row in table.iterrows():
         view.add_row(str(point), str(row["index"]), *(_fmt(row[column]) for column in DESIGN_COLUMNS))
     console.print(view)
+    follow_ups = list(dict.fromkeys(key for record in store.front() for key in follow_up_row(record.metrics)))
+    if follow_ups:
+        extra = Table(title="the same designs: mismatch yield and emulator loop (pinch = |i(v=0)|/peak |i|)")
+        for column in ("point", "index", *follow_ups):
+            extra.add_column(column, justify="right")
+        for point, row in table.iterrows():
+            extra.add_row(str(point), str(row["index"]), *(_fmt(row.get(column)) for column in follow_ups))
+        console.print(extra)
 
 
 def _fmt(value: Any) -> str:
     return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.4g}"
 
 
-def _existing_run(folder: Path) -> FileRunStore:
+def existing_run(folder: Path) -> FileRunStore:
     if not (folder / "header.json").exists():
         raise FileNotFoundError(f"{folder} holds no optimization run: run 'gmopt optimize --out {folder}' first")
     return FileRunStore(folder)
@@ -130,6 +139,11 @@ def register(app: typer.Typer) -> None:
                 f"from earlier evaluations, {summary.skipped_conditions} condition runs skipped) in "
                 f"{summary.wall_time_s:.1f} s; hypervolume {summary.hypervolume:.4f}; front {summary.front_size} designs"
             )
+            if spec.monte_carlo is not None or spec.emulator is not None:
+                console.print(
+                    f"follow-ups of nominal-feasible candidates: {summary.monte_carlo_samples} Monte Carlo samples simulated, "
+                    f"{summary.monte_carlo_skipped} skipped; {summary.emulator_runs} emulator runs, {summary.emulator_skipped} skipped"
+                )
             print_front(store)
 
     @app.command()
@@ -142,11 +156,11 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Show a run's feasible Pareto front (point 0 = best linearity)."""
         with user_errors():
-            store = _existing_run(run)
+            store = existing_run(run)
             if json_output:
                 print_json(front_document(store))
             elif csv_output:
-                typer.echo(front_table(store).to_csv(index=False), nl=False)
+                typer.echo(front_csv(store.front()), nl=False)
             else:
                 print_front(store)
             if table8:
@@ -157,6 +171,31 @@ def register(app: typer.Typer) -> None:
                 spec = RunSpec.parse(store.read_header()[0])
                 typer.echo(f"wrote {plot_run(store, plot, title=f'{spec.topology} ({spec.technology})')}", err=json_output or csv_output)
 
+    @app.command()
+    def compare(
+        runs: list[Path] = typer.Argument(..., help="Run folders written by 'gmopt optimize --out'."),
+        plot: Path | None = typer.Option(None, "--plot", help="Draw the fronts on one plot (PNG)."),
+        x_axis: str = typer.Option("rmse", "--x", help="Objective on the x axis: rmse, gain or power."),
+        y_axis: str = typer.Option("gain", "--y", help="Objective on the y axis: rmse, gain or power."),
+    ) -> None:
+        """Compare the fronts of several runs (technologies, corners, specs): one row per run with its best design."""
+        with user_errors():
+            stores = [(_run_label(store), store) for store in map(existing_run, runs)]
+            view = Table(title="best-linearity feasible design of each run")
+            for column in ("run", "front", "gain_db", "bandwidth_mhz", "gm_ms", "phase_margin_deg", "offset_mv", "rmse_ua", "power_mw"):
+                view.add_column(column, justify="left" if column == "run" else "right")
+            for label, store in stores:
+                front = store.front()
+                best = best_linearity(front)
+                row = design_row(best) if best is not None else {}
+                view.add_row(label, str(len(front)), *(_fmt(row.get(key)) for key in (
+                    "gain_db", "bandwidth_mhz", "gm_ms", "phase_margin_deg", "offset_mv", "rmse_ua", "power_mw")))
+            console.print(view)
+            if plot is not None:
+                from optimizer.plot import plot_compare
+
+                typer.echo(f"wrote {plot_compare(stores, plot, x_axis, y_axis)}")
+
     @app.command("export")
     def export(
         run: Path = typer.Argument(..., help="Run folder written by 'gmopt optimize --out'."),
@@ -165,7 +204,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Write one design of the front as a standalone SPICE testbench netlist."""
         with user_errors():
-            store = _existing_run(run)
+            store = existing_run(run)
             path = export_design(store, point, out)
             typer.echo(f"wrote {path}")
 
@@ -176,13 +215,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Save a run's front as JSON or CSV."""
         with user_errors():
-            typer.echo(f"wrote {export_front(_existing_run(run), out)}")
+            typer.echo(f"wrote {export_front(existing_run(run), out)}")
 
     @app.command("run-main")
     def run_main(
         workers: int = typer.Option(2, "--workers", min=1, help="Simulation worker processes."),
     ) -> None:
         """The paper's fig7 optimization (pop 20, 50 generations, seed 1, runs/fig7) next to Table 8."""
+        from lut.technology import get_technology
         from ota.sizing import first_sizing
         from ota.topology import get_topology
 
@@ -190,9 +230,10 @@ def register(app: typer.Typer) -> None:
             store = FileRunStore(RUN_MAIN_OUT)
             spec = RunSpec(topology="fig7", seed=1, pop_size=20, generations=50)
             seed = first_sizing(spec.topology, spec.technology)
+            lambda_m = get_technology(spec.technology).lambda_m
             labels = [variable.label for variable in get_topology(spec.topology).variables]
             console.print("gm/ID first sizing (the seed of the initial population): " + ", ".join(
-                f"{label} = {var} lambda = {var * spec.lambda_m * 1e6:.2f} um" for label, var in zip(labels, seed)
+                f"{label} = {var} lambda = {var * lambda_m * 1e6:.2f} um" for label, var in zip(labels, seed)
             ))
             if store.status() != "finished":
                 run_with_progress(spec, store, workers, None, resume=True)
@@ -200,18 +241,26 @@ def register(app: typer.Typer) -> None:
             print_comparison(store, spec.topology)
 
 
+def _run_label(store: FileRunStore) -> str:
+    """What tells runs apart on a comparison: topology, technology, corners and temperatures."""
+    spec = RunSpec.parse(store.read_header()[0])
+    temps = ",".join(f"{t:g}" for t in spec.temps_c)
+    return f"{spec.topology} {spec.technology} {','.join(spec.corners)} {temps} C ({store.folder.name})"
+
+
 def export_design(store: FileRunStore, point: int, out: Path) -> Path:
     """The chosen front point as a standalone deck at the run's first (corner, temperature)."""
+    from lut.technology import get_technology
+    from optimizer.space import design_space
     from ota.netlist import standalone_netlist
+    from ota.topology import get_topology
 
-    table = front_table(store)
-    if table.empty:
-        raise ValueError("the run has no feasible design to export yet")
-    if point >= len(table):
-        raise ValueError(f"--point {point} is past the front's {len(table)} designs (0..{len(table) - 1})")
-    spec = RunSpec.parse(store.read_header()[0])
-    var = [int(table.loc[point, f"var{k + 1}"]) for k in range(sum(c.startswith("var") for c in table.columns))]
-    out.write_text(standalone_netlist(spec.topology, var, spec.technology, spec.corners[0], spec.temps_c[0]))
+    spec, row = front_design(store, point)
+    candidate = design_space(spec, get_topology(spec.topology), get_technology(spec.technology)).split(row)
+    out.write_text(standalone_netlist(
+        spec.topology, list(candidate.var), spec.technology, spec.corners[0], spec.temps_c[0],
+        bias_v=(spec.bias_v or {}) | dict(candidate.bias_v), lengths_m=dict(candidate.lengths_m),
+    ))
     return out
 
 

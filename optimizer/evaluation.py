@@ -20,7 +20,7 @@ import contextlib
 import multiprocessing
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
@@ -29,6 +29,7 @@ from pymoo.core.problem import LoopedElementwiseEvaluation
 from pymoo.parallelization import DaskParallelization
 
 from engine import SimulationError
+from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
 
 Parallelization = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
@@ -36,8 +37,8 @@ LOCAL_DASK = "local"
 
 # One testbench per (topology, technology, corner, temperature) in each worker process. The
 # lock keeps a multi-threaded Dask worker from entering ngspice twice at once (not re-entrant).
-_TESTBENCHES: dict[tuple[str, str, str, float], Any] = {}
-_LOAD_FAILURES: dict[tuple[str, str, str, float], str] = {}  # key -> why it did not load
+_TESTBENCHES: dict[tuple, Any] = {}
+_LOAD_FAILURES: dict[tuple, str] = {}  # key -> why it did not load
 STORED_CURVES = ("vin_v", "iout_a")  # the swept vectors a run keeps per candidate (the Iout-Vin plots)
 _LOCK = threading.Lock()
 
@@ -50,15 +51,20 @@ class CircuitLoadError(SimulationError):
     resuming it cannot help until the technology's model files (or its registration) are fixed."""
 
 
-def _testbench(topology: str, technology: str, corner: str, temp_c: float) -> Any:
-    """The process's testbench for one condition; a load that failed once fails again at once,
-    without re-reading the models (a sky130 load takes about 10 s)."""
+def _testbench(topology: str, technology: str, corner: str, temp_c: float, bias_v: tuple[tuple[str, float], ...],
+               length_labels: tuple[str, ...], shiftable: bool = False) -> Any:
+    """This worker's testbench; a Monte Carlo gets its own ``shiftable`` one (loaded on first use),
+    so nominal evaluations keep their deck. A load that failed once fails again at once, without
+    re-reading the models (a sky130 load takes about 10 s)."""
     from ota.testbench import OtaTestbench  # imported in the worker, where it is used
 
-    key = (topology, technology, corner, temp_c)
+    key = (topology, technology, corner, temp_c, bias_v, length_labels, shiftable)
     if key not in _TESTBENCHES and key not in _LOAD_FAILURES:
         try:
-            _TESTBENCHES[key] = OtaTestbench(topology=topology, technology=technology, corner=corner, temp_c=temp_c)
+            _TESTBENCHES[key] = OtaTestbench(
+                topology=topology, technology=technology, corner=corner, temp_c=temp_c, bias_v=dict(bias_v),
+                length_labels=length_labels, shiftable=shiftable,
+            )
         except Exception as exc:  # anything: a worker that raises at start-up is respawned, forever
             reason = str(exc) if isinstance(exc, SimulationError) else f"{type(exc).__name__}: {exc}"
             _LOAD_FAILURES[key] = (
@@ -77,16 +83,34 @@ class SimulationJob:
     topology: str
     technology: str
     conditions: tuple[tuple[str, float], ...]
+    bias_v: tuple[tuple[str, float], ...]
+    space: DesignSpace
 
     @classmethod
-    def from_spec(cls, spec: RunSpec) -> "SimulationJob":
-        return cls(spec.topology, spec.technology, tuple(spec.conditions))
+    def from_spec(cls, spec: RunSpec, space: DesignSpace) -> "SimulationJob":
+        """From a spec resolved by ``optimizer.runner.prepare_run`` (its bias voltages are set)."""
+        if spec.bias_v is None:
+            raise ValueError("the run spec's bias voltages are not resolved: pass it through optimizer.runner.prepare_run")
+        return cls(spec.topology, spec.technology, tuple(spec.conditions), tuple(sorted(spec.bias_v.items())), space)
+
+    @classmethod
+    def widths_only(cls, topology: str, technology: str, corner: str, temp_c: float, bias_v: Mapping[str, float]) -> "SimulationJob":
+        """A job for designs outside a run (a Monte Carlo of one design): one condition, rows of widths only."""
+        from lut.technology import get_technology
+        from ota.topology import get_topology
+
+        tech, shape = get_technology(technology), get_topology(topology)
+        space = DesignSpace(tuple(v.label for v in shape.variables), tech.var_bounds, tech.grid_m)
+        return cls(shape.name, tech.name, ((corner, float(temp_c)),), tuple(sorted(bias_v.items())), space)
+
+    def _testbench(self, corner: str, temp_c: float) -> Any:
+        return _testbench(self.topology, self.technology, corner, temp_c, self.bias_v, self.space.length_labels)
 
     def warm_up(self) -> None:
         """Load every condition's circuit once, before timing starts; ``CircuitLoadError`` if one does not load."""
         with _LOCK:
             for corner, temp_c in self.conditions:
-                _testbench(self.topology, self.technology, corner, temp_c)
+                self._testbench(corner, temp_c)
 
     def start_worker(self) -> None:
         """The pool initializer: ``warm_up``, keeping a load failure for the candidates to raise
@@ -94,20 +118,23 @@ class SimulationJob:
         with contextlib.suppress(CircuitLoadError):
             self.warm_up()
 
-    def __call__(self, var: Sequence[int]) -> dict[str, Any]:
-        """Simulate one candidate at every condition; stop at the first that fails (it cannot be feasible).
+    def __call__(self, row: Sequence[int]) -> dict[str, Any]:
+        """Simulate one candidate (a row of the design space) at every condition; stop at the
+        first that fails (it cannot be feasible).
 
         A circuit that does not load is answered, not raised (``load_error``): a Dask worker logs
         every task that raises, and the parent raises it once (``simulation_backend``)."""
         started = time.perf_counter()
+        candidate = self.space.split(row)
         results = []
         with _LOCK:
             for corner, temp_c in self.conditions:
                 try:
-                    testbench = _testbench(self.topology, self.technology, corner, temp_c)
+                    testbench = self._testbench(corner, temp_c)
                 except CircuitLoadError as exc:
                     return {"load_error": str(exc)}
-                results.append(testbench.evaluate([int(v) for v in var]).to_dict(curves=STORED_CURVES))
+                result = testbench.evaluate(list(candidate.var), dict(candidate.lengths_m), dict(candidate.bias_v) or None)
+                results.append(result.to_dict(curves=STORED_CURVES))
                 if not results[-1]["converged"]:
                     break
         return {
@@ -115,6 +142,58 @@ class SimulationJob:
             "skipped": len(self.conditions) - len(results),
             "wall_time_s": time.perf_counter() - started,
         }
+
+
+@dataclass(frozen=True)
+class SampleJob:
+    """Monte Carlo samples of one candidate at one condition, in the worker's loaded testbench.
+
+    A task is ``(row, [shifts, ...])``: a row of ``space``, then one per-device shift mapping per sample
+    (``ota.testbench.SHIFTS``); the answer is one scalar result dict per sample. Samples
+    are drawn by the caller, so the numbers do not depend on how tasks are spread over workers.
+    """
+
+    topology: str
+    technology: str
+    corner: str
+    temp_c: float
+    bias_v: tuple[tuple[str, float], ...]
+    space: DesignSpace
+
+    def __call__(self, task: tuple[Sequence[int], Sequence[dict[str, dict[str, float]]]]) -> list[dict[str, Any]]:
+        row, samples = task
+        candidate = self.space.split(row)
+        with _LOCK:
+            testbench = _testbench(self.topology, self.technology, self.corner, self.temp_c, self.bias_v,
+                                   self.space.length_labels, shiftable=True)
+            return [
+                testbench.evaluate(list(candidate.var), dict(candidate.lengths_m), dict(candidate.bias_v) or None, shifts).to_dict(curves=False)
+                for shifts in samples
+            ]
+
+
+@dataclass(frozen=True)
+class EmulatorJob:
+    """The memristor emulator's loop of one candidate at one frequency (a task is ``(var, freq_hz)``),
+    in the worker's emulator session; a failed transient is a result (``converged`` False), never a crash."""
+
+    topology: str
+    technology: str
+    corner: str
+    temp_c: float
+
+    def __call__(self, task: tuple[Sequence[int], float]) -> dict[str, Any]:
+        from engine import SimulationError
+        from neuromorphic.emulator import EmulatorOptions, run_emulator
+
+        var, freq_hz = task
+        with _LOCK:
+            try:
+                loop = run_emulator(self.topology, [int(v) for v in var], self.technology, self.corner, self.temp_c,
+                                    EmulatorOptions(freq_hz=float(freq_hz)))
+            except (SimulationError, ArithmeticError) as exc:
+                return {"converged": False, "error": str(exc), "freq_hz": float(freq_hz)}
+        return {"converged": True, "freq_hz": float(freq_hz), **loop.to_dict(include_loop=False), "loop_asymmetry": loop.loop_asymmetry}
 
 
 @contextlib.contextmanager
@@ -175,6 +254,6 @@ def _dask_client(address: str, workers: int) -> Iterator[Any]:
         try:
             client = Client(address, timeout="20s")
         except (OSError, TimeoutError) as exc:
-            raise ValueError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from exc
+            raise ConnectionError(f"cannot reach the Dask scheduler at {address!r}: {exc}") from exc
         with client:
             yield client

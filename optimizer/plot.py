@@ -65,6 +65,27 @@ def plot_run(store: RunStore, path: str | Path, title: str = "") -> Path:
     return save_figure(figure, path)
 
 
+def plot_compare(runs: list[tuple[str, RunStore]], path: str | Path, x_name: str = "rmse", y_name: str = "gain") -> Path:
+    """The fronts of several runs on one pair of objective axes (designer units), each labelled
+    (``runs``: label, store), with each run's best-linearity design starred: the same topology in
+    other technologies, corners or specs side by side."""
+    figure, axis = plt.subplots(figsize=(8, 6))
+    for (label, store), colour in zip(runs, plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4):
+        front = store.front()
+        if not front:
+            axis.scatter([], [], c=colour, label=f"{label}: no feasible design")
+            continue
+        axis.scatter(_values(front, x_name), _values(front, y_name), s=28, c=colour, label=f"{label} ({len(front)} designs)")
+        best = best_linearity(front)
+        axis.scatter(_values([best], x_name), _values([best], y_name), s=160, marker="*", c=colour, edgecolors="k")
+    axis.set_xlabel(_AXES[x_name][2])
+    axis.set_ylabel(_AXES[y_name][2])
+    axis.grid(alpha=0.3)
+    axis.legend(fontsize=8)
+    axis.set_title("Pareto fronts compared (star: best linearity)")
+    return save_figure(figure, path)
+
+
 def _describe(record: EvaluationRecord) -> str:
     metrics = record.metrics
     lines = [

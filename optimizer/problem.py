@@ -16,16 +16,22 @@ from typing import Any
 import numpy as np
 from pymoo.core.problem import Problem
 
+from optimizer import followup
+from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
 
 Metrics = Mapping[str, Any]
 EvaluateBatch = Callable[[np.ndarray], list[dict[str, Any]]]
 
 # Minimised form of each objective: (metric, sign).
-OBJECTIVE_METRICS = {"rmse": ("rmse_a", 1.0), "gain": ("gain_db", -1.0), "power": ("power_w", 1.0)}
+OBJECTIVE_METRICS = {
+    "rmse": ("rmse_a", 1.0), "gain": ("gain_db", -1.0), "power": ("power_w", 1.0),
+    # follow-ups (optimizer.followup), measured only for nominal-feasible candidates
+    "offset_sigma": ("offset_sigma_v", 1.0), "pinch": ("pinch_ratio_max", 1.0), "asymmetry": ("loop_asymmetry_max", 1.0),
+}
 # A failed simulation must never put NaN into pymoo: finite objectives far beyond any real OTA
 # (1 A of RMSE, a gain of -1000 dB, 1 W) and a violation larger than any converged candidate's.
-FAILED_OBJECTIVES = {"rmse": 1.0, "gain": 1000.0, "power": 1.0}
+FAILED_OBJECTIVES = {"rmse": 1.0, "gain": 1000.0, "power": 1.0, "offset_sigma": 1.0, "pinch": 1.0, "asymmetry": 1.0}
 FAILED_VIOLATION = 1e3
 # Saturation is a margin in volts; 0.1 V of missing VDS - VDSAT counts as a unit violation.
 SATURATION_SCALE_V = 0.1
@@ -82,12 +88,14 @@ def candidate_metrics(results: Sequence[Metrics]) -> dict[str, Any]:
     return metrics
 
 
-def constraint_names(spec: RunSpec) -> list[str]:
+def constraint_names(spec: RunSpec, follow_ups: bool = True) -> list[str]:
+    """The nominal constraints, then (``follow_ups``) the yield and emulator ones the spec asks for."""
     limits = spec.constraints
     names = ["gain", "bandwidth", "phase_margin", "offset", "rmse"]
     names += ["gm_min"] if limits.gm_min_s is not None else []
     names += ["gm_max"] if limits.gm_max_s is not None else []
-    return names + ["saturation"] if limits.require_saturation else names
+    names += ["saturation"] if limits.require_saturation else []
+    return names + followup.constraint_names(spec) if follow_ups else names
 
 
 def objectives_of(metrics: Metrics, spec: RunSpec) -> list[float]:
@@ -109,6 +117,14 @@ def constraints_of(metrics: Metrics, spec: RunSpec) -> list[float]:
     """Normalised inequality constraints, ``<= 0`` when met; failures get ``FAILED_VIOLATION``."""
     if not metrics.get("converged"):
         return [FAILED_VIOLATION] * len(constraint_names(spec))
+    extra = followup.constraints(metrics, spec)
+    return nominal_constraints_of(metrics, spec) + [extra[name] for name in followup.constraint_names(spec)]
+
+
+def nominal_constraints_of(metrics: Metrics, spec: RunSpec) -> list[float]:
+    """The nominal constraints alone (what decides whether the follow-ups run)."""
+    if not metrics.get("converged"):
+        return [FAILED_VIOLATION] * len(constraint_names(spec, follow_ups=False))
     limits = spec.constraints
     with np.errstate(all="ignore"):
         bandwidth_hz = _number(metrics.get("bandwidth_hz"))
@@ -124,7 +140,7 @@ def constraints_of(metrics: Metrics, spec: RunSpec) -> list[float]:
         }
     return [
         min(values[name], FAILED_VIOLATION) if math.isfinite(values[name]) else FAILED_VIOLATION
-        for name in constraint_names(spec)
+        for name in constraint_names(spec, follow_ups=False)
     ]
 
 
@@ -142,6 +158,9 @@ def objective_bounds(spec: RunSpec) -> tuple[np.ndarray, np.ndarray]:
         "rmse": (0.0, spec.constraints.rmse_max_a),
         "gain": (-hv.gain_best_db, -spec.constraints.gain_min_db),
         "power": (0.0, hv.power_worst_w),
+        "offset_sigma": (0.0, spec.constraints.offset_max_v),
+        "pinch": (0.0, 1.0),
+        "asymmetry": (0.0, 1.0),
     }
     ideal = np.array([table[name][0] for name in spec.objectives])
     nadir = np.array([table[name][1] for name in spec.objectives])
@@ -149,15 +168,17 @@ def objective_bounds(spec: RunSpec) -> tuple[np.ndarray, np.ndarray]:
 
 
 class SizingProblem(Problem):
-    """Integer widths of one topology in ``[var_min, var_max]``; objectives and constraints above.
+    """Integer rows of the run's design space (widths, and free lengths and biases:
+    ``optimizer.space``) within its bounds; objectives and constraints above.
 
     ``evaluate_batch`` maps integer rows to ``candidate_metrics`` dicts, in order.
     """
 
-    def __init__(self, spec: RunSpec, n_var: int, evaluate_batch: EvaluateBatch | None = None) -> None:
+    def __init__(self, spec: RunSpec, space: DesignSpace, evaluate_batch: EvaluateBatch | None = None) -> None:
+        low, high = space.bounds()
         super().__init__(
-            n_var=n_var, n_obj=len(spec.objectives), n_ieq_constr=len(constraint_names(spec)),
-            xl=spec.var_min, xu=spec.var_max, vtype=int,
+            n_var=space.n_var, n_obj=len(spec.objectives), n_ieq_constr=len(constraint_names(spec)),
+            xl=low, xu=high, vtype=int,
         )
         self.spec = spec
         self.evaluate_batch = evaluate_batch

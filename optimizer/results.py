@@ -9,7 +9,10 @@ values compare across generations and across runs of the same spec.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import math
 import pickle
 from collections.abc import Sequence
 from pathlib import Path
@@ -20,6 +23,7 @@ from pymoo.core.population import Population
 from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
+from gmopt.floats import encode_float
 from optimizer.problem import objective_bounds
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord, RunStore
@@ -27,12 +31,29 @@ from optimizer.store import EvaluationRecord, RunStore
 if TYPE_CHECKING:
     import pandas as pd
 
-# Table columns of a design, in the designer's units.
+# Table columns of a design, in the designer's units: the one front format of the CLI table,
+# ``gmopt front --csv``, ``gmopt export-front`` and the API's ``GET /runs/{id}/front?format=csv``.
 DESIGN_COLUMNS = {
     "gain_db": ("gain_db", 1.0), "bandwidth_mhz": ("bandwidth_hz", 1e-6), "gm_ms": ("gm_s", 1e3),
     "phase_margin_deg": ("phase_margin_deg", 1.0), "offset_mv": ("offset_v", 1e3),
     "rmse_ua": ("rmse_a", 1e6), "power_mw": ("power_w", 1e3), "saturation_margin_mv": ("saturation_margin_v", 1e3),
 }
+
+# Follow-up metrics (optimizer.followup), present only where the run asked for them; emulator
+# metrics per frequency (pinch_ratio_100khz -> pinch_100khz) are added as found.
+FOLLOW_UP_COLUMNS = {"yield_pct": ("mc_yield", 100.0), "offset_sigma_mv": ("offset_sigma_v", 1e3)}
+_PER_FREQUENCY = {"pinch_ratio_": "pinch_", "loop_asymmetry_": "asymmetry_"}
+
+
+def follow_up_row(metrics: dict[str, Any]) -> dict[str, Any]:
+    """The follow-up columns of one design's metrics (empty when the run asked for none)."""
+    row = {column: float(metrics[key]) * scale for column, (key, scale) in FOLLOW_UP_COLUMNS.items()
+           if metrics.get(key) is not None}
+    for key, value in metrics.items():
+        for prefix, column in _PER_FREQUENCY.items():
+            if key.startswith(prefix) and not key.endswith("_max"):
+                row[column + key.removeprefix(prefix)] = None if value is None else float(value)
+    return row
 
 
 def hypervolume(F: np.ndarray, spec: RunSpec) -> float:
@@ -100,23 +121,62 @@ def final_population(store: RunStore) -> list[EvaluationRecord]:
 
 
 def design_row(record: EvaluationRecord) -> dict[str, Any]:
-    """One design as a flat row: index, metrics in designer units, objectives, widths."""
+    """One design as a flat row: index, metrics in designer units, integer widths, widths in um.
+
+    An unmeasured metric is NaN (``gmopt.floats``); one a record does not hold (an older run) is None."""
     row: dict[str, Any] = {"index": record.index, "generation": record.generation, "feasible": record.feasible}
     for column, (key, scale) in DESIGN_COLUMNS.items():
         value = record.metrics.get(key)
         row[column] = None if value is None else float(value) * scale
+    row.update(follow_up_row(record.metrics))
     row.update({f"var{k + 1}": v for k, v in enumerate(record.var)})
     row.update({f"w{k + 1}_um": w for k, w in enumerate(record.widths_um)})
     return row
+
+
+def front_rows(front: Sequence[EvaluationRecord]) -> list[dict[str, Any]]:
+    """The front's designs as rows, best linearity first (point 0, as ``gmopt front`` numbers them)."""
+    ordered = sorted(front, key=lambda record: (_rmse(record), record.index))
+    return [design_row(record) for record in ordered]
+
+
+def _rmse(record: EvaluationRecord) -> float:
+    value = record.metrics.get("rmse_a")
+    return math.inf if value is None or math.isnan(float(value)) else float(value)
+
+
+def front_csv(front: Sequence[EvaluationRecord]) -> str:
+    """The front as CSV: the columns of ``design_row`` (follow-up columns where any design has them);
+    inf and NaN cells as ``gmopt.floats`` spells them, a value a design does not have empty."""
+    rows = front_rows(front)
+    columns = list(dict.fromkeys(column for row in rows for column in row)) or ["index", "generation", "feasible", *DESIGN_COLUMNS]
+    text = io.StringIO()
+    writer = csv.DictWriter(text, fieldnames=columns, restval="", lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({column: "" if value is None else encode_float(value) if isinstance(value, float) else value
+                         for column, value in row.items()})
+    return text.getvalue()
 
 
 def front_table(store: RunStore) -> pd.DataFrame:
     """The stored front as a table, best linearity first."""
     import pandas as pd  # here, not at the top: every CLI start and every spawned worker would pay 0.3 s
 
-    rows = [design_row(record) for record in store.front()]
-    table = pd.DataFrame(rows)
-    return table.sort_values("rmse_ua").reset_index(drop=True) if len(table) else table
+    return pd.DataFrame(front_rows(store.front()))
+
+
+def front_design(store: RunStore, point: int) -> tuple[RunSpec, list[int]]:
+    """A front point as ``gmopt front`` numbers it (0 = best linearity): the run's spec and the design's Var."""
+    table = front_table(store)
+    if table.empty:
+        raise ValueError("the run has no feasible design yet")
+    if not 0 <= point < len(table):
+        raise ValueError(f"point {point} is not on the front's {len(table)} designs (0..{len(table) - 1})")
+    header = store.read_header()
+    assert header is not None  # a front implies a stored run
+    var = [int(table.loc[point, f"var{k + 1}"]) for k in range(sum(c.startswith("var") for c in table.columns))]
+    return RunSpec.parse(header[0]), var
 
 
 def export_front(store: RunStore, path: str | Path, fmt: str | None = None) -> Path:
@@ -124,7 +184,7 @@ def export_front(store: RunStore, path: str | Path, fmt: str | None = None) -> P
     path = Path(path)
     fmt = (fmt or path.suffix.lstrip(".")).lower()
     if fmt == "csv":
-        front_table(store).to_csv(path, index=False)
+        path.write_text(front_csv(store.front()))
     elif fmt == "json":
         path.write_text(json.dumps(front_document(store), indent=1))
     else:

@@ -21,9 +21,13 @@ from pymoo.core.population import Population
 
 from optimizer.algorithm import build_nsga2, seeded_population
 from optimizer.evaluation import STORED_CURVES, CircuitLoadError, SimulationJob, simulation_backend
-from optimizer.problem import SizingProblem, candidate_metrics, constraints_of, is_feasible, objectives_of
+from optimizer.followup import FollowUps, check_spec
+from optimizer.problem import (
+    SizingProblem, candidate_metrics, constraint_names, constraints_of, is_feasible, nominal_constraints_of, objectives_of,
+)
 from optimizer.results import population_front
-from optimizer.spec import RunSpec
+from optimizer.space import DesignSpace, design_space
+from optimizer.spec import RunSpec, SpecError
 from optimizer.store import EvaluationRecord, RunStore
 
 CHECKPOINT_FORMAT = 1
@@ -55,36 +59,107 @@ class RunSummary:
     hypervolume: float
     front_size: int
     wall_time_s: float
+    monte_carlo_samples: int = 0   # mismatch samples simulated (nominal-feasible candidates only)
+    monte_carlo_skipped: int = 0   # samples not simulated because the candidate missed a nominal constraint
+    emulator_runs: int = 0         # emulator transients simulated
+    emulator_skipped: int = 0      # emulator transients skipped likewise
 
 
 def provenance(spec: RunSpec) -> dict[str, Any]:
-    """Where the results come from: enough to reproduce or to distrust them."""
+    """Where the results come from: enough to reproduce or to distrust them (``spec`` resolved by
+    ``prepare_run``: its Var bounds, lambda and bias voltages are the ones the run used)."""
     from engine import ngspice_version
     from gmopt import __version__
     from lut.technology import get_technology
 
-    return {
+    technology = get_technology(spec.technology)
+    record = {
         "seed": spec.seed, "technology": spec.technology, "corners": spec.corners, "temps_c": spec.temps_c,
-        "model_hash": get_technology(spec.technology).model_hash(), "gmopt_version": __version__,
+        "model_hash": technology.model_hash(), "gmopt_version": __version__,
         "ngspice_version": ngspice_version(), "started_at": datetime.now(timezone.utc).isoformat(),
+        "bias_v": spec.bias_v, "lambda_m": spec.lambda_m, "var_bounds": [spec.var_min, spec.var_max],
     }
+    if spec.monte_carlo is not None:
+        from mismatch.model import mismatch_model
+
+        record["mismatch_model"] = mismatch_model(technology).to_dict()
+    return record
 
 
 def check_run(spec: RunSpec) -> Any:
-    """Check the spec against what exists (technology, corners, the testbench's range); returns the topology."""
-    from gmopt import paper
+    """Check the spec against what exists (technology, corners, the technology's Var range and
+    lambda, bias pins); cheap, so the API can answer 422 at once. Returns the topology."""
     from lut.technology import get_technology
     from ota.topology import get_topology
 
+    try:
+        technology = get_technology(spec.technology)
+    except ValueError as exc:
+        raise SpecError("technology", str(exc)) from exc
+    topology = get_topology(spec.topology)
+    for position, corner in enumerate(spec.corners):
+        try:
+            technology.check_corner(corner)
+        except ValueError as exc:
+            raise SpecError(f"corners.{position}", str(exc)) from exc
+    low, high = technology.var_bounds
+    for name, value in (("var_min", spec.var_min), ("var_max", spec.var_max)):
+        if value is not None and not low <= value <= high:
+            raise SpecError(name, f"var_min/var_max must lie within {technology.name}'s Var range [{low}, {high}]")
+    if spec.lambda_m is not None and not math.isclose(spec.lambda_m, technology.lambda_m, rel_tol=1e-9):
+        raise SpecError(
+            "lambda_m", f"lambda_m must be {technology.name}'s {technology.lambda_m:g} m (or null): widths are Var x its lambda"
+        )
+    labels = [v.label for v in topology.variables]
+    if set(spec.free.lengths) - set(labels) or set(spec.free.bias_pins) - set(topology.bias_pins):
+        raise SpecError(
+            "free", f"free.lengths must name {topology.name}'s variables ({', '.join(labels)}) and free.bias_pins its bias pins "
+            f"({', '.join(topology.bias_pins)}); got {spec.free.lengths} and {spec.free.bias_pins}"
+        )
+    if spec.free.length_range_m is not None:
+        low_m, high_m = spec.free.length_range_m
+        if low_m < technology.lmin_m * (1 - 1e-9) or high_m > technology.lmax_m * (1 + 1e-9):
+            raise SpecError(
+                "free.length_range_m",
+                f"free.length_range_m must lie within {technology.name}'s [{technology.lmin_m:g}, {technology.lmax_m:g}] m",
+            )
+    if spec.bias_v is not None:
+        missing = sorted(set(topology.bias_pins) - set(spec.bias_v))
+        unknown = sorted(set(spec.bias_v) - set(topology.bias_pins))
+        outside = [pin for pin, volts in spec.bias_v.items() if not technology.vss_v <= volts <= technology.vdd_v]
+        if missing or unknown or outside:
+            raise SpecError(
+                "bias_v", f"bias_v must give {topology.name}'s pins {', '.join(topology.bias_pins)} within the rails "
+                f"{technology.vss_v:g} to {technology.vdd_v:g} V (missing {missing}, unknown {unknown}, outside {outside})"
+            )
+    check_spec(spec, constraint_names(spec, follow_ups=False))
+    return topology
+
+
+def prepare_run(spec: RunSpec) -> RunSpec:
+    """The spec with every technology default filled in: Var bounds, lambda, and the bias voltages
+    (the technology's fixed ones, or derived once by the first sizing at the first corner and
+    temperature). The resolved spec is what the run stores, simulates and resumes with."""
+    from lut.technology import get_technology
+    from ota.sizing import GmIdChoice, derive_bias_v, spec_gm_range_s
+
+    check_run(spec)
     technology = get_technology(spec.technology)
-    for corner in spec.corners:
-        technology.check_corner(corner)
-    low, high = paper.VAR_BOUNDS
-    if spec.var_min < low or spec.var_max > high:
-        raise ValueError(f"var_min/var_max must lie within the OTA testbench's range [{low}, {high}]")
-    if not math.isclose(spec.lambda_m, paper.LAMBDA_M, rel_tol=1e-9):
-        raise ValueError(f"lambda_m must be {paper.LAMBDA_M:g} m: the OTA templates scale widths by the paper's lambda")
-    return get_topology(spec.topology)
+    bias_v = spec.bias_v
+    if bias_v is None:
+        if spec.derive_bias or technology.bias_v is None:
+            # sized for the Gm the spec asks for (the geometric middle of what the seeds aim at),
+            # not Table 1's 3.5 mS: the tail's bias sets every candidate's current
+            limits = spec.constraints
+            gm_range_s = spec_gm_range_s(limits.gain_min_db, limits.bandwidth_min_hz, limits.gm_min_s, limits.gm_max_s)
+            choice = GmIdChoice(gm_target_s=math.sqrt(gm_range_s[0] * gm_range_s[1]))
+            bias_v = derive_bias_v(spec.topology, technology, spec.corners[0], spec.temps_c[0], choice)
+        else:
+            bias_v = {pin: technology.bias_v[pin] for pin in check_run(spec).bias_pins}
+    return spec.model_copy(update={
+        "var_min": spec.var_min or technology.var_bounds[0], "var_max": spec.var_max or technology.var_bounds[1],
+        "lambda_m": technology.lambda_m, "bias_v": {pin: round(float(v), 6) for pin, v in bias_v.items()},
+    })
 
 
 class _EvaluationSession:
@@ -100,11 +175,13 @@ class _EvaluationSession:
         self.known: dict[tuple[int, ...], EvaluationRecord] = {tuple(r.var): r for r in store.evaluations()}
         self.last_indices: list[int] = []
         self.simulated = self.cached = self.skipped_conditions = 0
+        self.followups = FollowUps(spec, job.space, parallel)
 
     def evaluate_batch(self, X: np.ndarray) -> list[dict[str, Any]]:
         rows = [tuple(int(v) for v in row) for row in X]
         new = list(dict.fromkeys(row for row in rows if row not in self.known))
         fresh = dict(zip(new, self.parallel(self.job, [list(row) for row in new]))) if new else {}
+        self._follow_up(fresh)
         records = []
         for offset, row in enumerate(rows):
             index = self.next_index + offset
@@ -121,10 +198,23 @@ class _EvaluationSession:
         self.next_index += len(rows)
         return [record.metrics for record in records]
 
+    def _follow_up(self, fresh: dict[tuple[int, ...], dict[str, Any]]) -> None:
+        """Yield and emulator metrics of the new candidates that meet the nominal constraints."""
+        if not fresh or not self.followups.active:
+            return
+        for simulated in fresh.values():
+            simulated["metrics"] = candidate_metrics(simulated["results"])
+        candidates = [
+            (list(row), simulated["metrics"], is_feasible(nominal_constraints_of(simulated["metrics"], self.spec)))
+            for row, simulated in fresh.items()
+        ]
+        for simulated, extra in zip(fresh.values(), self.followups.evaluate(candidates)):
+            simulated["metrics"].update(extra)
+
     def _record(self, index: int, var: tuple[int, ...], simulated: dict[str, Any]) -> EvaluationRecord:
         results = simulated["results"]
         self.skipped_conditions += simulated["skipped"]
-        metrics = candidate_metrics(results)
+        metrics = (simulated.get("metrics") or candidate_metrics(results)) | self.job.space.describe(var)
         constraints = constraints_of(metrics, self.spec)
         return EvaluationRecord(
             index=index, generation=self.generation, var=list(var),
@@ -157,20 +247,35 @@ def _check_store(spec: RunSpec, store: RunStore, resume: bool) -> None:
         raise ValueError(f"cannot resume: the spec differs from the stored run in {', '.join(changed)}")
 
 
-def _new_algorithm(spec: RunSpec, n_var: int) -> Any:
+def _stored_or_prepared(spec: RunSpec, store: RunStore, resume: bool) -> RunSpec:
+    """A resumed run keeps the resolved spec it stored (its derived biases above all): the
+    request's technology defaults are filled in the same way, so an unchanged request matches."""
+    header = store.read_header()
+    if header is not None and resume:
+        stored = RunSpec.parse(header[0], source="the stored run spec")
+        defaults = {key: getattr(stored, key) for key in ("var_min", "var_max", "lambda_m", "bias_v") if getattr(spec, key) is None}
+        return spec.model_copy(update=defaults)
+    return prepare_run(spec)
+
+
+def _new_algorithm(spec: RunSpec, space: DesignSpace, length_m: float, store: RunStore) -> Any:
     initial = None
     if spec.seeding == "gmid":
         from ota.sizing import gm_id_variants, spec_gm_range_s
 
         limits = spec.constraints
         gm_range_s = spec_gm_range_s(limits.gain_min_db, limits.bandwidth_min_hz, limits.gm_min_s, limits.gm_max_s)
-        sizings = gm_id_variants(
+        sizings, problems = gm_id_variants(
             spec.topology, spec.pop_size, spec.seed, spec.technology, corner=spec.corners[0], temp_c=spec.temps_c[0],
-            gm_range_s=gm_range_s,
+            gm_range_s=gm_range_s, bias_v=spec.bias_v,
         )
-        initial = seeded_population(sizings, spec)
+        if problems:
+            start = "random start" if not sizings else f"{len(sizings)} sized"
+            store.set_status("running", f"seeding: {len(problems)} of {spec.pop_size} gm/ID variants could not be sized "
+                             f"({start}); first reason: {problems[0]}")
+        initial = seeded_population(sizings, spec, space, length_m) if sizings else None
     algorithm = build_nsga2(spec, initial)
-    algorithm.setup(SizingProblem(spec, n_var), termination=("n_gen", spec.generations), verbose=False)
+    algorithm.setup(SizingProblem(spec, space), termination=("n_gen", spec.generations), verbose=False)
     return algorithm
 
 
@@ -185,27 +290,40 @@ def run_optimization(
     resume: bool = True,
 ) -> RunSummary:
     """Run (or continue) one optimization to its last generation, a stop request, or an error."""
+    from lut.technology import get_technology
+
     topology = check_run(spec)
+    spec = _stored_or_prepared(spec, store, resume)
     _check_store(spec, store, resume)
-    job = SimulationJob.from_spec(spec)
+    technology = get_technology(spec.technology)
+    space = design_space(spec, topology, technology)
+    job = SimulationJob.from_spec(spec, space)
     try:
         # The workers start and load their circuits while this process sizes the seeded
         # population: on two cores that hides most of the start-up of a 20 x 50 run.
         with simulation_backend(job, workers, dask_address) as parallel:
-            return _run_generations(spec, store, topology, _EvaluationSession(spec, store, job, parallel), progress, should_stop)
-    except CircuitLoadError as exc:
-        store.set_status("failed", str(exc))  # the message says it is not resumable, and why
-        raise
+            return _run_generations(spec, store, technology.length_m, _EvaluationSession(spec, store, job, parallel), progress, should_stop)
     except BaseException as exc:
-        status = "cancelled" if isinstance(exc, KeyboardInterrupt) else "failed"
-        store.set_status(status, f"{type(exc).__name__}: {exc}; resume to continue")
+        store.set_status(*_failure(exc))
         raise
+
+
+def _failure(exc: BaseException) -> tuple[str, str]:
+    """The status and message of a run that stopped on ``exc``: a ValueError is bad input (a spec
+    or technology the checks at the edge could not see), which the same run would meet again."""
+    if isinstance(exc, KeyboardInterrupt):
+        return "cancelled", "interrupted; resume to continue"
+    if isinstance(exc, CircuitLoadError):
+        return "failed", str(exc)  # ngspice's words, and that resuming cannot help
+    if isinstance(exc, ValueError):
+        return "failed", f"{type(exc).__name__}: {exc}; resuming cannot fix this: correct the input and start a new run"
+    return "failed", f"{type(exc).__name__}: {exc}; resume to continue"
 
 
 def _run_generations(
     spec: RunSpec,
     store: RunStore,
-    topology: Any,
+    length_m: float,
     session: _EvaluationSession,
     progress: Callable[[ProgressInfo], None] | None,
     should_stop: Callable[[], bool] | None,
@@ -215,7 +333,7 @@ def _run_generations(
         state = pickle.loads(checkpoint[1])
         algorithm, session.next_index, generation = state["algorithm"], state["next_index"], checkpoint[0] + 1
     else:
-        algorithm, generation = _new_algorithm(spec, topology.n_vars), 0
+        algorithm, generation = _new_algorithm(spec, session.job.space, length_m, store), 0
     algorithm.problem.evaluate_batch = session.evaluate_batch
     started = time.perf_counter()
     first_generation = generation
@@ -227,6 +345,8 @@ def _run_generations(
             status=status, generations_completed=generation, evaluations=session.next_index,
             simulated=session.simulated, cached=session.cached, skipped_conditions=session.skipped_conditions,
             hypervolume=hypervolume, front_size=len(front), wall_time_s=time.perf_counter() - started,
+            monte_carlo_samples=session.followups.monte_carlo_samples, monte_carlo_skipped=session.followups.monte_carlo_skipped,
+            emulator_runs=session.followups.emulator_runs, emulator_skipped=session.followups.emulator_skipped,
         )
 
     store.set_status("running", f"generation {generation} of {spec.generations}")

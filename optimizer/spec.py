@@ -8,16 +8,22 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
 from gmopt import paper
+from gmopt.limits import within
+from lut.technology import TemperatureC
+from ota.netlist import AC_START_HZ, AC_STOP_HZ
+from ota.topology import TOPOLOGIES
 
-TopologyName = Literal["baseline", "fig7", "fig8", "fig9"]
-ObjectiveName = Literal["rmse", "gain", "power"]
-OBJECTIVE_NAMES: tuple[ObjectiveName, ...] = ("rmse", "gain", "power")
+TopologyName = Literal[*TOPOLOGIES]  # the catalog in spice_templates/ota/topologies.yaml
+ObjectiveName = Literal["rmse", "gain", "power", "offset_sigma", "pinch", "asymmetry"]
+OBJECTIVE_NAMES: tuple[ObjectiveName, ...] = ("rmse", "gain", "power")  # the default: eq. 11's three
+# The nominal constraints a Monte Carlo sample can be held to (optimizer.problem.constraint_names).
+SampleConstraint = Literal["gain", "bandwidth", "phase_margin", "offset", "rmse", "gm_min", "gm_max", "saturation"]
 
 # Why 50 mV: the paper's best optimized OTA (Table 8, Figure 7) has 20.76 mV of systematic
 # offset and its first gm/ID sizings (Table 6) about 315-380 mV; 50 mV keeps the paper's good
@@ -35,6 +41,20 @@ DEFAULT_RMSE_MAX_A = 50e-6
 TABLE1_GM_WINDOW_S = (0.8 * paper.TARGET_GM_S, 1.2 * paper.TARGET_GM_S)
 
 
+PopulationSize = Annotated[int, *within(4, 1000)]
+GenerationCount = Annotated[int, *within(1, 10_000)]
+Probability = Annotated[float, *within(0.0, 1.0)]
+
+
+class SpecError(ValueError):
+    """A spec that is well-formed but names what does not exist (a technology, a corner); ``field``
+    is where, as pydantic writes a location (``corners.1``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
 
@@ -43,7 +63,9 @@ class ConstraintSpec(_Strict):
     """The eq. 11 / Table 1 requirements, each a pymoo inequality ``g <= 0`` after normalisation."""
 
     gain_min_db: float = Field(paper.GAIN_MIN_DB, description="DC gain at least this (eq. 11).")
-    bandwidth_min_hz: float = Field(paper.BANDWIDTH_MIN_HZ, gt=0, description="-3 dB bandwidth at least this (eq. 11).")
+    bandwidth_min_hz: Annotated[float, *within(AC_START_HZ, AC_STOP_HZ, unit=" Hz")] = Field(
+        paper.BANDWIDTH_MIN_HZ, description="-3 dB bandwidth at least this (eq. 11); the testbench's ac sweep spans the range.",
+    )
     phase_margin_min_deg: float = Field(paper.PHASE_MARGIN_MIN_DEG, description="Phase margin at least this (eq. 11).")
     offset_max_v: float = Field(DEFAULT_OFFSET_MAX_V, gt=0, description="|input offset| at most this.")
     rmse_max_a: float = Field(DEFAULT_RMSE_MAX_A, gt=0, description="Linearity RMSE (eq. 10) at most this.")
@@ -67,9 +89,9 @@ class ConstraintSpec(_Strict):
 class OperatorSpec(_Strict):
     """NSGA-II variation settings (Section 4.2)."""
 
-    crossover_prob: float = Field(paper.SBX_PROBABILITY, ge=0, le=1, description="SBX probability per mating.")
+    crossover_prob: Probability = Field(paper.SBX_PROBABILITY, description="SBX probability per mating.")
     crossover_eta: float = Field(paper.SBX_ETA, gt=0, description="SBX distribution index.")
-    mutation_prob: float = Field(paper.MUTATION_PROBABILITY, ge=0, le=1, description="Polynomial mutation, per variable.")
+    mutation_prob: Probability = Field(paper.MUTATION_PROBABILITY, description="Polynomial mutation, per variable.")
     mutation_eta: float = Field(paper.MUTATION_ETA, gt=0, description="Polynomial mutation distribution index.")
     seed_spread: float = Field(
         0.3, gt=0, le=2,
@@ -90,24 +112,94 @@ class HypervolumeSpec(_Strict):
     reference: float = Field(1.1, gt=1, description="Reference point in every normalised objective.")
 
 
+class FreeVariables(_Strict):
+    """Design variables beyond the widths (optimizer.space): channel lengths and bias voltages."""
+
+    lengths: list[str] = Field(
+        default_factory=list, description="Width variables (W1, W2, ...) whose channel length is optimized too, on the technology's grid.",
+    )
+    length_range_m: tuple[float, float] | None = Field(
+        None, description="Range (m) of the free lengths; null: the technology's lmin to 4x its default L.",
+    )
+    bias_pins: list[str] = Field(
+        default_factory=list, description="Bias pins whose voltage is optimized, within bias_window_v of the run's bias and the rails.",
+    )
+    bias_window_v: float = Field(0.3, gt=0, le=2, description="How far (V) a free bias may move from the run's bias.")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "FreeVariables":
+        if self.length_range_m is not None and not 0 < self.length_range_m[0] < self.length_range_m[1]:
+            raise ValueError(f"length_range_m {self.length_range_m} must be (low, high) with 0 < low < high")
+        if len(set(self.lengths)) != len(self.lengths) or len(set(self.bias_pins)) != len(self.bias_pins):
+            raise ValueError("free lengths and bias pins must not repeat a name")
+        return self
+
+
+class MonteCarloSpec(_Strict):
+    """Mismatch yield of every candidate that meets the nominal constraints (mismatch/, Pelgrom).
+
+    The same seed for every candidate (common random numbers): two designs are compared on the
+    same draws, so a yield difference between them is not sampling noise.
+    """
+
+    samples: int = Field(200, ge=10, le=10_000, description="Monte Carlo samples per nominal-feasible candidate.")
+    min_yield: float | None = Field(
+        None, gt=0, le=1, description="Constraint: the fraction of samples that meet 'constraints' at least this; null: only reported."
+    )
+    constraints: list[SampleConstraint] = Field(
+        default_factory=lambda: ["offset"], min_length=1,
+        description="The nominal constraints (same limits) each sample must meet to count as a pass.",
+    )
+    seed: int = Field(1, ge=0, description="Seed of the mismatch samples (the same draws for every candidate).")
+
+
+class EmulatorSpec(_Strict):
+    """The memristor emulator (neuromorphic/emulator.py) of every candidate that meets the nominal constraints."""
+
+    frequencies_hz: list[float] = Field(
+        default_factory=lambda: [1e5, 1e6], min_length=1, description="Sine frequencies (Figure 17: 100 kHz and 1 MHz)."
+    )
+    max_pinch_ratio: float | None = Field(
+        None, gt=0, lt=1, description="Constraint: |i(v=0)|/peak |i| at most this at every frequency (0.05: 'pinched'); null: only reported."
+    )
+    max_asymmetry: float | None = Field(
+        None, gt=0, le=1, description="Constraint: |A+ - A-|/(A+ + A-) of the lobe areas at most this at every frequency; null: only reported."
+    )
+
+    @field_validator("frequencies_hz")
+    @classmethod
+    def _sane_frequencies(cls, frequencies: list[float]) -> list[float]:
+        if len(set(frequencies)) != len(frequencies) or any(not 1.0 <= f <= 1e9 for f in frequencies):
+            raise ValueError(f"frequencies {frequencies} must be distinct and within [1 Hz, 1 GHz]")
+        return frequencies
+
+
 class RunSpec(_Strict):
     """One NSGA-II sizing run of one OTA topology."""
 
     topology: TopologyName
     technology: str = Field("generic180", min_length=1)
     corners: list[str] = Field(default_factory=lambda: ["tt"], min_length=1)
-    temps_c: list[float] = Field(default_factory=lambda: [27.0], min_length=1)
-    pop_size: int = Field(paper.NSGA2_POPULATION, ge=4, le=1000)
-    generations: int = Field(paper.NSGA2_GENERATIONS, ge=1, le=10_000)
+    temps_c: list[TemperatureC] = Field(default_factory=lambda: [27.0], min_length=1)
+    pop_size: PopulationSize = paper.NSGA2_POPULATION
+    generations: GenerationCount = paper.NSGA2_GENERATIONS
     seed: int = Field(1, ge=0)
     seeding: Literal["gmid", "random"] = "gmid"
-    var_min: int = Field(paper.VAR_BOUNDS[0], ge=1)
-    var_max: int = Field(paper.VAR_BOUNDS[1], ge=2)
-    lambda_m: float = Field(paper.LAMBDA_M, gt=0, lt=1e-5)
+    var_min: int | None = Field(None, ge=1, description="Smallest Var (W = Var x lambda); null: the technology's.")
+    var_max: int | None = Field(None, ge=2, description="Largest Var; null: the technology's (generic180: the paper's 8000).")
+    lambda_m: float | None = Field(None, gt=0, lt=1e-5, description="Width unit (m); null: the technology's (generic180: 0.09 um).")
+    bias_v: dict[str, float] | None = Field(
+        None, description="The OTA's bias voltages by pin (V); null: the technology's fixed ones (generic180: the paper's), "
+        "or derived from the tables by the first sizing where it has none. A run records the ones it used.",
+    )
+    derive_bias: bool = Field(False, description="Derive the biases from the tables even where the technology has fixed ones.")
+    free: FreeVariables = Field(default_factory=FreeVariables, description="Lengths and bias voltages optimized beside the widths.")
     objectives: list[ObjectiveName] = Field(default_factory=lambda: list(OBJECTIVE_NAMES), min_length=1)
     constraints: ConstraintSpec = Field(default_factory=ConstraintSpec)
     operators: OperatorSpec = Field(default_factory=OperatorSpec)
     hypervolume: HypervolumeSpec = Field(default_factory=HypervolumeSpec)
+    monte_carlo: MonteCarloSpec | None = Field(None, description="Mismatch yield of nominal-feasible candidates; null: none.")
+    emulator: EmulatorSpec | None = Field(None, description="Emulator loop of nominal-feasible candidates; null: none.")
 
     @field_validator("corners", "objectives")
     @classmethod
@@ -116,17 +208,18 @@ class RunSpec(_Strict):
             raise ValueError(f"{info.field_name} {names} repeat a name")
         return names
 
-    @field_validator("temps_c")
-    @classmethod
-    def _sane_temps(cls, temps: list[float]) -> list[float]:
-        if any(not -273.15 < temp < 300 for temp in temps):
-            raise ValueError(f"temperatures {temps} must lie between -273.15 and 300 degC")
-        return temps
-
     @model_validator(mode="after")
     def _bounds_ordered(self) -> "RunSpec":
-        if self.var_min >= self.var_max:
+        if self.var_min is not None and self.var_max is not None and self.var_min >= self.var_max:
             raise ValueError(f"var_min ({self.var_min}) must be below var_max ({self.var_max})")
+        return self
+
+    @model_validator(mode="after")
+    def _follow_ups_asked(self) -> "RunSpec":
+        if "offset_sigma" in self.objectives and self.monte_carlo is None:
+            raise ValueError("the offset_sigma objective needs a monte_carlo section (e.g. 'monte_carlo: {samples: 200}')")
+        if {"pinch", "asymmetry"} & set(self.objectives) and self.emulator is None:
+            raise ValueError("the pinch and asymmetry objectives need an emulator section (e.g. 'emulator: {}')")
         return self
 
     @property

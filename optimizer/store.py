@@ -7,31 +7,14 @@ store (``optimizer.file_store``), the service an SQL one. A generation counts as
 
 from __future__ import annotations
 
-import math
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from gmopt.floats import decode_float, decode_floats, encode_floats
+
 MetricValue = float | bool | str | None
-
-
-def encode_float(value: float) -> float | str:
-    """JSON has no inf/NaN: store them as the strings ``"inf"``, ``"-inf"``, ``"nan"``."""
-    value = float(value)
-    return value if math.isfinite(value) else str(value)
-
-
-def decode_float(value: float | str | None) -> float:
-    return math.nan if value is None else float(value)
-
-
-def _encode_metric(value: Any) -> Any:
-    return encode_float(value) if isinstance(value, float) else value
-
-
-def _decode_metric(value: Any) -> Any:
-    return float(value) if value in ("inf", "-inf", "nan") else value
 
 
 @dataclass
@@ -42,7 +25,7 @@ class EvaluationRecord:
     generation: int                 # 0 = initial population
     var: list[int]
     widths_um: list[float]
-    metrics: dict[str, MetricValue]  # OtaResult scalars (worst case over corners)
+    metrics: dict[str, MetricValue]  # OtaResult scalars (worst case over corners); NaN = not measured
     curves: dict[str, list[float]] = field(default_factory=dict)  # vin_v, iout_a
     objectives: list[float] = field(default_factory=list)          # as minimised
     constraints: list[float] = field(default_factory=list)         # <= 0 feasible
@@ -53,18 +36,14 @@ class EvaluationRecord:
     cached: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        """A JSON-safe dict in which inf and NaN survive as strings."""
-        data = asdict(self)
-        data["metrics"] = {key: _encode_metric(value) for key, value in self.metrics.items()}
-        data["objectives"] = [encode_float(value) for value in self.objectives]
-        data["constraints"] = [encode_float(value) for value in self.constraints]
-        data["curves"] = {key: [encode_float(v) for v in values] for key, values in self.curves.items()}
-        return data
+        """A JSON-safe dict in which inf and NaN survive as strings (``gmopt.floats``)."""
+        return encode_floats(asdict(self))
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "EvaluationRecord":
         data = dict(data)
-        data["metrics"] = {key: _decode_metric(value) for key, value in data["metrics"].items()}
+        data["metrics"] = decode_floats(data["metrics"])
+        data["widths_um"] = [decode_float(value) for value in data["widths_um"]]
         data["objectives"] = [decode_float(value) for value in data["objectives"]]
         data["constraints"] = [decode_float(value) for value in data["constraints"]]
         data["curves"] = {key: [decode_float(v) for v in values] for key, values in data.get("curves", {}).items()}

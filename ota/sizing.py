@@ -26,12 +26,22 @@ Gm = B * gm_in * (1 + f) / 2, not B * gm_in (about 0.6x in generic180). The plan
 (from the LUT's gm, gmb and gds) to choose gm_in and B, and reports it as ``planned_gm_s``.
 Topologies without ``fed_by`` (fig8 feeds its stack through the PMOS cascode MP8, whose
 impedance is gm*ro times larger) keep Gm = B * gm_in.
+
+Bias voltages. generic180 has the paper's fixed biases, and the sizing works around them as
+above. A technology without fixed biases (sky130, gf180mcu, a user's models: the paper's
+VB = 0.55 V or VBN = 0.3 V mean nothing under other thresholds and rails) gets them derived
+from the tables, by the rules each topology's data gives per pin: the input pair's gm/ID and the
+Gm target set the tail current, and VB is the VGS that makes the fixed tail MN1 carry it; a
+stacked cascode's gate sits at its diode's plus its own VGS at their gm/ID; any other cascode's
+gate leaves the device under it VDSAT + ``SATURATION_HEADROOM_V``. The plan records the biases it
+used (``SizingPlan.bias_v``); a run derives them once and keeps them for every candidate.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Mapping
+from typing import Any
+from dataclasses import asdict, dataclass, replace
 
 import numpy as np
 from pymoo.operators.sampling.lhs import sampling_lhs
@@ -41,7 +51,7 @@ from gmopt import paper
 from lut.lookup import load_lut, lookup, lookup_vgs
 from lut.sizing import size_transistor
 from lut.technology import Technology, get_technology
-from ota.topology import Variable, get_topology
+from ota.topology import BiasRule, Topology, Variable, get_topology
 
 # gm/ID (S/A) by role: mirrors and their diode loads share a VGS, hence one gm/ID (their width
 # ratio is then their current ratio); cascodes run in moderate inversion for a small VDSAT.
@@ -53,6 +63,11 @@ ROLE_VDS_V = {"input_pair": 0.4, "load": 0.6, "mirror": 0.6, "cascode": 0.3}
 ROLE_VSB_V = {"load": 0.0, "mirror": 0.0, "cascode": 0.4}
 MIN_TAIL_VDS_V = 0.05
 ITERATIONS = 30
+# Derived biases: the input pair's gm/ID when the designer gives none (moderate inversion, the
+# usual compromise of gm/ID and fT), and the VDS beyond VDSAT a cascode leaves the device under it.
+DERIVED_INPUT_GM_ID = 10.0
+SATURATION_HEADROOM_V = 0.1
+DERIVED_MIRROR_GM_IDS = (8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0)  # S/A, tried in turn for headroom
 # The gm/ID box the seeded population samples (S/A, log-uniform): strong inversion (4) to the
 # edge of weak inversion (20) for the input pair, and mirrors and cascodes from moderate (6, 8)
 # to weak-moderate (20). Wide on purpose: the paper's fixed bias voltages make the feasible
@@ -117,6 +132,9 @@ class SizingPlan:
     target_gm_s: float
     planned_gm_s: float
     variables: tuple[SizedVariable, ...]
+    bias_v: dict[str, float]
+    bias_derived: bool
+    notes: tuple[str, ...] = ()
 
     @property
     def var(self) -> list[int]:
@@ -138,26 +156,26 @@ class _Stack:
     corner: str
     temp_c: float
     budget_v: float
-    feed_vgs_v: float | None
+    feed_vds_v: float | None
 
     def diode(self, quantity: str, diode_vgs_v: float) -> float:
         return float(lookup(
-            self.tech, self.device, quantity, vgs=diode_vgs_v, L=paper.OTA_LENGTH_M, VDS=diode_vgs_v,
+            self.tech, self.device, quantity, vgs=diode_vgs_v, L=self.tech.length_m, VDS=diode_vgs_v,
             corner=self.corner, temp_c=self.temp_c,
         ))
 
     def cascode(self, quantity: str, diode_vgs_v: float) -> float:
         return float(lookup(
-            self.tech, self.device, quantity, vgs=self.budget_v - diode_vgs_v, L=paper.OTA_LENGTH_M,
+            self.tech, self.device, quantity, vgs=self.budget_v - diode_vgs_v, L=self.tech.length_m,
             VDS=self.cascode_vds_v(diode_vgs_v), VSB=self.cascode_vsb_v(diode_vgs_v), corner=self.corner, temp_c=self.temp_c,
         ))
 
     def cascode_vds_v(self, diode_vgs_v: float) -> float:
-        """The feed at the VDS of its own diode (so it mirrors exactly) leaves the cascode the rest
-        of the supply; without a feed in the data, the role's assumed VDS."""
-        if self.feed_vgs_v is None:
+        """The feed at its VDS (``_feed_vds_v``) leaves the cascode the rest of the supply; without
+        a feed in the data, the role's assumed VDS."""
+        if self.feed_vds_v is None:
             return ROLE_VDS_V["cascode"]
-        return 2 * paper.SUPPLY_V - self.feed_vgs_v - diode_vgs_v
+        return self.tech.supply_v - self.feed_vds_v - diode_vgs_v
 
     def cascode_vsb_v(self, diode_vgs_v: float) -> float:
         return min(diode_vgs_v, _max_vsb_v(self.tech, self.device, self.corner, self.temp_c))
@@ -214,39 +232,86 @@ def _root_or_edge(func: Callable[[float], float], bracket: tuple[float, float]) 
 
 def plan_sizing(
     topology_name: str,
-    technology: str = "generic180",
+    technology: str | Technology = "generic180",
     corner: str = "tt",
     temp_c: float = 27.0,
     choice: GmIdChoice = GmIdChoice(),
+    bias_v: Mapping[str, float] | None = None,
 ) -> SizingPlan:
-    """The gm/ID first sizing of ``topology_name`` with its tail current, input gm/ID and ratio B."""
+    """The gm/ID first sizing of ``topology_name`` with its tail current, input gm/ID, ratio B
+    and bias voltages: ``bias_v`` (V by pin) or the technology's fixed ones when given, else
+    derived from the tables (see the module's docstring)."""
     topology = get_topology(topology_name)
-    tech = get_technology(technology)
+    tech = technology if isinstance(technology, Technology) else get_technology(technology)
     corner = tech.check_corner(corner)
-    length_m = paper.OTA_LENGTH_M
-    max_width_m = paper.VAR_BOUNDS[1] * paper.LAMBDA_M
+    fixed_v = dict(bias_v) if bias_v is not None else tech.bias_v
+    if fixed_v is not None and not set(topology.bias_pins) <= set(fixed_v):
+        raise ValueError(f"bias voltages {sorted(fixed_v)} lack pins {sorted(set(topology.bias_pins) - set(fixed_v))} of {topology.name!r}")
+    derive = fixed_v is None
+    if not derive:
+        return _plan(topology, tech, corner, temp_c, choice, fixed_v)
+    if not topology.bias_rules:
+        raise ValueError(f"topology {topology.name!r} has no bias rules: give its bias voltages ({', '.join(topology.bias_pins)})")
+    # Free biases: a mirror gm/ID that leaves a stacked cascode no VDS (sky130's PMOS needs
+    # VSG = 1.24 V at gm/ID 8, leaving fig7's MN6 7 mV of a 1.8 V supply) moves up until it fits.
+    problems = []
+    for mirror in sorted({choice.mirror, *DERIVED_MIRROR_GM_IDS}):
+        if mirror < choice.mirror:
+            continue
+        try:
+            plan = _plan(topology, tech, corner, temp_c, replace(choice, mirror=mirror), None)
+        except ValueError as exc:
+            problems.append(f"mirror gm/ID {mirror:g} S/A: {exc}")
+            continue
+        notes = (f"mirror/load gm/ID raised from {choice.mirror:g} to {mirror:g} S/A for headroom ({problems[-1]})",) if problems else ()
+        return replace(plan, notes=notes)
+    raise ValueError(f"{topology.name!r} cannot be sized in {tech.name!r} with derived biases: " + "; ".join(problems))
+
+
+def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choice: GmIdChoice,
+          fixed_v: Mapping[str, float] | None) -> SizingPlan:
+    """One sizing at one gm/ID choice; ``fixed_v`` None derives the biases."""
+    derive = fixed_v is None
+    length_m = tech.length_m
+    max_width_m = tech.var_bounds[1] * tech.lambda_m
     at = {"corner": corner, "temp_c": temp_c}
     by_label = {variable.label: variable for variable in topology.variables}
-    stacks = {v.label: _stack(tech, v, by_label, choice, corner, temp_c) for v in topology.variables if v.stacked_on}
-    preferred_v = {label: stack.preferred_diode_vgs_v(choice.stack_cascode) for label, stack in stacks.items()}
+    budgets = {v.label: _derived_budget(tech, v, choice, corner, temp_c) if derive else (_fixed_budget_v(tech, v, fixed_v), None)
+               for v in topology.variables if v.stacked_on}
+    budgets_v = {label: budget_v for label, (budget_v, _) in budgets.items()}
+    stacks = {label: _stack(tech, by_label[label], by_label, choice, corner, temp_c, *budget) for label, budget in budgets.items()}
+    # derived biases were set for the cascode at its gm/ID: split the budget there, as derived
+    stack_gm_id = choice.stack_cascode or choice.cascode if derive else choice.stack_cascode
+    preferred_v = {label: stack.preferred_diode_vgs_v(stack_gm_id) for label, stack in stacks.items()}
     fed = next((v for v in topology.variables if v.fed_by), None)
 
     def share(diode_vgs_v: dict[str, float]) -> float:
         if fed is None:
             return 1.0
-        return stacks[fed.label].output_share(diode_vgs_v[fed.label], _feed_gds_per_a(tech, by_label[fed.fed_by], choice, corner, temp_c))
+        stack = stacks[fed.label]
+        feed_gds = _feed_gds_per_a(tech, by_label[fed.fed_by], choice, corner, temp_c, stack.feed_vds_v)
+        return stack.output_share(diode_vgs_v[fed.label], feed_gds)
 
     # The stack's Gm share at its preferred split sets what gm_in * B must be.
     target_gain_s = choice.gm_target_s / share(preferred_v)
-    tail_vgs_v = paper.BIAS_V["vb"] + paper.SUPPLY_V
-    low, high = INPUT_GM_ID_RANGE if choice.input_pair is None else (choice.input_pair, choice.input_pair)
-    tail_vds_v, gm_id_in, tail_current_a = 0.3, low, 0.0
-    for _ in range(ITERATIONS):
-        tail_current_a = float(lookup(tech, "nmos", "ID_W", vgs=tail_vgs_v, L=length_m, VDS=tail_vds_v, **at)) * paper.MN1_WIDTH_M
-        gm_id_in = float(np.clip(target_gain_s / (tail_current_a / 2), low, high))
-        vgs_in = float(lookup_vgs(tech, "nmos", gm_id=gm_id_in, L=length_m, VDS=ROLE_VDS_V["input_pair"], VSB=tail_vds_v, **at))
-        # Input common mode 0 V: the tail node sits VGS_in below it, VSS = -SUPPLY_V.
-        tail_vds_v = max(MIN_TAIL_VDS_V, 0.5 * tail_vds_v + 0.5 * (paper.SUPPLY_V - vgs_in))
+    tail_width_m = next(f.width_m for f in topology.fixed if f.role == "tail")
+    if derive:
+        gm_id_in = choice.input_pair or DERIVED_INPUT_GM_ID
+        tail_current_a = 2 * target_gain_s / gm_id_in
+        tail_vds_v = 0.3
+        for _ in range(ITERATIONS):
+            vgs_in = float(lookup_vgs(tech, "nmos", gm_id=gm_id_in, L=length_m, VDS=ROLE_VDS_V["input_pair"], VSB=tail_vds_v, **at))
+            tail_vds_v = max(MIN_TAIL_VDS_V, 0.5 * tail_vds_v + 0.5 * (tech.input_cm_v - vgs_in - tech.vss_v))
+        tail_vgs_v = _vgs_for_density(tech, "nmos", tail_current_a / tail_width_m, length_m, tail_vds_v, corner, temp_c)
+    else:
+        tail_vgs_v = fixed_v["vb"] - tech.vss_v
+        low, high = INPUT_GM_ID_RANGE if choice.input_pair is None else (choice.input_pair, choice.input_pair)
+        tail_vds_v, gm_id_in, tail_current_a = 0.3, low, 0.0
+        for _ in range(ITERATIONS):
+            tail_current_a = float(lookup(tech, "nmos", "ID_W", vgs=tail_vgs_v, L=length_m, VDS=tail_vds_v, **at)) * tail_width_m
+            gm_id_in = float(np.clip(target_gain_s / (tail_current_a / 2), low, high))
+            vgs_in = float(lookup_vgs(tech, "nmos", gm_id=gm_id_in, L=length_m, VDS=ROLE_VDS_V["input_pair"], VSB=tail_vds_v, **at))
+            tail_vds_v = max(MIN_TAIL_VDS_V, 0.5 * tail_vds_v + 0.5 * (tech.input_cm_v - vgs_in - tech.vss_v))
     current_in_a = tail_current_a / 2
     # A stack that cannot carry B * I_in within the width bounds lowers B to what it can carry.
     mirror_ratio = min([target_gain_s / (gm_id_in * current_in_a)] + [s.max_current_a(max_width_m) / current_in_a for s in stacks.values()])
@@ -254,8 +319,19 @@ def plan_sizing(
         label: float(np.clip(preferred_v[label], *stack.width_window_v(mirror_ratio * current_in_a, max_width_m)))
         for label, stack in stacks.items()
     }
+    for label, stack in stacks.items():
+        headroom_v = stack.cascode_vds_v(diode_vgs_v[label]) - stack.cascode("VDSAT", diode_vgs_v[label])
+        if derive and headroom_v < SATURATION_HEADROOM_V / 2:
+            raise ValueError(f"the stacked cascode {label} keeps {headroom_v * 1e3:.0f} mV beyond VDSAT")
+        feed = by_label[by_label[label].fed_by] if by_label[label].fed_by else None
+        if derive and feed is not None:
+            feed_vdsat_v = float(lookup(tech, _device(feed), "VDSAT", gm_id=choice.role_gm_id(feed.role), L=length_m,
+                                        VDS=stack.feed_vds_v, **at))
+            if stack.feed_vds_v - feed_vdsat_v < SATURATION_HEADROOM_V / 2:
+                raise ValueError(f"the feed {feed.label} of stack {label} keeps {(stack.feed_vds_v - feed_vdsat_v) * 1e3:.0f} mV beyond VDSAT")
     diode_of = {variable.stacked_on: label for label, variable in by_label.items() if variable.stacked_on}
     sized: dict[str, SizedVariable] = {}
+    biased: dict[str, tuple[float, float, float]] = {}  # label: (gm/ID, VDS, VSB) the device was sized at
     for variable in topology.variables:
         is_input = variable.role == "input_pair"
         device = _device(variable)
@@ -269,43 +345,153 @@ def plan_sizing(
             stack, split_v = stacks[variable.label], diode_vgs_v[variable.label]
             gm_id, vds_v, vsb_v = stack.cascode("GM_ID", split_v), stack.cascode_vds_v(split_v), stack.cascode_vsb_v(split_v)
         current_a = current_in_a * (mirror_ratio if variable.current == "B" else float(variable.current))
-        sizing = size_transistor(tech, device, gm_id, current_a, length_m, vds_v, vsb_v, paper.LAMBDA_M, corner, temp_c)
-        var = int(np.clip(sizing.w_lambda, *paper.VAR_BOUNDS))
+        sizing = size_transistor(tech, device, gm_id, current_a, length_m, vds_v, vsb_v, tech.lambda_m, corner, temp_c)
+        var = int(np.clip(sizing.w_lambda, *tech.var_bounds))
+        biased[variable.label] = (gm_id, vds_v, vsb_v)
         sized[variable.label] = SizedVariable(
             label=variable.label, role=variable.role, polarity=variable.polarity, gm_id_s_per_a=gm_id,
-            id_a=current_a, vgs_v=sizing.vgs_v, width_um=var * paper.LAMBDA_M * 1e6, var=var,
+            id_a=current_a, vgs_v=sizing.vgs_v, width_um=var * tech.lambda_m * 1e6, var=var,
         )
+    if derive:
+        rails = _DerivedBias(tech, corner, temp_c, by_label, biased, budgets_v, tail_vgs_v, tail_vds_v)
+        bias_used = {rule.pin: rails.pin_v(rule) for rule in topology.bias_rules}
+    else:
+        bias_used = {pin: float(fixed_v[pin]) for pin in topology.bias_pins}
     return SizingPlan(
         topology=topology.name, tail_current_a=tail_current_a, tail_vds_v=tail_vds_v, mirror_ratio=mirror_ratio,
         target_gm_s=choice.gm_target_s, planned_gm_s=mirror_ratio * gm_id_in * current_in_a * share(diode_vgs_v),
-        variables=tuple(sized.values()),
+        variables=tuple(sized.values()), bias_v=bias_used, bias_derived=derive,
     )
 
 
-def _stack(tech: Technology, variable: Variable, by_label: dict[str, Variable], choice: GmIdChoice, corner: str, temp_c: float) -> _Stack:
-    """The stack of ``variable`` (a stacked cascode) with its bias budget and its feed's VGS."""
-    rail_v = -paper.SUPPLY_V if variable.polarity == "n" else paper.SUPPLY_V
+def derive_bias_v(topology_name: str, technology: Technology, corner: str = "tt", temp_c: float = 27.0,
+                  choice: GmIdChoice = GmIdChoice()) -> dict[str, float]:
+    """The bias voltages (V by pin) of the default first sizing, derived from the tables even
+    where the technology has fixed ones (generic180's option to leave the paper's biases)."""
+    topology = get_topology(topology_name)
+    probe = replace(technology, bias_v=None) if technology.bias_v is not None else technology
+    return plan_sizing(topology.name, probe, corner, temp_c, choice).bias_v
+
+
+def evaluation_bias_v(topology_name: str, technology: Technology, corner: str = "tt", temp_c: float = 27.0,
+                      given: Mapping[str, float] | None = None) -> dict[str, float]:
+    """The bias voltages one evaluation runs at: ``given``, else the technology's fixed ones, else
+    those the default first sizing derives (sky130, gf180mcu, a user's models)."""
+    if given:
+        return dict(given)
+    if technology.bias_v is not None:
+        return dict(technology.bias_v)
+    return derive_bias_v(topology_name, technology, corner, temp_c)
+
+
+@dataclass(frozen=True)
+class _DerivedBias:
+    """Each bias pin's voltage from what the sizing chose (see topologies.yaml's ``bias`` rules)."""
+
+    tech: Technology
+    corner: str
+    temp_c: float
+    by_label: dict[str, Variable]
+    biased: dict[str, tuple[float, float, float]]
+    budgets_v: dict[str, float]
+    tail_vgs_v: float
+    tail_vds_v: float
+
+    def pin_v(self, rule: BiasRule) -> float:
+        tech = self.tech
+        if rule.kind == "tail":
+            return tech.vss_v + self.tail_vgs_v
+        if rule.kind == "leg":
+            return tech.vss_v + self._vgs("nmos", rule.gm_id, self.tail_vds_v, 0.0)
+        cascode = self.by_label[rule.variable]
+        sign = 1.0 if cascode.polarity == "n" else -1.0
+        rail_v = tech.vss_v if cascode.polarity == "n" else tech.vdd_v
+        if rule.kind == "stack":
+            return rail_v + sign * self.budgets_v[rule.variable]
+        # a cascode on top of another device: its source sits where that device keeps VDSAT + headroom
+        under = self.by_label[rule.over]
+        gm_id_u, vds_u, vsb_u = self.biased[under.label]
+        vdsat_u = float(lookup(tech, _device(under), "VDSAT", gm_id=gm_id_u, L=tech.length_m, VDS=vds_u, VSB=vsb_u,
+                               corner=self.corner, temp_c=self.temp_c))
+        if under.role == "input_pair":
+            source_v = tech.input_cm_v - self._vgs("nmos", gm_id_u, vds_u, vsb_u) + vdsat_u + SATURATION_HEADROOM_V
+        else:
+            source_v = rail_v + sign * (vdsat_u + SATURATION_HEADROOM_V)
+        gm_id_c, vds_c, _ = self.biased[cascode.label]
+        vsb_c = min(abs(source_v - rail_v), _max_vsb_v(tech, _device(cascode), self.corner, self.temp_c))
+        return source_v + sign * self._vgs(_device(cascode), gm_id_c, vds_c, vsb_c)
+
+    def _vgs(self, device: str, gm_id: float, vds_v: float, vsb_v: float) -> float:
+        return float(lookup_vgs(self.tech, device, gm_id=gm_id, L=self.tech.length_m, VDS=vds_v, VSB=vsb_v,
+                                corner=self.corner, temp_c=self.temp_c))
+
+
+def _vgs_for_density(tech: Technology, device: str, density_a_per_m: float, length_m: float, vds_v: float,
+                     corner: str, temp_c: float) -> float:
+    """The VGS (V) at which ID/W is ``density_a_per_m``: ID/W rises with VGS, so brentq finds it."""
+    def excess(vgs_v: float) -> float:
+        return float(lookup(tech, device, "ID_W", vgs=vgs_v, L=length_m, VDS=vds_v, corner=corner, temp_c=temp_c)) - density_a_per_m
+
+    low, high = 0.05, tech.supply_v
+    if excess(high) < 0:
+        raise ValueError(
+            f"the tail cannot carry {density_a_per_m:.3g} A/m at VGS up to {high:g} V in {tech.name!r}: "
+            "aim at a smaller Gm or a larger input gm/ID"
+        )
+    return float(brentq(excess, low, high, xtol=1e-5))
+
+
+def _fixed_budget_v(tech: Technology, variable: Variable, bias_v: Mapping[str, float]) -> float:
+    """A stack's |V(gate) - rail| (V) under fixed bias voltages."""
+    rail_v = tech.vss_v if variable.polarity == "n" else tech.vdd_v
+    return abs(bias_v[variable.gate] - rail_v)
+
+
+def _derived_budget(tech: Technology, variable: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> tuple[float, float]:
+    """A stack's budget (V) when its gate is free: the diode's VGS at the mirror gm/ID (at VDS = its
+    own VGS) plus the cascode's VGS at its gm/ID, standing on the diode (VSB = the diode's VGS);
+    and the most the cascode's feed may take of the supply (V): the rest after the diode and the
+    cascode's VDSAT + ``SATURATION_HEADROOM_V``."""
+    device, at = _device(variable), {"L": tech.length_m, "corner": corner, "temp_c": temp_c}
+    diode_v = 0.6 * tech.supply_v / 1.8  # a start in proportion to the supply; three passes settle VDS = VGS
+    for _ in range(3):
+        diode_v = float(lookup_vgs(tech, device, gm_id=choice.mirror, VDS=diode_v, **at))
+    cascode_gm_id = choice.stack_cascode or choice.cascode
+    vsb_v = min(diode_v, _max_vsb_v(tech, device, corner, temp_c))
+    cascode = {"gm_id": cascode_gm_id, "VDS": ROLE_VDS_V["cascode"], "VSB": vsb_v, **at}
+    vdsat_v = float(lookup(tech, device, "VDSAT", **cascode))
+    return diode_v + float(lookup_vgs(tech, device, **cascode)), tech.supply_v - diode_v - vdsat_v - SATURATION_HEADROOM_V
+
+
+def _stack(tech: Technology, variable: Variable, by_label: dict[str, Variable], choice: GmIdChoice, corner: str,
+           temp_c: float, budget_v: float, feed_room_v: float | None) -> _Stack:
+    """The stack of ``variable`` (a stacked cascode) with its bias budget and its feed's VDS.
+
+    Under fixed biases the feed sits at the VDS of its own diode, so it mirrors exactly (the
+    paper's circuit). With derived biases it may sit lower, down to ``feed_room_v``: sky130's
+    PMOS feed needs VSG = 1.24 V at gm/ID 8, which would leave fig7's MN6 7 mV of a 1.8 V supply,
+    while at VSD = 0.4 V it still runs saturated (a percent of mirror error at L = 1 um)."""
     feed = by_label[variable.fed_by] if variable.fed_by else None
-    return _Stack(
-        tech=tech, device=_device(variable), corner=corner, temp_c=temp_c,
-        budget_v=abs(paper.BIAS_V[variable.gate] - rail_v),
-        feed_vgs_v=None if feed is None else _feed_vgs_v(tech, feed, choice, corner, temp_c),
-    )
+    feed_vds_v = None
+    if feed is not None:
+        feed_vds_v = _feed_vgs_v(tech, feed, choice, corner, temp_c)
+        if feed_room_v is not None:
+            feed_vds_v = min(feed_vds_v, feed_room_v)
+    return _Stack(tech=tech, device=_device(variable), corner=corner, temp_c=temp_c, budget_v=budget_v, feed_vds_v=feed_vds_v)
 
 
 def _feed_vgs_v(tech: Technology, feed: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> float:
     """The feed mirrors its diode: the VGS of its role's gm/ID."""
     return float(lookup_vgs(
-        tech, _device(feed), gm_id=choice.role_gm_id(feed.role), L=paper.OTA_LENGTH_M, VDS=ROLE_VDS_V[feed.role],
+        tech, _device(feed), gm_id=choice.role_gm_id(feed.role), L=tech.length_m, VDS=ROLE_VDS_V[feed.role],
         corner=corner, temp_c=temp_c,
     ))
 
 
-def _feed_gds_per_a(tech: Technology, feed: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> float:
-    """The feed's gds / ID (S/A) at VDS = its VGS, where the stack's split puts it."""
+def _feed_gds_per_a(tech: Technology, feed: Variable, choice: GmIdChoice, corner: str, temp_c: float, vds_v: float) -> float:
+    """The feed's gds / ID (S/A) at its VDS (``_stack``)."""
     return float(lookup(
-        tech, _device(feed), "GDS_ID", gm_id=choice.role_gm_id(feed.role), L=paper.OTA_LENGTH_M,
-        VDS=_feed_vgs_v(tech, feed, choice, corner, temp_c), corner=corner, temp_c=temp_c,
+        tech, _device(feed), "GDS_ID", gm_id=choice.role_gm_id(feed.role), L=tech.length_m, VDS=vds_v, corner=corner, temp_c=temp_c,
     ))
 
 
@@ -318,8 +504,8 @@ def _max_vsb_v(tech: Technology, device: str, corner: str, temp_c: float) -> flo
     return float(load_lut(tech, device, corner, temp_c).grid.axes()[1][-1])
 
 
-def first_sizing(topology_name: str, technology: str = "generic180", corner: str = "tt", temp_c: float = 27.0) -> list[int]:
-    """The gm/ID first sizing as the paper's integer Var values, clamped to [40, 8000]."""
+def first_sizing(topology_name: str, technology: str | Technology = "generic180", corner: str = "tt", temp_c: float = 27.0) -> list[int]:
+    """The gm/ID first sizing as integer Var values, clamped to the technology's Var bounds."""
     return plan_sizing(topology_name, technology, corner, temp_c).var
 
 
@@ -342,21 +528,30 @@ def gm_id_variants(
     topology_name: str,
     count: int,
     seed: int,
-    technology: str = "generic180",
+    technology: str | Technology = "generic180",
     corner: str = "tt",
     temp_c: float = 27.0,
     gm_range_s: tuple[float, float] | None = None,
-) -> list[list[int]]:
+    bias_v: Mapping[str, float] | None = None,
+) -> tuple[list[list[int]], list[str]]:
     """The first sizing, then ``count - 1`` gm/ID sizings over a Latin hypercube of gm/ID choices.
 
     Why not perturb the widths: a random width change breaks the bias consistency the gm/ID
     method builds in (a mirror ratio, a cascode's VGS), whereas every variant here is a complete
     gm/ID design: the designer's usual next step of trying other gm/ID targets, done in bulk.
     Duplicates (clamped widths) are kept; the caller de-duplicates. ``gm_range_s``: the Gm the
-    variants aim at (S); None: ``spec_gm_range_s()`` of eq. 11.
+    variants aim at (S); None: ``spec_gm_range_s()`` of eq. 11. ``bias_v``: the run's bias
+    voltages (every variant is sized under the same biases, as the run simulates them).
+    A choice the tables cannot size there (a gm/ID outside what they cover at that bias, a stack
+    without headroom) is left out and its reason returned: the run starts from the rest.
     """
-    choices = variant_choices(count, seed, gm_range_s or spec_gm_range_s())
-    return [plan_sizing(topology_name, technology, corner, temp_c, choice).var for choice in choices]
+    sizings, problems = [], []
+    for choice in variant_choices(count, seed, gm_range_s or spec_gm_range_s()):
+        try:
+            sizings.append(plan_sizing(topology_name, technology, corner, temp_c, choice, bias_v).var)
+        except ValueError as exc:
+            problems.append(str(exc))
+    return sizings, problems
 
 
 def variant_choices(count: int, seed: int, gm_range_s: tuple[float, float]) -> list[GmIdChoice]:
@@ -370,3 +565,28 @@ def variant_choices(count: int, seed: int, gm_range_s: tuple[float, float]) -> l
     return [GmIdChoice()] + [
         GmIdChoice(**dict(zip(VARIANT_GM_ID_BOX, map(float, sample[:-1]))), gm_target_s=float(sample[-1])) for sample in samples
     ]
+
+
+# The first sizing's promise, checked by simulation (tests/test_first_sizing.py): every checked
+# device saturated, and the simulated Gm within 25 % of the planned one.
+GM_PLAN_TOLERANCE = 0.25
+
+
+def checked_first_sizing(topology_name: str, technology: Technology, corner: str = "tt", temp_c: float = 27.0,
+                         choice: GmIdChoice = GmIdChoice()) -> tuple[SizingPlan, Any, list[str]]:
+    """The first sizing, its simulated result, and what breaks the sizing's promise (empty when
+    none): devices out of saturation by how much, a Gm off its plan, a deck that does not run."""
+    from ota.testbench import OtaTestbench  # the sizing itself needs no simulator
+
+    plan = plan_sizing(topology_name, technology, corner, temp_c, choice)
+    with OtaTestbench(topology_name, technology, corner, temp_c, bias_v=plan.bias_v) as bench:
+        result = bench.evaluate(plan.var)
+    if not result.converged:
+        return plan, result, [f"the sized circuit does not simulate: {result.error}"]
+    checked = set(bench.topology.saturation_devices)
+    out = {device: margin for device, margin in result.margins_v.items() if device in checked and margin < 0}
+    problems = [f"{device} is {-margin * 1e3:.0f} mV out of saturation" for device, margin in sorted(out.items())]
+    ratio = result.gm_s / plan.planned_gm_s
+    if abs(ratio - 1) > GM_PLAN_TOLERANCE:
+        problems.append(f"Gm is {result.gm_s * 1e3:.3g} mS, {ratio:.2f} of the planned {plan.planned_gm_s * 1e3:.3g} mS")
+    return plan, result, problems

@@ -8,22 +8,30 @@ because an optimizer must be able to score it.
 
 from __future__ import annotations
 
-import math
+import copy
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 
 import numpy as np
 
 from engine import Backend, SimulationError, open_engine
-from gmopt import paper
-from lut.technology import get_technology
+from lut.technology import Technology, get_technology
 from ota.measure import NAN, measure_testbench
-from ota.netlist import ANALYSES, DEVICE_QUANTITIES, device_vector, testbench_netlist
+from ota.netlist import ANALYSES, DEVICE_QUANTITIES, bias_sources, device_vector, length_parameter, testbench_netlist
 from ota.topology import get_topology
 
 DEFAULT_TIMEOUT_S = 30.0
 CURVES = ("vin_v", "iout_a", "freq_hz", "ac_magnitude_db", "ac_phase_deg")  # the swept vectors of a result
+# What a Monte Carlo sample changes per device: ``dvth_v`` is added to the instance's ``delvto`` (V
+# added to the threshold) and ``beta_factor`` multiplies its ``mulu0`` (factor on the mobility U0, so
+# on the current factor beta), both BSIM3/BSIM4 instance parameters; measured on ngspice 39:
+# delvto = 10 mV moves VTH by exactly 10 mV. Relative to the instance's own values, because PDK
+# devices set them (sky130's nfet_01v8 puts its corner's threshold shift into delvto).
+SHIFTS = ("dvth_v", "beta_factor")
+SHIFTED_PARAMETERS = ("delvto", "mulu0")
+# The instance lines gmopt writes for plain MOSFETs (lut.technology.Device.instance) set neither.
+BSIM_DEFAULTS = {"delvto": 0.0, "mulu0": 1.0}
 
 
 @dataclass
@@ -57,23 +65,15 @@ class OtaResult:
     temp_c: float = NAN
 
     def to_dict(self, curves: bool | Collection[str] = True) -> dict:
-        """JSON-safe: NaN and inf become None. ``curves``: every swept vector (True), none
-        (False), or only those named (an optimizer keeps two of five, and each costs a copy
-        and a trip between processes per candidate)."""
+        """The fields as plain values (an unmeasured metric stays NaN: writers of JSON encode it
+        with ``gmopt.floats``). ``curves``: every swept vector (True), none (False), or only
+        those named (an optimizer keeps two of five, and each costs a copy and a trip between
+        processes per candidate)."""
         keep = set(CURVES if curves is True else () if curves is False else curves)
-        return _json_safe({
-            item.name: getattr(self, item.name) for item in fields(self) if item.name not in CURVES or item.name in keep
-        })
-
-
-def _json_safe(value: object) -> object:
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dict):
-        return {key: _json_safe(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_json_safe(item) for item in value]
-    return value
+        return {
+            item.name: copy.deepcopy(getattr(self, item.name))
+            for item in fields(self) if item.name not in CURVES or item.name in keep
+        }
 
 
 class OtaTestbench:
@@ -82,45 +82,121 @@ class OtaTestbench:
     def __init__(
         self,
         topology: str = "fig7",
-        technology: str = "generic180",
+        technology: str | Technology = "generic180",
         corner: str = "tt",
         temp_c: float = 27.0,
         backend: Backend = "shared",
         timeout_s: float = DEFAULT_TIMEOUT_S,
+        bias_v: Mapping[str, float] | None = None,
+        length_labels: Sequence[str] = (),
+        shiftable: bool = False,
     ) -> None:
+        """``bias_v``: the OTA's bias voltages by pin (None: the technology's fixed ones);
+        ``length_labels``: variables whose channel length each candidate may set (``evaluate``).
+        ``shiftable``: ``evaluate`` takes Monte Carlo shifts. The shifts start from each
+        instance's own ``delvto`` and ``mulu0``: BSIM's defaults for the plain MOSFETs gmopt writes,
+        read from the simulator for PDK subcircuit devices (their deck then also saves the two,
+        which costs about 20 % per analysis, so plain decks do not)."""
         self.topology = get_topology(topology)
-        self.technology = get_technology(technology)
+        self.technology = technology if isinstance(technology, Technology) else get_technology(technology)
         self.corner = self.technology.check_corner(corner)
         self.temp_c = float(temp_c)
         self.timeout_s = timeout_s
-        self._supplies_v = {"vdd": paper.SUPPLY_V, "vss": -paper.SUPPLY_V}
+        self.bias_v = dict(bias_v) if bias_v is not None else None
+        self._supplies_v = {"vdd": self.technology.vdd_v, "vss": self.technology.vss_v}
         self._device_vectors = {
             device: tuple(device_vector(self.technology, device, q) for q in DEVICE_QUANTITIES)
             for device in self.topology.devices
         }
-        reference = self.topology.var_from_um(self.topology.reference_widths_um)
+        # the flattened instance name ngspice's ``alter`` takes: @m.xota.mn2[vds] -> m.xota.mn2
+        self.instances = {device: vectors[0][1:].split("[")[0] for device, vectors in self._device_vectors.items()}
+        self.length_labels = tuple(length_labels)
+        reference = self.topology.reference_var(self.technology)
+        default_lengths = {label: self.technology.length_m for label in self.length_labels}
+        read_nominal = shiftable and any(self.technology.device(p).prefix == "x" for p in ("n", "p"))
+        deck = testbench_netlist(
+            self.topology.name, reference, self.technology, self.corner, self.temp_c, bias_v=self.bias_v, lengths_m=default_lengths,
+            device_saves=SHIFTED_PARAMETERS if read_nominal else (),
+        )
+        self._loaded_bias_v = {pin: volts for pin, volts in bias_sources(self.topology, self.technology, self.bias_v) if pin in self.topology.bias_pins}
+        self._bias_now_v = dict(self._loaded_bias_v)
         self._engine = open_engine(backend)
-        self._engine.load(testbench_netlist(self.topology.name, reference, self.technology, self.corner, self.temp_c))
+        self._engine.load(deck)
+        self._params: dict[str, float] | None = None
+        self._shifted: set[str] = set()
+        self._nominal = {device: dict(BSIM_DEFAULTS) for device in self.topology.devices} if shiftable else {}
+        if read_nominal:
+            op = self._engine.run({"op": "op"}, timeout_s=timeout_s)["op"]
+            self._nominal = {
+                device: {p: float(np.real(op[device_vector(self.technology, device, p)][0])) for p in SHIFTED_PARAMETERS}
+                for device in self.topology.devices
+            }
 
-    def evaluate(self, var: Sequence[int]) -> OtaResult:
-        """Simulate one candidate (integer widths in lambda); ValueError only for malformed input."""
-        checked = self.topology.check_var(list(var))
+    def evaluate(
+        self,
+        var: Sequence[int],
+        lengths_m: Mapping[str, float] | None = None,
+        bias_v: Mapping[str, float] | None = None,
+        shifts: Mapping[str, Mapping[str, float]] | None = None,
+    ) -> OtaResult:
+        """Simulate one candidate (integer widths in lambda; free lengths in m by variable label,
+        among the testbench's ``length_labels``; bias voltages by pin, else the loaded ones);
+        ValueError only for malformed input.
+
+        ``shifts`` (a Monte Carlo sample, on a ``shiftable`` testbench) maps devices to ``SHIFTS``
+        values; devices a previous call shifted and this one does not name return to nominal.
+        """
+        checked = self.topology.check_var(list(var), self.technology)
+        lengths = dict(lengths_m or {})
+        if set(lengths) - set(self.length_labels):
+            raise ValueError(f"lengths {sorted(set(lengths) - set(self.length_labels))} are not free in this testbench ({self.length_labels})")
+        params = {v.name: value for v, value in zip(self.topology.variables, checked)}
+        params |= {length_parameter(self.topology, label): length for label, length in lengths.items()}
+        for pin, volts in (bias_v or {}).items():
+            if pin not in self.topology.bias_pins or not self.technology.vss_v <= volts <= self.technology.vdd_v:
+                raise ValueError(f"bias {pin} = {volts!r} V: {self.topology.name} has pins {self.topology.bias_pins}, within the rails")
+        for pin, volts in (self._loaded_bias_v | dict(bias_v or {})).items():
+            if self._bias_now_v[pin] != volts:  # an altered source stays altered: set every pin that differs
+                self._engine.alter(f"v{pin}", dc=volts)
+                self._bias_now_v[pin] = volts
+        self._shift(shifts or {})
         base = {
-            "var": checked, "widths_um": [v * paper.LAMBDA_M * 1e6 for v in checked], "topology": self.topology.name,
+            "var": checked, "widths_um": [v * self.technology.lambda_m * 1e6 for v in checked], "topology": self.topology.name,
             "technology": self.technology.name, "corner": self.corner, "temp_c": self.temp_c,
         }
         started = time.perf_counter()
         try:
-            self._engine.set_params({v.name: value for v, value in zip(self.topology.variables, checked)})
+            if params != self._params:  # a Monte Carlo run keeps the sizes: no reset per sample
+                self._params = None
+                self._engine.set_params(params)
+                self._params = params
             results = self._engine.run(ANALYSES, timeout_s=self.timeout_s)
             metrics = measure_testbench(results, self._supplies_v, self._device_vectors, self.topology.saturation_devices)
         except (SimulationError, FloatingPointError, np.linalg.LinAlgError, KeyError, StopIteration) as exc:
             return OtaResult(converged=False, error=str(exc), sim_time_s=time.perf_counter() - started, **base)
         return OtaResult(converged=True, error=None, sim_time_s=time.perf_counter() - started, **base, **metrics)
 
+    def _shift(self, shifts: Mapping[str, Mapping[str, float]]) -> None:
+        if shifts and not self._nominal:
+            raise ValueError("this testbench takes no Monte Carlo shifts: create it with shiftable=True")
+        for device, values in shifts.items():
+            if device not in self.instances or set(values) != set(SHIFTS):
+                raise ValueError(
+                    f"shifts name devices of {', '.join(self.instances)}, each with {' and '.join(SHIFTS)}; "
+                    f"got {device!r}: {sorted(values)}"
+                )
+        for device in self._shifted - set(shifts):
+            self._engine.alter(self.instances[device], **self._nominal[device])
+        for device, values in shifts.items():
+            nominal = self._nominal[device]
+            self._engine.alter(
+                self.instances[device], delvto=nominal["delvto"] + values["dvth_v"], mulu0=nominal["mulu0"] * values["beta_factor"],
+            )
+        self._shifted = set(shifts)
+
     def evaluate_um(self, widths_um: Sequence[float]) -> OtaResult:
         """As the paper's tables give widths: micrometres, rounded to multiples of lambda."""
-        return self.evaluate(self.topology.var_from_um(list(widths_um)))
+        return self.evaluate(self.topology.var_from_um(list(widths_um), self.technology))
 
     def close(self) -> None:
         self._engine.close()

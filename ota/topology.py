@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import yaml
 
 from gmopt import paper
+from lut.technology import GENERIC180, Technology
 from spice_templates import TEMPLATES_DIR
 
 DATA_FILE = TEMPLATES_DIR / "ota" / "topologies.yaml"
@@ -47,6 +48,19 @@ class FixedDevice:
 
 
 @dataclass(frozen=True)
+class BiasRule:
+    """How the first sizing derives one bias pin (see topologies.yaml): ``kind`` is tail, stack,
+    cascode or leg; ``variable`` the cascode (or stacked cascode) label, ``over`` the variable
+    under a cascode, ``gm_id`` a tail leg's gm/ID (S/A)."""
+
+    pin: str
+    kind: str
+    variable: str | None = None
+    over: str | None = None
+    gm_id: float | None = None
+
+
+@dataclass(frozen=True)
 class Topology:
     name: str
     title: str
@@ -54,6 +68,7 @@ class Topology:
     variables: tuple[Variable, ...]
     fixed: tuple[FixedDevice, ...]
     reference_widths_um: tuple[float, ...]
+    bias_rules: tuple[BiasRule, ...] = ()
 
     @property
     def template(self) -> str:
@@ -90,9 +105,10 @@ class Topology:
                 return variable.polarity, f"{{{variable.name}*lambda}}"
         raise ValueError(f"topology {self.name!r} has no device {device!r}; devices: {', '.join(self.devices)}")
 
-    def check_var(self, var: list[int] | tuple[int, ...]) -> list[int]:
-        """Integer widths in multiples of lambda, as the paper's Var; anything else is refused."""
-        low, high = paper.VAR_BOUNDS
+    def check_var(self, var: list[int] | tuple[int, ...], tech: Technology = GENERIC180) -> list[int]:
+        """Integer widths in multiples of the technology's lambda, as the paper's Var, within its
+        Var bounds; anything else is refused."""
+        low, high = tech.var_bounds
         expected = f"{self.n_vars} integers ({', '.join(v.label for v in self.variables)}) in [{low}, {high}]"
         values = list(var)
         if len(values) != self.n_vars:
@@ -108,10 +124,16 @@ class Topology:
             checked.append(int(value))
         return checked
 
-    def var_from_um(self, widths_um: list[float] | tuple[float, ...]) -> list[int]:
+    def var_from_um(self, widths_um: list[float] | tuple[float, ...], tech: Technology = GENERIC180) -> list[int]:
         """Micrometres (as the paper's tables give them) rounded to the nearest multiple of lambda."""
-        lambda_um = paper.LAMBDA_M * 1e6
-        return self.check_var([int(round(float(w) / lambda_um)) for w in widths_um])
+        lambda_um = tech.lambda_m * 1e6
+        return self.check_var([int(round(float(w) / lambda_um)) for w in widths_um], tech)
+
+    def reference_var(self, tech: Technology) -> list[int]:
+        """The reference widths (Table 5) in the technology's lambda, clipped to its Var bounds:
+        the widths a testbench is loaded with before the first candidate."""
+        low, high = tech.var_bounds
+        return [min(high, max(low, int(round(w / (tech.lambda_m * 1e6))))) for w in self.reference_widths_um]
 
 
 def _parse(name: str, entry: dict) -> Topology:
@@ -131,9 +153,22 @@ def _parse(name: str, entry: dict) -> Topology:
     topology = Topology(
         name=name, title=entry["title"], bias_pins=tuple(entry["bias_pins"]),
         variables=variables, fixed=fixed, reference_widths_um=tuple(float(w) for w in reference),
+        bias_rules=tuple(_bias_rule(pin, rule) for pin, rule in entry.get("bias", {}).items()),
     )
     _check(topology)
     return topology
+
+
+def _bias_rule(pin: str, rule: str | dict) -> BiasRule:
+    if rule == "tail":
+        return BiasRule(pin, "tail")
+    if isinstance(rule, dict) and set(rule) == {"stack"}:
+        return BiasRule(pin, "stack", variable=rule["stack"])
+    if isinstance(rule, dict) and set(rule) == {"cascode", "over"}:
+        return BiasRule(pin, "cascode", variable=rule["cascode"], over=rule["over"])
+    if isinstance(rule, dict) and set(rule) == {"leg_gm_id"}:
+        return BiasRule(pin, "leg", gm_id=float(rule["leg_gm_id"]))
+    raise ValueError(f"bias rule of {pin} must be tail, {{stack: W}}, {{cascode: W, over: V}} or {{leg_gm_id: G}}; got {rule!r}")
 
 
 def _check(topology: Topology) -> None:
@@ -163,6 +198,12 @@ def _check(topology: Topology) -> None:
             raise ValueError(f"topology {topology.name!r}: {variable.label} fed_by needs stacked_on and a variable label")
     if sum(v.fed_by is not None for v in topology.variables) > 1:
         raise ValueError(f"topology {topology.name!r}: the output sums one mirrored side, so at most one fed_by")
+    labels_set = set(labels)
+    for rule in topology.bias_rules:
+        if rule.pin not in topology.bias_pins or {rule.variable, rule.over} - {None} - labels_set:
+            raise ValueError(f"topology {topology.name!r}: bias rule of {rule.pin} names an unknown pin or variable")
+    if topology.bias_rules and {rule.pin for rule in topology.bias_rules} != set(topology.bias_pins):
+        raise ValueError(f"topology {topology.name!r}: give a bias rule for every one of its bias pins {topology.bias_pins}")
     if len(topology.reference_widths_um) != topology.n_vars:
         raise ValueError(f"topology {topology.name!r}: reference widths do not match its {topology.n_vars} variables")
 

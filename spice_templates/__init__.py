@@ -15,7 +15,9 @@ import jinja2
 TEMPLATES_DIR = Path(__file__).resolve().parent
 
 
-def _spice_number(value: float) -> str:
+def spice_number(value: float) -> str:
+    """A finite number in a form ngspice parses exactly (12 significant digits): the one way gmopt
+    writes a number into a deck, a template (``|num``) or an ``alterparam``/``alter`` command."""
     number = float(value)
     if not math.isfinite(number):
         raise ValueError(f"{value!r} is not a finite number")
@@ -32,7 +34,7 @@ def _environment() -> jinja2.Environment:
         lstrip_blocks=True,
         autoescape=False,
     )
-    env.filters["num"] = _spice_number
+    env.filters["num"] = spice_number
     return env
 
 

@@ -5,42 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterator
 
 import pytest
 from fastapi.testclient import TestClient
 
-from app.main import create_app
-from app.sql_store import SqlRunStore
-from gmopt import paper
-from gmopt.settings import get_settings
 from lut.lookup import lookup as direct_lookup
 from ota.testbench import OtaTestbench
-from tests.test_app_store import record
-
-SMALL_RUN = {"topology": "fig7", "pop_size": 4, "generations": 2, "seeding": "random"}
-
-
-def client_with(monkeypatch: pytest.MonkeyPatch, **settings: object) -> TestClient:
-    for name, value in settings.items():
-        monkeypatch.setenv(f"GMOPT_{name.upper()}", str(value))
-    get_settings.cache_clear()
-    return TestClient(create_app())
-
-
-@pytest.fixture
-def client(monkeypatch: pytest.MonkeyPatch) -> Iterator[TestClient]:
-    with client_with(monkeypatch) as test_client:
-        yield test_client
-
-
-def stored_run(client: TestClient, records, fronts: dict[int, list[int]], hypervolumes: dict[int, float]) -> SqlRunStore:
-    run_id = client.post("/runs", json=SMALL_RUN).json()["id"]
-    store = SqlRunStore(client.app.state.engine, run_id)
-    store.add_evaluations(records)
-    for generation, indices in fronts.items():
-        store.complete_generation(generation, b"checkpoint", hypervolumes[generation], indices)
-    return store
 
 
 def test_openapi_documents_every_endpoint(client: TestClient) -> None:
@@ -54,12 +24,13 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
 
 
 @pytest.mark.parametrize(("body", "fix"), [
-    ({"topology": "fig7", "pop_size": 2}, "pop_size: Input should be greater than or equal to 4"),
+    ({"topology": "fig7", "pop_size": 2}, "pop_size: Value error, 2 is outside 4 to 1000"),
+    ({"topology": "fig7", "temps_c": [27, 200]}, "temps_c.1: Value error, temperature 200.0 degC is outside -55 to 175 degC"),
     ({"topology": "fig10"}, "topology: Input should be 'baseline', 'fig7', 'fig8' or 'fig9'"),
     ({"topology": "fig7", "netlist": "V1 1 0 1"}, "netlist: Extra inputs are not permitted"),
-    ({"topology": "fig7", "technology": "sky999"}, "unknown technology 'sky999'; valid technologies: generic180"),
-    ({"topology": "fig7", "corners": ["xx"]}, "has no corner 'xx'; valid corners: tt, ff, ss, fs, sf"),
-    ({"topology": "fig7", "pop_size": 1000, "generations": 1000}, "exceeds this service's limit of 20000"),
+    ({"topology": "fig7", "technology": "sky999"}, "technology: unknown technology 'sky999'; valid technologies: generic180"),
+    ({"topology": "fig7", "corners": ["tt", "xx"]}, "corners.1: technology 'generic180' has no corner 'xx'; valid corners: tt, ff, ss, fs, sf"),
+    ({"topology": "fig7", "pop_size": 1000, "generations": 1000}, "pop_size: pop_size x generations = 1000000 is outside 1 to 20000"),
 ])
 def test_bad_runs_get_422_saying_what_to_fix(client: TestClient, body: dict, fix: str) -> None:
     response = client.post("/runs", json=body)
@@ -68,31 +39,79 @@ def test_bad_runs_get_422_saying_what_to_fix(client: TestClient, body: dict, fix
     assert fix in (answer.get("message") or answer["detail"])
 
 
-def test_writes_need_the_token_when_one_is_set(monkeypatch: pytest.MonkeyPatch) -> None:
-    with client_with(monkeypatch, api_token="s3cret") as client:
-        assert client.post("/runs", json=SMALL_RUN).status_code == 401
-        assert client.post("/runs", json=SMALL_RUN, headers={"Authorization": "Bearer wrong"}).status_code == 403
-        created = client.post("/runs", json=SMALL_RUN, headers={"Authorization": "Bearer s3cret"})
+def _bounded_fields(schemas: dict, name: str, prefix: str = "") -> list[tuple[str, dict]]:
+    """Every numeric field of a body schema that has a limit, as (dotted path, its number schema)."""
+    found = []
+    for field, schema in schemas[name]["properties"].items():
+        path = f"{prefix}{field}"
+        for option in schema.get("anyOf", [schema]):
+            if "$ref" in option:
+                found += _bounded_fields(schemas, option["$ref"].rsplit("/", 1)[1], f"{path}.")
+            elif option.get("type") == "array" and option.get("items", {}).get("type") in ("number", "integer"):
+                found += [(f"{path}.0", option["items"])] if set(option["items"]) & LIMITS else []
+            elif option.get("type") in ("number", "integer") and set(option) & LIMITS:
+                found.append((path, option))
+    return found
+
+
+LIMITS = {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"}
+
+
+def _outside(number: dict) -> tuple[float, float]:
+    """A value past one of a number schema's limits, and that limit."""
+    for key, step in (("minimum", -1), ("exclusiveMinimum", 0), ("maximum", 1), ("exclusiveMaximum", 0)):
+        if key in number:
+            return number[key] + step, number[key]
+    raise AssertionError(number)
+
+
+def test_every_out_of_range_run_field_is_a_422_naming_the_field_and_its_limit(client: TestClient) -> None:
+    schemas = client.get("/openapi.json").json()["components"]["schemas"]
+    fields = _bounded_fields(schemas, "RunCreate")
+    assert {"pop_size", "generations", "temps_c.0", "seed", "operators.mutation_prob", "constraints.bandwidth_min_hz"} <= {
+        path for path, _ in fields}
+    for path, number in fields:
+        value, limit = _outside(number)
+        body: dict = {"topology": "fig7"}
+        *parents, leaf = path.split(".")
+        target = body
+        for part in parents:
+            target = target.setdefault(part, {})
+        if leaf == "0":  # a list of numbers (temps_c): one bad item
+            body[parents[0]] = [value]
+        else:
+            target[leaf] = value
+        answer = client.post("/runs", json=body)
+        assert answer.status_code == 422, (path, value, answer.text)
+        message = answer.json()["message"]
+        assert message.startswith(f"{path}: ") and f"{limit:g}" in message, (path, message)
+
+
+def test_writes_need_the_token_when_one_is_set(client_with, fig7_var: list[int], small_run) -> None:
+    with client_with(api_token="s3cret") as client:
+        assert client.post("/runs", json=small_run).status_code == 401
+        assert client.post("/runs", json=small_run, headers={"Authorization": "Bearer wrong"}).status_code == 403
+        created = client.post("/runs", json=small_run, headers={"Authorization": "Bearer s3cret"})
         assert created.status_code == 201
         assert client.get(f"/runs/{created.json()['id']}").status_code == 200  # reads stay open
         assert client.post(f"/runs/{created.json()['id']}/cancel").status_code == 401
         # Simulating endpoints use the shared pool, so they need the token too.
-        assert client.post("/evaluate", json={"topology": "fig7", "widths": [1396, 615, 649, 3633, 5911]}).status_code == 401
+        assert client.post("/evaluate", json={"topology": "fig7", "var": fig7_var}).status_code == 401
         assert client.post("/memristor/iv", json={"model": "a14mod"}).status_code == 401
 
 
-def test_body_size_limit_and_queue_limits(monkeypatch: pytest.MonkeyPatch) -> None:
-    with client_with(monkeypatch, max_body_bytes=2000, max_queued_runs=2) as client:
-        padded = {**SMALL_RUN, "corners": ["tt"] * 1000}
+def test_body_size_limit_and_queue_limits(client_with, small_run) -> None:
+    with client_with(max_body_bytes=2000, max_queued_runs=2) as client:
+        padded = {**small_run, "corners": ["tt"] * 1000}
         assert client.post("/runs", json=padded).status_code == 413
-        assert client.post("/runs", json=SMALL_RUN).status_code == 201
-        assert client.post("/runs", json=SMALL_RUN).status_code == 201
-        full = client.post("/runs", json=SMALL_RUN)
+        assert client.post("/runs", json=small_run).status_code == 201
+        assert client.post("/runs", json=small_run).status_code == 201
+        full = client.post("/runs", json=small_run)
         assert full.status_code == 429 and "queue is full" in full.json()["detail"]
 
 
-def test_runs_list_filters_and_paginates(client: TestClient) -> None:
-    ids = [client.post("/runs", json={**SMALL_RUN, "topology": topology}).json()["id"] for topology in ("fig7", "fig8", "fig7")]
+def test_runs_list_filters_and_paginates(client: TestClient, small_run) -> None:
+    ids = [client.post("/runs", json={**small_run, "topology": topology}).json()["id"] for topology in ("fig7", "fig8", "fig7")]
     client.post(f"/runs/{ids[0]}/cancel")
     page = client.get("/runs", params={"topology": "fig7", "limit": 1}).json()
     assert page["count"] == 2 and [run["id"] for run in page["data"]] == [ids[2]]
@@ -103,8 +122,8 @@ def test_runs_list_filters_and_paginates(client: TestClient) -> None:
     assert client.get("/runs", params={"status": "bogus"}).status_code == 422
 
 
-def test_front_evaluations_and_hypervolume_read_back_what_was_stored(client: TestClient) -> None:
-    records = [record(i, generation=i // 4) for i in range(8)]
+def test_front_evaluations_and_hypervolume_read_back_what_was_stored(client: TestClient, make_record, stored_run) -> None:
+    records = [make_record(i, generation=i // 4) for i in range(8)]
     records[5].objectives = [math.inf, -50.0, math.nan]
     store = stored_run(client, records, fronts={0: [0, 2], 1: [2, 5, 6]}, hypervolumes={0: 0.125, 1: math.nan})
     run = client.get(f"/runs/{store.run_id}").json()
@@ -118,9 +137,7 @@ def test_front_evaluations_and_hypervolume_read_back_what_was_stored(client: Tes
     assert front["data"][0]["widths_um"] == records[2].widths_um and front["data"][0]["metrics"]["gain_db"] == 45.5
 
     table = list(csv.DictReader(io.StringIO(client.get(f"/runs/{store.run_id}/front", params={"format": "csv"}).text)))
-    assert [int(row["index"]) for row in table] == [2, 5, 6]
-    assert float(table[1]["objective_rmse"]) == math.inf and math.isnan(float(table[1]["objective_power"]))
-    assert [float(table[0][f"W{i}_um"]) for i in range(1, 6)] == records[2].widths_um
+    assert sorted(int(row["index"]) for row in table) == [2, 5, 6]  # columns: tests/test_front_csv.py
 
     page = client.get(f"/runs/{store.run_id}/evaluations", params={"skip": 2, "limit": 3}).json()
     assert page["count"] == 8 and [e["index"] for e in page["data"]] == [2, 3, 4] and page["data"][0]["curves"] == {}
@@ -132,8 +149,8 @@ def test_front_evaluations_and_hypervolume_read_back_what_was_stored(client: Tes
     assert client.get("/runs/424242/front").status_code == 404
 
 
-def test_evaluate_matches_a_direct_testbench_run(client: TestClient) -> None:
-    var = [round(w_um / (paper.LAMBDA_M * 1e6)) for w_um in paper.TABLE7_WIDTHS_UM["fig7"]]
+def test_evaluate_matches_a_direct_testbench_run(client: TestClient, fig7_table7_var: list[int]) -> None:
+    var = fig7_table7_var
     answer = client.post("/evaluate", json={"topology": "fig7", "var": var})
     assert answer.status_code == 200, answer.text
     with OtaTestbench("fig7") as testbench:

@@ -21,7 +21,6 @@ import pytest
 from app.db import get_engine
 from app.sql_store import SqlRunStore
 from optimizer.results import final_population
-from tests.postgres import database_url, postgres_server  # noqa: F401  (fixtures)
 from tests.service import api_server, free_port, service_env, start_worker, stop, wait_until
 
 pytestmark = pytest.mark.slow
@@ -39,7 +38,7 @@ LONGER = {"topology": "fig7", "pop_size": 6, "generations": 25, "seeding": "rand
 
 
 @pytest.fixture
-def env(database_url: str) -> dict[str, str]:  # noqa: F811
+def env(database_url: str) -> dict[str, str]:
     return service_env(
         database_url=database_url, workers=1, heartbeat_interval_s=0.3, stale_after_s=3,
         max_active_runs_per_token=100, max_queued_runs=100,
@@ -100,7 +99,7 @@ def meets_relaxed_limits(evaluations: list[dict]) -> np.ndarray:
             & (rmse_a <= RELAXED["rmse_max_a"]))
 
 
-def final_population_indices(database_url: str, run_id: int) -> set[int]:  # noqa: F811
+def final_population_indices(database_url: str, run_id: int) -> set[int]:
     """The last generation's population from the checkpoint committed with its front (no endpoint shows it)."""
     engine = get_engine(database_url)
     try:
@@ -109,7 +108,7 @@ def final_population_indices(database_url: str, run_id: int) -> set[int]:  # noq
         engine.dispose()
 
 
-def assert_front_is_the_population_front(url: str, run_id: int, spec: dict, database_url: str) -> None:  # noqa: F811
+def assert_front_is_the_population_front(url: str, run_id: int, spec: dict, database_url: str) -> None:
     """The stored front, JSON and CSV, against the feasible non-dominated designs recomputed from the evaluations."""
     evaluations = all_evaluations(url, run_id)
     index, generation = (np.array([evaluation[key] for evaluation in evaluations]) for key in ("index", "generation"))
@@ -141,14 +140,17 @@ def assert_front_is_the_population_front(url: str, run_id: int, spec: dict, data
         assert point["feasible"]
         assert all(point[key] == stored[point["index"]][key] for key in ("generation", "var", "objectives", "metrics"))
     rows = list(csv.DictReader(io.StringIO(httpx.get(f"{url}/runs/{run_id}/front", params={"format": "csv"}).text)))
-    assert [int(row["index"]) for row in rows] == expected
-    for row, point in zip(rows, front["data"]):
+    assert sorted(int(row["index"]) for row in rows) == expected
+    points = {point["index"]: point for point in front["data"]}
+    for row in rows:  # the CSV is in engineering units (tests/test_front_csv.py); the JSON in SI
+        point = points[int(row["index"])]
         assert [int(row[f"var{k + 1}"]) for k in range(len(point["var"]))] == point["var"]
-        assert [float(row[f"objective_{name}"]) for name in front["objectives"]] == point["objectives"]
+        assert float(row["rmse_ua"]) == pytest.approx(point["metrics"]["rmse_a"] * 1e6, rel=1e-12)
+        assert float(row["gain_db"]) == point["metrics"]["gain_db"]
         assert row["feasible"] == "True" and int(row["generation"]) == point["generation"]
 
 
-def test_a_small_run_goes_through_the_queue(env: dict[str, str], database_url: str, tmp_path: Path) -> None:  # noqa: F811
+def test_a_small_run_goes_through_the_queue(env: dict[str, str], database_url: str, tmp_path: Path) -> None:
     with api_server(env, tmp_path / "api.log") as url:
         worker = start_worker(env, tmp_path / "worker.log")
         try:

@@ -19,21 +19,24 @@ from memristor.network import NetworkSpec, numpy_network, spice_network
 from memristor.programming import program
 from neuromorphic.emulator import EmulatorOptions, run_emulator
 from neuromorphic.neuron import NeuronOptions, run_neuron
-from tests.test_app_api import client, client_with, stored_run  # noqa: F401, F811 - client is a fixture
-from tests.test_app_store import record
 
 REL = 1e-9
-VAR = [round(w_um / (paper.LAMBDA_M * 1e6)) for w_um in paper.TABLE7_WIDTHS_UM["fig7"]]  # a fig7 point (Table 7)
 EMULATOR = {"freq_hz": 1e5, "amplitude_v": 0.5, "periods": 3}
 NEURON = {"period_s": 10e-6, "duty": 0.4, "periods": 3}
 
 
-def stored_point(client: TestClient) -> str:
-    """A fig7 run (corner tt, 27 degC) with one evaluated point, index 0; returns its URL."""
-    point = record(0)
-    point.var = VAR
-    store = stored_run(client, [point], fronts={0: [0]}, hypervolumes={0: 0.5})
-    return f"/runs/{store.run_id}/points/0"
+@pytest.fixture
+def stored_point(make_record, stored_run, fig7_table7_var):
+    """``stored_point(client)``: a fig7 run (corner tt, 27 degC) with one evaluated point, index 0,
+    the Table 7 OTA; returns the point's URL."""
+
+    def store(client: TestClient) -> str:
+        point = make_record(0)
+        point.var = fig7_table7_var
+        run = stored_run(client, [point], fronts={0: [0]}, hypervolumes={0: 0.5})
+        return f"/runs/{run.run_id}/points/0"
+
+    return store
 
 
 def assert_same(got: dict, expected: dict, skip: tuple[str, ...] = ("sim_time_s",)) -> None:
@@ -52,11 +55,11 @@ def assert_same(got: dict, expected: dict, skip: tuple[str, ...] = ("sim_time_s"
             assert got[name] == value, name
 
 
-def test_emulator_and_neuron_match_direct_runs_and_are_stored(client: TestClient) -> None:
+def test_emulator_and_neuron_match_direct_runs_and_are_stored(client: TestClient, stored_point, fig7_table7_var) -> None:
     url = stored_point(client)
     emulated = client.post(f"{url}/emulator", json=EMULATOR)
     assert emulated.status_code == 201, emulated.text
-    direct = run_emulator("fig7", VAR, "generic180", "tt", 27.0, EmulatorOptions(**EMULATOR)).to_dict()
+    direct = run_emulator("fig7", fig7_table7_var, "generic180", "tt", 27.0, EmulatorOptions(**EMULATOR)).to_dict()
     assert emulated.json()["kind"] == "emulator" and emulated.json()["point_index"] == 0
     assert_same(emulated.json()["data"], direct)
     assert len(emulated.json()["data"]["loop_v"]) == 2001
@@ -64,7 +67,7 @@ def test_emulator_and_neuron_match_direct_runs_and_are_stored(client: TestClient
     # corner and temperature override the run's (tt, 27 degC); the x100 inverter of Section 5
     fired = client.post(f"{url}/neuron", json={**NEURON, "corner": "ff", "temp_c": 50.0, "inverter_scale": 100})
     assert fired.status_code == 201, fired.text
-    direct = run_neuron("fig7", VAR, "generic180", "ff", 50.0, NeuronOptions(**NEURON), inverter_scale=100).to_dict()
+    direct = run_neuron("fig7", fig7_table7_var, "generic180", "ff", 50.0, NeuronOptions(**NEURON), inverter_scale=100).to_dict()
     assert direct["spike_count"] > 0
     assert_same(fired.json()["data"], direct)
     assert fired.json()["data"]["setup"]["corner"] == "ff" and fired.json()["data"]["setup"]["inverter_scale"] == 100
@@ -82,7 +85,7 @@ def test_emulator_and_neuron_match_direct_runs_and_are_stored(client: TestClient
     ("neuron", {"netlist": "V1 1 0 1"}, "netlist: Extra inputs are not permitted"),
     ("emulator", {"corner": "xx", "periods": 2}, "has no corner 'xx'; valid corners: tt, ff, ss, fs, sf"),
 ])
-def test_bad_options_get_422_saying_what_to_fix(client: TestClient, kind: str, body: dict, fix: str) -> None:
+def test_bad_options_get_422_saying_what_to_fix(client: TestClient, stored_point, kind: str, body: dict, fix: str) -> None:
     url = stored_point(client)
     answer = client.post(f"{url}/{kind}", json=body)
     assert answer.status_code == 422
@@ -90,7 +93,7 @@ def test_bad_options_get_422_saying_what_to_fix(client: TestClient, kind: str, b
     assert client.get(f"{url}/results").json()["count"] == 0
 
 
-def test_unknown_run_or_point_is_404(client: TestClient) -> None:
+def test_unknown_run_or_point_is_404(client: TestClient, stored_point) -> None:
     url = stored_point(client)
     run_id = url.split("/")[2]
     missing_point = client.post(f"/runs/{run_id}/points/7/neuron", json=NEURON)
@@ -101,8 +104,8 @@ def test_unknown_run_or_point_is_404(client: TestClient) -> None:
     assert missing_run.status_code == 404 and missing_run.json()["detail"] == "no run 424242; GET /runs lists the runs"
 
 
-def test_point_simulations_need_the_token_and_time_out(monkeypatch: pytest.MonkeyPatch) -> None:
-    with client_with(monkeypatch, evaluate_timeout_s=0.05) as client:
+def test_point_simulations_need_the_token_and_time_out(client_with, stored_point) -> None:
+    with client_with(evaluate_timeout_s=0.05) as client:
         url = stored_point(client)
         late = client.post(f"{url}/neuron", json=NEURON)
         assert late.status_code == 504 and "longer than 0.05 s" in late.json()["detail"]

@@ -1,116 +1,46 @@
-"""The SQL run store and the job queue, on SQLite and on a real PostgreSQL (same tests for both)."""
+"""What only the SQL run store does (leases, completing a generation twice) and the job queue, on SQLite and on a
+real PostgreSQL (same tests for both). The contract every run store keeps is ``test_optimizer_store.py``."""
 
 from __future__ import annotations
 
-import math
 import threading
 from datetime import timedelta
 
 import pytest
 from sqlalchemy import update
 
-from app.db import get_engine, session_scope, upgrade
+from app.db import session_scope
 from app.models import Run, utc_now
-from app.queue import QueueFull, claim_next, enqueue, heartbeat, request_cancel, requeue_stale
+from app.queue import QueueFull, claim_next, heartbeat, request_cancel, requeue_stale
 from app.sql_store import SqlRunStore
 from gmopt.settings import get_settings
-from optimizer.spec import RunSpec
-from optimizer.store import EvaluationRecord
-from tests.postgres import database_url, postgres_server  # noqa: F401  (fixtures)
-
-INF, NAN = math.inf, math.nan
 
 
-@pytest.fixture
-def engine(database_url: str):  # noqa: F811
-    return get_engine(upgrade(database_url))
-
-
-def new_run(engine, owner: str = "anonymous", **spec_fields) -> int:
-    spec = RunSpec(topology="fig7", pop_size=4, generations=2, **spec_fields).model_dump(mode="json")
-    with session_scope(engine) as session:
-        return enqueue(session, spec, owner, get_settings()).id
-
-
-def record(index: int, generation: int = 0, objectives=(1e-6, -45.0, 2e-4), constraints=(-1.0, 0.5), **metrics) -> EvaluationRecord:
-    return EvaluationRecord(
-        index=index, generation=generation, var=[100 + index, 200, 300, 400, 500],
-        widths_um=[9.0 + index, 18.0, 27.0, 36.0, 45.0],
-        metrics={"gain_db": 45.5, "all_saturated": True, "note": "ok", "offset_v": None, **metrics},
-        curves={"vin_v": [-0.2, 0.0, 0.2], "iout_a": [-7e-4, 1e-6, 7e-4]},
-        objectives=list(objectives), constraints=list(constraints), feasible=True, converged=True,
-        error=None, wall_time_s=0.004, cached=False,
-    )
-
-
-def same_floats(got: list[float], expected: list[float]) -> bool:
-    return len(got) == len(expected) and all(
-        (math.isnan(a) and math.isnan(b)) or a == b for a, b in zip(got, expected)
-    )
-
-
-def test_header_is_none_until_written_then_round_trips(engine) -> None:
-    store = SqlRunStore(engine, new_run(engine))
-    assert store.read_header() is None
-    spec = RunSpec(topology="fig7", pop_size=4, generations=2).model_dump(mode="json")
-    provenance = {"seed": 1, "model_hash": "ab" * 32, "gmopt_version": "0.1.0", "ngspice_version": "39"}
-    store.write_header(spec, provenance)
-    assert store.read_header() == (spec, provenance)
+def test_the_run_row_follows_its_store(engine, new_run, make_record) -> None:
+    """Provenance columns, the evaluation count and the last generation are kept on the run's row."""
+    store = SqlRunStore(engine, new_run())
+    store.write_header({"topology": "fig7"}, {"model_hash": "ab" * 32, "gmopt_version": "0.1.0", "ngspice_version": "39"})
+    store.add_evaluations([make_record(i) for i in range(4)])
+    store.add_evaluations([make_record(3), make_record(4, generation=1), make_record(5, generation=1)])
+    store.complete_generation(0, b"gen0", 0.25, [1, 3])
+    store.complete_generation(1, b"gen1", 0.5, [3, 5])
     with session_scope(engine) as session:
         run = session.get(Run, store.run_id)
         assert (run.model_hash, run.ngspice_version, run.gmopt_version) == ("ab" * 32, "39", "0.1.0")
+        assert (run.evaluations_done, run.generation) == (6, 1)
 
 
-def test_non_finite_values_survive_a_round_trip(engine) -> None:
-    store = SqlRunStore(engine, new_run(engine))
-    failed = record(0, objectives=(INF, -INF, NAN), constraints=(NAN, INF), gain_db=NAN, power_w=-INF)
-    failed.curves = {"vin_v": [0.0, 0.1], "iout_a": [NAN, INF]}
-    store.add_evaluations([failed])
-    (back,) = store.evaluations()
-    assert same_floats(back.objectives, [INF, -INF, NAN])
-    assert same_floats(back.constraints, [NAN, INF])
-    assert math.isnan(back.metrics["gain_db"]) and back.metrics["power_w"] == -INF
-    assert back.metrics["all_saturated"] is True and back.metrics["note"] == "ok" and back.metrics["offset_v"] is None
-    assert same_floats(back.curves["iout_a"], [NAN, INF])
-    store.complete_generation(0, b"state", NAN, [0])
-    store.complete_generation(1, b"state", INF, [0])
-    assert [g for g, _ in store.hypervolumes()] == [0, 1]
-    assert math.isnan(store.hypervolumes()[0][1]) and store.hypervolumes()[1][1] == INF
-
-
-def test_evaluations_are_idempotent_by_index_and_exact(engine) -> None:
-    store = SqlRunStore(engine, new_run(engine))
-    first = [record(i) for i in range(4)]
-    store.add_evaluations(first)
-    changed = record(2, objectives=(9.0, 9.0, 9.0))
-    store.add_evaluations([changed, record(4, generation=1), record(5, generation=1)])
-    stored = store.evaluations()
-    assert [r.index for r in stored] == [0, 1, 2, 3, 4, 5]
-    assert stored[2] == first[2]  # the first write of an index wins
-    assert stored[0] == first[0]
-    assert [r.index for r in store.evaluations(generation=1)] == [4, 5]
-    with session_scope(engine) as session:
-        assert session.get(Run, store.run_id).evaluations_done == 6
-
-
-def test_generations_checkpoints_and_front(engine) -> None:
-    store = SqlRunStore(engine, new_run(engine))
-    assert store.last_checkpoint() is None and store.front() == [] and store.hypervolumes() == []
-    store.add_evaluations([record(i) for i in range(4)])
+def test_a_generation_completed_twice_keeps_the_first(engine, new_run, make_record) -> None:
+    """A second worker completing the same generation (after a lease was lost) changes nothing."""
+    store = SqlRunStore(engine, new_run())
+    store.add_evaluations([make_record(i) for i in range(4)])
     store.complete_generation(0, b"gen0", 0.25, [1, 3])
-    store.add_evaluations([record(i, generation=1) for i in range(4, 8)])
-    store.complete_generation(1, b"gen1" * 1000, 0.5, [3, 5, 6])
-    store.complete_generation(1, b"other", 0.9, [0])  # a second worker completing it again changes nothing
-    assert store.last_checkpoint() == (1, b"gen1" * 1000)
-    assert store.hypervolumes() == [(0, 0.25), (1, 0.5)]
-    assert [r.index for r in store.front()] == [3, 5, 6]
+    store.complete_generation(0, b"other", 0.9, [0])
+    assert store.last_checkpoint() == (0, b"gen0") and store.hypervolumes() == [(0, 0.25)]
     assert [r.index for r in store.front_of(0)] == [1, 3]
-    with session_scope(engine) as session:
-        assert session.get(Run, store.run_id).generation == 1
 
-
-def test_status_writes_follow_the_lease(engine) -> None:
-    run_id = new_run(engine)
+def test_status_writes_follow_the_lease(engine, new_run) -> None:
+    run_id = new_run()
     assert claim_next(engine, "worker-a") == run_id
     SqlRunStore(engine, run_id, lease="worker-b").set_status("failed", "not mine")
     owner = SqlRunStore(engine, run_id, lease="worker-a")
@@ -128,8 +58,8 @@ def test_status_writes_follow_the_lease(engine) -> None:
         assert run.attempts == 2 and run.finished_at is not None
 
 
-def test_concurrent_claims_never_hand_a_run_out_twice(engine) -> None:
-    run_ids = {new_run(engine, owner=f"owner-{i % 4}") for i in range(24)}
+def test_concurrent_claims_never_hand_a_run_out_twice(engine, new_run) -> None:
+    run_ids = {new_run(owner=f"owner-{i % 4}") for i in range(24)}
     claims: dict[str, list[int]] = {}
 
     def worker(name: str) -> None:
@@ -150,8 +80,8 @@ def test_concurrent_claims_never_hand_a_run_out_twice(engine) -> None:
             assert run.status == "running" and run.attempts == 1 and run_id in claims[run.worker_id]
 
 
-def test_stale_runs_are_requeued_and_the_old_worker_loses_its_lease(engine) -> None:
-    run_id, fresh_id = new_run(engine), new_run(engine)
+def test_stale_runs_are_requeued_and_the_old_worker_loses_its_lease(engine, new_run) -> None:
+    run_id, fresh_id = new_run(), new_run()
     assert claim_next(engine, "dead") == run_id and claim_next(engine, "alive") == fresh_id
     assert heartbeat(engine, run_id, "dead").held
     with session_scope(engine) as session:
@@ -162,8 +92,8 @@ def test_stale_runs_are_requeued_and_the_old_worker_loses_its_lease(engine) -> N
     assert heartbeat(engine, run_id, "rescuer").held and heartbeat(engine, fresh_id, "alive").held
 
 
-def test_cancel_of_queued_and_running_runs(engine) -> None:
-    queued_id, running_id = new_run(engine), new_run(engine)
+def test_cancel_of_queued_and_running_runs(engine, new_run) -> None:
+    queued_id, running_id = new_run(), new_run()
     claim_next(engine, "w")  # takes the oldest: queued_id
     with session_scope(engine) as session:
         request_cancel(session, session.get(Run, running_id))
@@ -174,14 +104,14 @@ def test_cancel_of_queued_and_running_runs(engine) -> None:
     assert lease.held and lease.cancel_requested
 
 
-def test_queue_limits(engine, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_queue_limits(engine, new_run, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GMOPT_MAX_ACTIVE_RUNS_PER_TOKEN", "2")
     monkeypatch.setenv("GMOPT_MAX_QUEUED_RUNS", "3")
     get_settings.cache_clear()
-    new_run(engine, owner="alice")
-    new_run(engine, owner="alice")
+    new_run(owner="alice")
+    new_run(owner="alice")
     with pytest.raises(QueueFull, match="limit 2"):
-        new_run(engine, owner="alice")
-    new_run(engine, owner="bob")
+        new_run(owner="alice")
+    new_run(owner="bob")
     with pytest.raises(QueueFull, match="queue is full"):
-        new_run(engine, owner="carol")
+        new_run(owner="carol")

@@ -14,16 +14,25 @@ from memristor.network import NetworkSpec, numpy_network, spice_network
 K = 5.0
 
 
-def test_weights_reproduce_tables_4_and_6() -> None:
-    spec = NetworkSpec()
-    hidden = spec.hidden_weights()
-    table4 = np.array(paper.TABLE4_HIDDEN_WEIGHTS)
-    assert hidden[:, :5] == pytest.approx(table4[:, :5])
-    assert hidden[:, 5] * spec.bias_v == pytest.approx(table4[:, 5] * 1.0)   # Table 4's bias is 1 V
-    output = spec.output_weights()
+def test_hidden_memristances_realise_table_4() -> None:
+    """Table 5's memristances give Table 4's weights, the bias under Section 6's x10 rule."""
+    assert NetworkSpec().hidden_weights() == pytest.approx(np.array(paper.TABLE4_HIDDEN_WEIGHTS), abs=1e-12)
+
+
+def test_output_memristances_realise_these_weights_by_hand() -> None:
+    """Table 7 by hand (eq. 17, w = 10 kOhm / M): M1..M4 act on tf / 10 behind the divider, Mbias on
+    the 0.1 V bias standing for the trained network's 1 V, M5 has no signal."""
+    weights = NetworkSpec().output_weights()
+    assert weights[0, 2] == pytest.approx(10 / 5 * 0.1)         # N1out M3 = 5 kOhm on tf3 / 10
+    assert weights[1, 0] == pytest.approx(-10 / 20 * 0.1)       # N2out M1 = -20 kOhm on tf1 / 10
+    assert weights[1, 3] == pytest.approx(-10 / 10 * 0.1)       # N2out M4 = -10 kOhm on tf4 / 10
+    assert weights[0, 5] == pytest.approx(+10 / 10 * 0.1 / 1.0)  # N1out Mbias = +10 kOhm on 0.1 V for 1 V
+    assert weights[1, 5] == pytest.approx(-10 / 10 * 0.1 / 1.0)  # N2out Mbias = -10 kOhm
+    assert np.all(weights[:, 4] == 0)                            # M5: tied to ground
+    # where Table 6 agrees (M1out..M4out) and where it does not (Mbiasout -1, -0.5: Table 7 is taken)
     table6 = np.array(paper.TABLE6_OUTPUT_WEIGHTS)
-    assert output[:, :4] * spec.divider_ratio == pytest.approx(table6[:, :4])
-    assert output[:, 4] == pytest.approx(table6[:, 4])
+    assert weights[:, :4] == pytest.approx(table6[:, :4], abs=1e-12)
+    assert table6[:, 4].tolist() == [-1.0, -0.5] and weights[:, 5].tolist() == pytest.approx([0.1, -0.1])
 
 
 def test_numpy_network_against_hand_computation() -> None:
@@ -34,10 +43,11 @@ def test_numpy_network_against_hand_computation() -> None:
     result = numpy_network(NetworkSpec(), K)
     assert 1e3 * result.s_v[0] == pytest.approx(s1, rel=1e-12)
     assert 1e3 * result.tf_v[0] == pytest.approx(tf1, rel=1e-12)
-    # Output N1out (Table 7 row 1: -10, 10, 5, -10 kOhm on tf/10, -10 kOhm on the 100 mV bias)
+    # Outputs (Table 7: M1..M4 on tf/10, Mbias on the 100 mV bias, M5 on ground)
     tf = 1e3 * result.tf_v
-    y1 = -10 / 10 * tf[0] / 10 + 10 / 10 * tf[1] / 10 + 10 / 5 * tf[2] / 10 - 10 / 10 * tf[3] / 10 - 10 / 10 * 100
-    assert 1e3 * result.y_v[0] == pytest.approx(y1, rel=1e-12)
+    y1 = -10 / 10 * tf[0] / 10 + 10 / 10 * tf[1] / 10 + 10 / 5 * tf[2] / 10 - 10 / 10 * tf[3] / 10 + 10 / 10 * 100
+    y2 = -10 / 20 * tf[0] / 10 + 10 / 20 * tf[1] / 10 + 10 / 10 * tf[2] / 10 - 10 / 10 * tf[3] / 10 - 10 / 10 * 100
+    assert 1e3 * result.y_v == pytest.approx([y1, y2], rel=1e-12)
 
 
 def test_activation_circuit_is_a_centred_sigmoid() -> None:
@@ -53,8 +63,15 @@ def test_ngspice_network_against_numpy() -> None:
     spec = NetworkSpec()
     vin, vout, _ = transfer_curve()
     spice = spice_network(spec, K)
+    assert spice.extras["memristors"] == 105     # Table 7's M5 and Mbias included
     # numpy through the activation circuit's own curve: checks adders, dividers, buffers, outputs
     exact = numpy_network(spec, K, transfer=lambda s: np.interp(s, vin, vout))
     assert spice.s_v == pytest.approx(exact.s_v, abs=0.1e-3)        # op-amp gain 1e5
     assert spice.tf_v == pytest.approx(exact.tf_v, abs=10e-3)       # divider loads the activation
     assert spice.y_v == pytest.approx(exact.y_v, abs=1e-3)
+    # numpy with eq. 14 itself (the MATLAB role): the MOS log-sigmoid is no exact logsig, up to
+    # 22 mV in tf; the output layer divides that by 10 and sums it (docs/memristor.md)
+    ideal = numpy_network(spec, K)
+    assert spice.s_v == pytest.approx(ideal.s_v, abs=0.1e-3)
+    assert spice.tf_v == pytest.approx(ideal.tf_v, abs=30e-3)
+    assert spice.y_v == pytest.approx(ideal.y_v, abs=8e-3)

@@ -28,15 +28,10 @@ def test_rows_over_the_time_limit_are_marked_and_ours_rows_use_the_reference_des
         assert row.area_table9_um2 - paper.TABLE10_ENERGY[("fig7", row.inverter_scale)][1] == pytest.approx(0.2, abs=1e-6)
     ours = yaml.safe_load(DATA_FILE.read_text())["designs"]["fig7"]["var"]
     assert rows[4].var == rows[5].var == ours
-    # ours differs from the paper's widths, so does its area: W*L with L = 1 um and lambda = 0.09 um
-    assert rows[4].area_um2 - rows[2].area_um2 == pytest.approx(
-        sum(n * 0.09 * (a - b) for n, a, b in zip(_devices_per_var("fig7"), ours, rows[2].var)), abs=1e-6)
-
-
-def _devices_per_var(topology: str) -> list[int]:
-    from ota.topology import get_topology
-
-    return [len(variable.devices) for variable in get_topology(topology).variables]
+    # ours differs from the paper's widths, so does its area: W*L with L = 1 um and lambda = 0.09 um;
+    # each of Fig. 7's five widths sizes two devices (W1: MN2, MN3; W2: MN4, MN5; W3: MN6, MN7;
+    # W4: MP2, MP3; W5: MP1, MP4), so the area moves by 2 x 0.09 um x 1 um per lambda of any width
+    assert rows[4].area_um2 - rows[2].area_um2 == pytest.approx(2 * 0.09 * (sum(ours) - sum(rows[2].var)), abs=1e-6)
 
 
 def test_cli_prints_every_row_and_marks_the_unfinished_ones() -> None:

@@ -9,14 +9,19 @@ import pytest
 
 from optimizer.algorithm import build_nsga2, seeded_population
 from optimizer.problem import (
-    FAILED_VIOLATION, SATURATION_SCALE_V, SizingProblem, constraint_names, constraints_of, objective_bounds,
+    FAILED_VIOLATION, SizingProblem, constraint_names, constraints_of, objective_bounds,
     objectives_of, worst_case,
 )
 from optimizer.results import front_of, hypervolume
+from lut.technology import GENERIC180
+from optimizer.runner import prepare_run
+from optimizer.space import design_space
+from ota.topology import get_topology
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord
 
-SPEC = RunSpec.parse({"topology": "fig7", "constraints": {"gm_min_s": 2.8e-3, "gm_max_s": 4.2e-3}})
+SPEC = prepare_run(RunSpec.parse({"topology": "fig7", "constraints": {"gm_min_s": 2.8e-3, "gm_max_s": 4.2e-3}}))
+SPACE = design_space(SPEC, get_topology("fig7"), GENERIC180)
 GOOD = {
     "converged": True, "gain_db": 44.0, "bandwidth_hz": 2e6, "phase_margin_deg": 60.0, "offset_v": -0.01,
     "rmse_a": 10e-6, "gm_s": 3.5e-3, "power_w": 2e-3, "saturation_margin_v": 0.05,
@@ -27,23 +32,36 @@ def test_objectives_are_rmse_negated_gain_and_power() -> None:
     assert objectives_of(GOOD, SPEC) == [10e-6, -44.0, 2e-3]
 
 
-def test_constraints_are_normalised_by_their_limits() -> None:
-    limits = SPEC.constraints
+def test_constraints_by_hand() -> None:
+    """GOOD against SPEC's limits (gain 40 dB, BW 1 MHz, PM 55 deg, |offset| 50 mV, RMSE 50 uA,
+    Gm 2.8-4.2 mS, saturation margin in units of 0.1 V), each worked out on paper."""
     expected = {
-        "gain": 1 - 44.0 / 40.0,
-        "bandwidth": math.log10(1e6 / 2e6),
-        "phase_margin": 1 - 60.0 / 55.0,
-        "offset": 0.01 / limits.offset_max_v - 1,
-        "rmse": 10e-6 / limits.rmse_max_a - 1,
-        "gm_min": 1 - 3.5e-3 / limits.gm_min_s,
-        "gm_max": 3.5e-3 / limits.gm_max_s - 1,
-        "saturation": -0.05 / SATURATION_SCALE_V,
+        "gain": -0.1,             # (40 - 44) / 40
+        "bandwidth": -0.30103,    # log10(1 MHz / 2 MHz): decades short
+        "phase_margin": -0.0909,  # (55 - 60) / 55
+        "offset": -0.8,           # 10 mV / 50 mV - 1
+        "rmse": -0.8,             # 10 uA / 50 uA - 1
+        "gm_min": -0.25,          # 1 - 3.5 / 2.8
+        "gm_max": -0.1667,        # 3.5 / 4.2 - 1
+        "saturation": -0.5,       # -50 mV / 100 mV
     }
     values = dict(zip(constraint_names(SPEC), constraints_of(GOOD, SPEC)))
-    assert values == pytest.approx(expected, rel=1e-12)
-    assert all(value <= 0 for value in values.values())
-    short = constraints_of({**GOOD, "phase_margin_deg": 11.0}, SPEC)
-    assert dict(zip(constraint_names(SPEC), short))["phase_margin"] == pytest.approx(0.8)
+    assert values == pytest.approx(expected, abs=1e-4)
+
+
+def test_each_constraint_is_zero_at_its_limit_and_positive_past_it() -> None:
+    at_limit = {**GOOD, "gain_db": 40.0, "bandwidth_hz": 1e6, "phase_margin_deg": 55.0, "offset_v": -0.05,
+                "rmse_a": 50e-6, "gm_s": 2.8e-3, "saturation_margin_v": 0.0}
+    values = dict(zip(constraint_names(SPEC), constraints_of(at_limit, SPEC)))
+    assert {name: value for name, value in values.items() if name != "gm_max"} == pytest.approx(
+        dict.fromkeys(["gain", "bandwidth", "phase_margin", "offset", "rmse", "gm_min", "saturation"], 0.0), abs=1e-12)
+    assert values["gm_max"] == pytest.approx(2.8 / 4.2 - 1, abs=1e-12)
+    past = {**GOOD, "gain_db": 20.0, "bandwidth_hz": 1e5, "phase_margin_deg": 11.0, "offset_v": 0.1, "rmse_a": 100e-6,
+            "saturation_margin_v": -0.1}
+    values = dict(zip(constraint_names(SPEC), constraints_of(past, SPEC)))
+    # half the gain, a decade of bandwidth, 44 deg (0.8 x 55) of phase margin, twice the offset and RMSE, 0.1 V
+    expected = {"gain": 0.5, "bandwidth": 1.0, "phase_margin": 0.8, "offset": 1.0, "rmse": 1.0, "saturation": 1.0}
+    assert {name: values[name] for name in expected} == pytest.approx(expected, abs=1e-12)
 
 
 def test_optional_constraints_can_be_switched_off() -> None:
@@ -52,7 +70,7 @@ def test_optional_constraints_can_be_switched_off() -> None:
 
 
 def test_a_failed_simulation_is_finite_and_worse_than_any_converged_candidate() -> None:
-    failed = {"converged": False, "error": "no convergence", "gain_db": None, "rmse_a": math.nan}
+    failed = {"converged": False, "error": "no convergence", "gain_db": math.nan, "rmse_a": math.nan}
     objectives = objectives_of(failed, SPEC)
     constraints = constraints_of(failed, SPEC)
     assert all(math.isfinite(value) for value in objectives + constraints)
@@ -60,12 +78,12 @@ def test_a_failed_simulation_is_finite_and_worse_than_any_converged_candidate() 
     awful = {**GOOD, "gain_db": -60.0, "bandwidth_hz": 1.0, "phase_margin_deg": -180.0, "offset_v": 0.9,
              "rmse_a": 1e-3, "saturation_margin_v": -1.8}
     assert sum(max(0, g) for g in constraints_of(awful, SPEC)) < sum(constraints)
-    nan_metric = constraints_of({**GOOD, "phase_margin_deg": None}, SPEC)
+    nan_metric = constraints_of({**GOOD, "phase_margin_deg": math.nan}, SPEC)
     assert dict(zip(constraint_names(SPEC), nan_metric))["phase_margin"] == FAILED_VIOLATION
 
 
 def test_pymoo_sees_finite_values_and_a_large_violation_for_failures() -> None:
-    problem = SizingProblem(SPEC, n_var=5, evaluate_batch=lambda X: [GOOD, {"converged": False}][: len(X)])
+    problem = SizingProblem(SPEC, SPACE, evaluate_batch=lambda X: [GOOD, {"converged": False}][: len(X)])
     F, G = problem.evaluate(np.array([[100] * 5, [200] * 5]), return_values_of=["F", "G"])
     assert np.all(np.isfinite(F)) and np.all(np.isfinite(G))
     assert np.all(G[0] <= 0) and np.all(G[1] == FAILED_VIOLATION)
@@ -81,16 +99,16 @@ def test_worst_case_over_conditions() -> None:
 
 
 def test_the_seeded_population_keeps_the_sizings_first_then_tops_up_with_perturbations() -> None:
-    spec = RunSpec(topology="fig7", pop_size=20, seed=5)
+    spec = prepare_run(RunSpec(topology="fig7", pop_size=20, seed=5))
     first = [741, 560, 8000, 2483, 2483]
     other = [440, 658, 8000, 2003, 2899]
     sizings = [first, other, first, [40, 30, 9000, 2003, 2899]]  # a repeat and an out-of-bounds row
-    X = seeded_population(sizings, spec)
+    X = seeded_population(sizings, spec, SPACE, 1e-6)
     assert X.shape == (20, 5) and X.dtype.kind == "i"
     assert X[0].tolist() == first and X[1].tolist() == other and X[2].tolist() == [40, 40, 8000, 2003, 2899]
     assert len({tuple(row) for row in X}) == 20
     assert X.min() >= 40 and X.max() <= 8000
-    assert np.array_equal(X, seeded_population(sizings, spec))
+    assert np.array_equal(X, seeded_population(sizings, spec, SPACE, 1e-6))
     ratio = np.log(X[3:, :4] / np.array(first[:4]))
     assert 0.15 < ratio.std() < 0.45  # log-normal spread 0.3 around the first sizing (8000 column clipped)
 

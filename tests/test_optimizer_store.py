@@ -1,83 +1,103 @@
-"""The run-store contract, run against every store back-end available here (the file store;
-the SQL store's tests add their back-end to ``STORES``)."""
+"""The run-store contract: one suite run over every store back-end (``run_store`` in conftest.py:
+the file store, the SQL store on SQLite and on PostgreSQL), as optuna runs one suite over every
+storage. What only one back-end does (torn lines of the file store, leases and the queue of the
+SQL store) is tested beside it, in this module and in ``test_app_store.py``."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from pathlib import Path
-
-import pytest
 
 from optimizer.file_store import FileRunStore
 from optimizer.store import EvaluationRecord, RunStore
 
-STORES: dict[str, Callable[[Path], RunStore]] = {"file": lambda folder: FileRunStore(folder / "run")}
+INF, NAN = math.inf, math.nan
 
 
-@pytest.fixture(params=sorted(STORES))
-def store(request: pytest.FixtureRequest, tmp_path: Path) -> RunStore:
-    return STORES[request.param](tmp_path)
+def same_floats(got: list[float], expected: list[float]) -> bool:
+    """Equal element by element, NaN equal to NaN (``==`` says NaN != NaN)."""
+    return len(got) == len(expected) and all((math.isnan(a) and math.isnan(b)) or a == b for a, b in zip(got, expected))
 
 
-def record(index: int, generation: int = 0, feasible: bool = True, **metrics: object) -> EvaluationRecord:
-    return EvaluationRecord(
-        index=index, generation=generation, var=[40 + index, 41], widths_um=[3.6, 3.69],
-        metrics={"gain_db": 42.0 + index, "converged": True, "error": None, **metrics},
-        curves={"vin_v": [-0.2, 0.0, 0.2], "iout_a": [-1e-4, 0.0, 1e-4]},
-        objectives=[1e-5, -42.0, 1e-3], constraints=[-0.1, -0.2], feasible=feasible, converged=True,
-        wall_time_s=0.01,
-    )
+def test_header_is_none_until_written_then_round_trips(run_store: RunStore) -> None:
+    assert run_store.read_header() is None
+    spec = {"topology": "fig7", "technology": "generic180", "seed": 1, "pop_size": 4, "generations": 2}
+    provenance = {"seed": 1, "model_hash": "ab" * 32, "gmopt_version": "0.1.0", "ngspice_version": "39"}
+    run_store.write_header(spec, provenance)
+    assert run_store.read_header() == (spec, provenance)
 
 
-def test_header_and_status(store: RunStore) -> None:
-    assert store.read_header() is None
-    assert store.status() == "new"
-    store.write_header({"topology": "fig7"}, {"seed": 1})
-    store.set_status("running", "generation 0")
-    assert store.read_header() == ({"topology": "fig7"}, {"seed": 1})
-    assert store.status() == "running"
+def test_status_is_the_last_one_set(run_store: RunStore) -> None:
+    run_store.set_status("running", "generation 0 of 2")
+    assert run_store.status() == "running"
+    run_store.set_status("failed", "RuntimeError: boom")
+    assert run_store.status() == "failed"
 
 
-def test_adding_an_index_twice_keeps_the_first(store: RunStore) -> None:
-    store.add_evaluations([record(0), record(1)])
-    store.add_evaluations([record(1, gain_db=99.0), record(2)])
-    stored = store.evaluations()
-    assert [r.index for r in stored] == [0, 1, 2]
-    assert stored[1].metrics["gain_db"] == 43.0
-    assert [r.index for r in store.evaluations(generation=0)] == [0, 1, 2]
-    assert store.evaluations(generation=1) == []
+def test_adding_an_index_twice_keeps_the_first(run_store: RunStore, make_record) -> None:
+    first = [make_record(i) for i in range(4)]
+    run_store.add_evaluations(first)
+    run_store.add_evaluations([make_record(2, objectives=(9.0, 9.0, 9.0), gain_db=99.0),
+                               make_record(4, generation=1), make_record(5, generation=1)])
+    stored = run_store.evaluations()
+    assert [r.index for r in stored] == [0, 1, 2, 3, 4, 5]
+    assert stored[2] == first[2] and stored[2].metrics["gain_db"] == 45.5
+    assert [r.index for r in run_store.evaluations(generation=1)] == [4, 5]
+    assert run_store.evaluations(generation=7) == []
 
 
-def test_inf_and_nan_survive_the_round_trip(store: RunStore) -> None:
-    failed = record(0, feasible=False, gain_db=math.nan, bandwidth_hz=math.inf, error="no convergence")
-    failed.objectives = [1.0, math.inf, -math.inf]
-    failed.curves = {"vin_v": [math.nan]}
-    store.add_evaluations([failed])
-    (back,) = store.evaluations()
-    assert math.isnan(back.metrics["gain_db"]) and back.metrics["bandwidth_hz"] == math.inf
-    assert back.objectives[1:] == [math.inf, -math.inf]
-    assert math.isnan(back.curves["vin_v"][0])
+def test_every_field_and_every_non_finite_value_survives_the_round_trip(run_store: RunStore, make_record) -> None:
+    failed = make_record(0, objectives=(INF, -INF, NAN), constraints=(NAN, INF), gain_db=NAN, power_w=-INF,
+                         phase_margin_deg=NAN, error="no convergence")
+    failed.curves = {"vin_v": [0.0, 0.1], "iout_a": [NAN, INF]}
+    failed.feasible, failed.converged, failed.cached, failed.error = False, False, True, "no convergence"
+    run_store.add_evaluations([failed])
+    (back,) = run_store.evaluations()
+    assert same_floats(back.objectives, [INF, -INF, NAN]) and same_floats(back.constraints, [NAN, INF])
+    assert math.isnan(back.metrics["gain_db"]) and math.isnan(back.metrics["phase_margin_deg"])
+    assert back.metrics["power_w"] == -INF
+    assert back.metrics["all_saturated"] is True and back.metrics["note"] == "ok" and back.metrics["offset_v"] is None
     assert back.metrics["error"] == "no convergence"
+    assert same_floats(back.curves["iout_a"], [NAN, INF]) and back.curves["vin_v"] == [0.0, 0.1]
+    assert (back.feasible, back.converged, back.cached, back.error) == (False, False, True, "no convergence")
+    assert (back.var, back.widths_um, back.wall_time_s) == (failed.var, failed.widths_um, failed.wall_time_s)
     assert back.to_json() == failed.to_json()
 
 
-def test_a_generation_counts_once_its_checkpoint_is_stored(store: RunStore) -> None:
-    assert store.last_checkpoint() is None and store.front() == [] and store.hypervolumes() == []
-    store.add_evaluations([record(0), record(1, feasible=False), record(2, generation=1)])
-    store.complete_generation(0, b"state-0", 0.25, [0])
-    store.complete_generation(1, b"state-1", 0.5, [0, 2])
-    assert store.last_checkpoint() == (1, b"state-1")
-    assert store.hypervolumes() == [(0, 0.25), (1, 0.5)]
-    assert [r.index for r in store.front()] == [0, 2]
+def test_a_generation_counts_once_its_checkpoint_is_stored(run_store: RunStore, make_record) -> None:
+    assert run_store.last_checkpoint() is None and run_store.front() == [] and run_store.hypervolumes() == []
+    run_store.add_evaluations([make_record(i) for i in range(4)])
+    run_store.complete_generation(0, b"gen0", 0.25, [1, 3])
+    assert run_store.last_checkpoint() == (0, b"gen0") and [r.index for r in run_store.front()] == [1, 3]
+    run_store.add_evaluations([make_record(i, generation=1) for i in range(4, 8)])
+    run_store.complete_generation(1, b"gen1" * 1000, 0.5, [3, 5, 6])
+    assert run_store.last_checkpoint() == (1, b"gen1" * 1000)
+    assert run_store.hypervolumes() == [(0, 0.25), (1, 0.5)]
+    assert [r.index for r in run_store.front()] == [3, 5, 6]
 
 
-def test_a_torn_last_line_of_a_killed_run_is_dropped(tmp_path: Path) -> None:
+def test_non_finite_hypervolumes_survive(run_store: RunStore, make_record) -> None:
+    run_store.add_evaluations([make_record(0)])
+    run_store.complete_generation(0, b"state", NAN, [0])
+    run_store.complete_generation(1, b"state", INF, [0])
+    (g0, hv0), (g1, hv1) = run_store.hypervolumes()
+    assert (g0, g1) == (0, 1) and math.isnan(hv0) and hv1 == INF
+
+
+def test_a_torn_last_line_of_a_killed_run_is_dropped(tmp_path: Path, make_record) -> None:
     store = FileRunStore(tmp_path / "run")
-    store.add_evaluations([record(0), record(1)])
+    store.add_evaluations([make_record(0), make_record(1)])
     path = tmp_path / "run" / "evaluations.jsonl"
     path.write_text(path.read_text() + '{"index": 2, "gener')
     reopened = FileRunStore(tmp_path / "run")
     assert [r.index for r in reopened.evaluations()] == [0, 1]
-    reopened.add_evaluations([record(2)])
+    reopened.add_evaluations([make_record(2)])
     assert [r.index for r in FileRunStore(tmp_path / "run").evaluations()] == [0, 1, 2]
+
+
+def test_records_of_older_runs_read_null_widths_as_nan() -> None:
+    """Runs stored before ``gmopt.floats`` wrote an unmeasured value as null; it reads back as NaN where a float is due."""
+    data = EvaluationRecord(index=0, generation=0, var=[1], widths_um=[0.09], metrics={}).to_json()
+    data["objectives"], data["widths_um"] = [None], [None]
+    back = EvaluationRecord.from_json(data)
+    assert math.isnan(back.objectives[0]) and math.isnan(back.widths_um[0])

@@ -16,23 +16,23 @@ KEYS = ("gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a
         "saturation_margin_v", "all_saturated", "converged")
 
 
-def test_evaluate_json_and_plot(tmp_path: Path) -> None:
+def test_evaluate_json_and_plot(tmp_path: Path, fig7_var: list[int]) -> None:
     plot = tmp_path / "fig7.png"
     done = runner.invoke(app, ["evaluate", "--topology", "fig7", "--tech", "generic180", "--widths",
-                               "1396,615,649,3633,5911", "--json", "--plot", str(plot)])
+                               ",".join(map(str, fig7_var)), "--json", "--plot", str(plot)])
     assert done.exit_code == 0, done.output
     data = json.loads(done.stdout)
     assert set(KEYS) <= set(data) and data["converged"]
     with OtaTestbench("fig7") as bench:
-        direct = bench.evaluate([1396, 615, 649, 3633, 5911])
+        direct = bench.evaluate(fig7_var)
     assert data["gain_db"] == pytest.approx(direct.gain_db) and data["gm_s"] == pytest.approx(direct.gm_s)
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_widths_in_um_are_the_paper_tables() -> None:
+def test_widths_in_um_are_the_paper_tables(fig7_var: list[int]) -> None:
     done = runner.invoke(app, ["evaluate", "--topology", "fig7", "--widths-um", "125.64,55.35,58.41,326.97,531.99", "--json"])
     assert done.exit_code == 0, done.output
-    assert json.loads(done.stdout)["var"] == [1396, 615, 649, 3633, 5911]
+    assert json.loads(done.stdout)["var"] == fig7_var
 
 
 @pytest.mark.parametrize(

@@ -34,9 +34,9 @@ def test_ports_and_device_count_follow_the_paper(name: str) -> None:
         assert topology.n_vars == len(paper.TABLE5_WIDTHS_UM[name]) == len(paper.TABLE7_WIDTHS_UM[name])
 
 
-def test_widths_in_um_round_to_lambda_and_bad_input_is_refused() -> None:
+def test_widths_in_um_round_to_lambda_and_bad_input_is_refused(fig7_var: list[int]) -> None:
     fig7 = get_topology("fig7")
-    assert fig7.var_from_um(paper.TABLE5_WIDTHS_UM["fig7"]) == [1396, 615, 649, 3633, 5911]
+    assert fig7.var_from_um(paper.TABLE5_WIDTHS_UM["fig7"]) == fig7_var
     with pytest.raises(ValueError, match=r"5 integers .* in \[40, 8000\]; got 3"):
         fig7.check_var([100, 200, 300])
     with pytest.raises(ValueError, match="W2 = 39 is out of range"):
@@ -47,9 +47,9 @@ def test_widths_in_um_round_to_lambda_and_bad_input_is_refused() -> None:
         get_topology("fig10")
 
 
-def test_standalone_deck_runs_in_ngspice_and_agrees_with_the_testbench(tmp_path: Path) -> None:
+def test_standalone_deck_runs_in_ngspice_and_agrees_with_the_testbench(tmp_path: Path, fig7_var: list[int]) -> None:
     """ngspice's own .meas on the standalone deck is an independent measurement of gain and UGF."""
-    var = [1396, 615, 649, 3633, 5911]
+    var = fig7_var
     deck = tmp_path / "fig7.cir"
     deck.write_text(standalone_netlist("fig7", var))
     output = subprocess.run(["ngspice", "-b", str(deck)], capture_output=True, text=True, timeout=60).stdout

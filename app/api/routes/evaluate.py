@@ -16,5 +16,6 @@ router = APIRouter(tags=["evaluate"])
     responses={422: {"description": "Bad widths, topology, technology or corner"}, 504: {"description": "Time-out"}},
 )
 async def evaluate(request: EvaluateRequest, pool: PoolDep, settings: SettingsDep, _: WriterDep) -> dict:
-    """Op + dc + ac of one candidate: gain, bandwidth, phase margin, gm, RMSE, offset, power, Iout-Vin."""
+    """The dc sweep (its Vin = 0 point is the operating point) and ac analysis of one candidate: gain,
+    bandwidth, phase margin, gm, RMSE, offset, power, Iout-Vin."""
     return await simulate(pool, settings, evaluate_candidate, request.model_dump())

@@ -4,12 +4,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel
-from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from app import crud
 from app.api.deps import EngineDep
-from app.db import reader, session_scope
-from app.models import Run
 from gmopt import __version__
 
 router = APIRouter(tags=["health"])
@@ -26,13 +24,10 @@ class HealthPublic(BaseModel):
 @router.get("/health", response_model=HealthPublic)
 def health(engine: EngineDep) -> HealthPublic:
     try:
-        with session_scope(reader(engine)) as session:
-            counts = dict(session.execute(
-                select(Run.status, func.count()).where(Run.status.in_(("queued", "running"))).group_by(Run.status)
-            ).tuples().all())
+        counts = crud.active_run_counts(engine)
     except SQLAlchemyError as exc:
         raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, f"database unreachable: {type(exc).__name__}") from exc
     return HealthPublic(
         status="ok", version=__version__, database=engine.dialect.name,
-        queued_runs=counts.get("queued", 0), running_runs=counts.get("running", 0),
+        queued_runs=counts["queued"], running_runs=counts["running"],
     )

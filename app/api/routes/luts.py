@@ -8,16 +8,15 @@ from typing import Annotated
 from fastapi import APIRouter, HTTPException, Path, Query, status
 from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel
-from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from app import crud
 from app.api.deps import EngineDep, PoolDep, ReadSessionDep, SettingsDep, WriterDep, simulate
-from app.db import session_scope
-from app.models import Lut, TechnologyRecord
+from app.models import Lut
 from app.schemas import LutCreate, LutLookup, LutLookupPublic, LutPublic
 from app.simulation_pool import build_lut
+from gmopt.floats import encode_float
 from lut.lookup import load_lut
-from optimizer.store import encode_float
 
 router = APIRouter(prefix="/luts", tags=["luts"])
 LutId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -32,32 +31,17 @@ class LutsPublic(BaseModel):
 async def create_lut(request: LutCreate, pool: PoolDep, settings: SettingsDep, engine: EngineDep, _: WriterDep) -> LutPublic:
     """Simulate both devices' tables (or take them from the cache) and record them."""
     built = await simulate(pool, settings, build_lut, request.technology, request.corner, request.temp_c)
-    return await run_in_threadpool(_record, engine, built)
-
-
-def _record(engine: Engine, built: dict) -> LutPublic:
-    with session_scope(engine) as session:
-        session.merge(TechnologyRecord(**built.pop("technology_record")))
-        lut = session.scalar(select(Lut).where(Lut.cache_key == built["cache_key"]))
-        if lut is None:
-            lut = Lut(**built)
-            session.add(lut)
-        else:
-            for key, value in built.items():
-                setattr(lut, key, value)
-        session.flush()
-        return LutPublic.model_validate(lut, from_attributes=True)
+    return await run_in_threadpool(crud.record_lut, engine, built)
 
 
 @router.get("", response_model=LutsPublic)
 def list_luts(session: ReadSessionDep, skip: Annotated[int, Query(ge=0, le=10_000_000)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100) -> LutsPublic:
-    rows = session.scalars(select(Lut).order_by(Lut.id).offset(skip).limit(limit))
-    return LutsPublic(data=[LutPublic.model_validate(row, from_attributes=True) for row in rows],
-                      count=session.scalar(select(func.count()).select_from(Lut)))
+    data, count = crud.list_luts(session, skip, limit)
+    return LutsPublic(data=data, count=count)
 
 
 def _lut(session: Session, lut_id: int) -> Lut:
-    lut = session.get(Lut, lut_id)
+    lut = crud.get_lut(session, lut_id)
     if lut is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"no LUT {lut_id}; GET /luts lists them, POST /luts builds one")
     return lut

@@ -12,14 +12,13 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, status
 from fastapi.concurrency import run_in_threadpool
-from pydantic import TypeAdapter
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from app import crud
 from app.api.deps import EngineDep, PoolDep, ReadSessionDep, SettingsDep, WriterDep, simulate
 from app.api.routes.runs import RowId, RunId, _exists
 from app.db import reader, session_scope
-from app.models import Evaluation, NeuromorphicResult, Run
 from app.neuro_schemas import (
     EmulatorRequest, NeuronRequest, PointRequest, PointResult, PointResultsPublic, StoredEmulatorResult,
     StoredNeuronResult,
@@ -29,7 +28,6 @@ from app.simulation_pool import SimulationPool
 from gmopt.settings import Settings
 
 router = APIRouter(prefix="/runs/{run_id}/points/{index}", tags=["neuromorphic"])
-_public = TypeAdapter(PointResult)
 _SIMULATION_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such run, or no such point in it"},
     422: {"description": "Bad options, or a corner or temperature the technology or circuit does not accept"},
@@ -37,20 +35,19 @@ _SIMULATION_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 
 
-def _point(session: Session, run_id: int, index: int) -> tuple[Run, Evaluation]:
-    run = _exists(session, run_id)
-    evaluation = session.scalar(select(Evaluation).where(Evaluation.run_id == run_id, Evaluation.index == index))
-    if evaluation is None:
+def _point(session: Session, run_id: int, index: int) -> tuple[dict, list[int]]:
+    found = crud.get_point(session, run_id, index)
+    if found is None:
+        _exists(session, run_id)
         raise HTTPException(status.HTTP_404_NOT_FOUND,
                             f"run {run_id} has no evaluated point {index}; GET /runs/{run_id}/evaluations lists them")
-    return run, evaluation
+    return found
 
 
 def _setup(engine: Engine, run_id: int, index: int, request: PointRequest) -> dict[str, Any]:
     """The OTA of the stored point, where to simulate it, and the inverter."""
     with session_scope(reader(engine)) as session:
-        run, evaluation = _point(session, run_id, index)
-        spec, var = run.spec, list(evaluation.var)
+        spec, var = _point(session, run_id, index)
     return {
         "topology": spec["topology"], "var": var, "technology": spec["technology"],
         "corner": request.corner or spec["corners"][0],
@@ -59,21 +56,13 @@ def _setup(engine: Engine, run_id: int, index: int, request: PointRequest) -> di
     }
 
 
-def _store(engine: Engine, run_id: int, index: int, kind: str, data: dict[str, Any]) -> PointResult:
-    with session_scope(engine) as session:
-        row = NeuromorphicResult(run_id=run_id, point_index=index, kind=kind, data=data)
-        session.add(row)
-        session.flush()
-        return _public.validate_python(row, from_attributes=True)
-
-
 async def _simulate_point(
     kind: str, task: Callable[..., dict], run_id: int, index: int, request: PointRequest,
     pool: SimulationPool, settings: Settings, engine: Engine,
 ) -> PointResult:
     setup = await run_in_threadpool(_setup, engine, run_id, index, request)
     data = await simulate(pool, settings, task, setup, request.options())
-    return await run_in_threadpool(_store, engine, run_id, index, kind, data)
+    return await run_in_threadpool(crud.store_point_result, engine, run_id, index, kind, data)
 
 
 @router.post("/emulator", response_model=StoredEmulatorResult, status_code=status.HTTP_201_CREATED,
@@ -96,7 +85,5 @@ async def neuron(run_id: RunId, index: RowId, request: NeuronRequest, pool: Pool
 def list_results(run_id: RunId, index: RowId, session: ReadSessionDep) -> PointResultsPublic:
     """Every emulator and neuron result stored for the point, oldest first."""
     _point(session, run_id, index)
-    where = (NeuromorphicResult.run_id == run_id, NeuromorphicResult.point_index == index)
-    rows = session.scalars(select(NeuromorphicResult).where(*where).order_by(NeuromorphicResult.id))
-    data = [_public.validate_python(row, from_attributes=True) for row in rows]
+    data = crud.point_results(session, run_id, index)
     return PointResultsPublic(data=data, count=len(data))

@@ -6,21 +6,17 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from sqlalchemy.orm import Session
 
 from app import crud
 from app.api.deps import EngineDep, FrontCacheDep, ReadSessionDep, SettingsDep, WriterDep
-from app.db import session_scope
-from app.models import Run
-from app.queue import QueueFull, enqueue, request_cancel
+from app.queue import QueueFull
 from app.schemas import (
-    EvaluationPublic, EvaluationsPublic, FrontPublic, HypervolumePoint, HypervolumesPublic, RunCreate, RunPublic,
-    RunsPublic, RunStatus,
+    EvaluationPublic, EvaluationsPublic, FrontPublic, HypervolumesPublic, RunCreate, RunPublic, RunsPublic, RunStatus,
 )
-from app.sql_store import FINAL_STATUSES, SqlRunStore
 from optimizer.runner import check_run
-from optimizer.spec import TopologyName
-from optimizer.store import encode_float
+from optimizer.spec import SpecError, TopologyName
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 Skip = Annotated[int, Query(ge=0, le=10_000_000)]
@@ -33,11 +29,15 @@ def _missing(run_id: int) -> HTTPException:
     return HTTPException(status.HTTP_404_NOT_FOUND, f"no run {run_id}; GET /runs lists the runs")
 
 
-def _exists(session: Session, run_id: int) -> Run:
-    run = session.get(Run, run_id)
-    if run is None:
+def _invalid(field: str, message: str) -> RequestValidationError:
+    """A 422 shaped as pydantic's own, at the body field ``field`` (``corners.1``)."""
+    loc = ("body", *(int(part) if part.isdigit() else part for part in field.split(".")))
+    return RequestValidationError([{"type": "value_error", "loc": loc, "msg": message, "input": None}])
+
+
+def _exists(session: Session, run_id: int) -> None:
+    if not crud.run_exists(session, run_id):
         raise _missing(run_id)
-    return run
 
 
 @router.post(
@@ -48,19 +48,16 @@ def create_run(spec: RunCreate, engine: EngineDep, settings: SettingsDep, owner:
     """Queue a run; a worker (``gmopt worker``) picks it up. Answers with the run and its id."""
     total = spec.pop_size * spec.generations
     if total > settings.max_evaluations_per_run:
-        raise HTTPException(
-            status.HTTP_422_UNPROCESSABLE_CONTENT,
-            f"pop_size x generations = {total} exceeds this service's limit of {settings.max_evaluations_per_run} "
-            "evaluations per run: lower pop_size or generations",
-        )
+        raise _invalid("pop_size", f"pop_size x generations = {total} is outside 1 to {settings.max_evaluations_per_run}, "
+                       "this service's limit of evaluations per run: lower pop_size or generations")
     try:
         check_run(spec)
-    except ValueError as exc:  # unknown technology or corner: the message lists the valid ones
+    except SpecError as exc:  # unknown technology or corner: the message lists the valid ones
+        raise _invalid(exc.field, str(exc)) from exc
+    except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     try:
-        with session_scope(engine) as session:
-            run = enqueue(session, spec.model_dump(mode="json"), owner, settings)
-            return crud.get_run(session, run.id)
+        return crud.create_run(engine, spec.model_dump(mode="json"), owner, settings)
     except QueueFull as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "30"}) from exc
 
@@ -87,13 +84,13 @@ def get_run(run_id: RunId, session: ReadSessionDep) -> RunPublic:
 @router.post("/{run_id}/cancel", response_model=RunPublic, responses={409: {"description": "The run has already ended"}})
 def cancel_run(run_id: RunId, engine: EngineDep, _: WriterDep) -> RunPublic:
     """A queued run is cancelled at once; a running one stops after its current generation."""
-    with session_scope(engine) as session:
-        run = _exists(session, run_id)
-        if run.status in FINAL_STATUSES:
-            raise HTTPException(status.HTTP_409_CONFLICT, f"run {run_id} has already ended ({run.status})")
-        request_cancel(session, run)
-        session.flush()
-        return crud.get_run(session, run_id)
+    try:
+        run = crud.cancel_run(engine, run_id)
+    except crud.RunEnded as exc:
+        raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from exc
+    if run is None:
+        raise _missing(run_id)
+    return run
 
 
 @router.get(
@@ -135,5 +132,4 @@ def get_evaluation(run_id: RunId, index: RowId, session: ReadSessionDep) -> Eval
 def get_hypervolume(run_id: RunId, engine: EngineDep, session: ReadSessionDep) -> HypervolumesPublic:
     """The hypervolume of each completed generation (fixed objective scales: comparable across runs)."""
     _exists(session, run_id)
-    points = [HypervolumePoint(generation=g, hypervolume=encode_float(v)) for g, v in SqlRunStore(engine, run_id).hypervolumes()]
-    return HypervolumesPublic(run_id=run_id, data=points)
+    return HypervolumesPublic(run_id=run_id, data=crud.hypervolumes(engine, run_id))

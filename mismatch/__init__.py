@@ -1,0 +1,1 @@
+"""Device mismatch: Pelgrom coefficients per technology and Monte Carlo runs of the OTA testbench."""
