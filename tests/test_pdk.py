@@ -268,9 +268,13 @@ def exported_gain_db(run: Path, folder: Path) -> float:
 @pytest.mark.parametrize("pdk", ["sky130", "gf180mcu"])
 def test_a_short_seeded_run_on_the_pdk_ends_with_a_stored_front(pdk: str, installed_pdk, tmp_path: Path) -> None:
     """The baseline OTA, gm/ID-seeded, 6 x 2 on one worker: the real models load once (sky130
-    about 10 s) and the front's best design re-simulates to its stored gain in ngspice -b."""
+    about 10 s) and the front's best design re-simulates to its stored gain in ngspice -b.
+
+    Bandwidth >= 100 kHz instead of eq. 11's 1 MHz: reaching that is the 20 x 50 run's work (the
+    benchmark); in 6 x 2 the seeded gf180mcu baseline reaches 0.3-0.7 MHz at 42-49 dB."""
     installed_pdk(pdk)
-    spec = RunSpec(topology="baseline", technology=pdk, pop_size=6, generations=2, seed=1, seeding="gmid")
+    spec = RunSpec.parse({"topology": "baseline", "technology": pdk, "pop_size": 6, "generations": 2, "seed": 1,
+                          "seeding": "gmid", "constraints": {"bandwidth_min_hz": 1e5}})
     store = FileRunStore(tmp_path / "run")
     summary = run_optimization(spec, store, workers=1)
     assert summary.status == store.status() == "finished" and summary.evaluations == 12
