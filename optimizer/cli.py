@@ -250,18 +250,22 @@ def _run_label(store: FileRunStore) -> str:
 
 def export_design(store: FileRunStore, point: int, out: Path) -> Path:
     """The chosen front point as a standalone deck at the run's first (corner, temperature)."""
+    out.write_text(design_netlist(*front_design(store, point)))
+    return out
+
+
+def design_netlist(spec: RunSpec, row: list[int]) -> str:
+    """One design of a run (a row of its design space) as the standalone deck 'gmopt export' writes."""
     from lut.technology import get_technology
     from optimizer.space import design_space
     from ota.netlist import standalone_netlist
     from ota.topology import get_topology
 
-    spec, row = front_design(store, point)
     candidate = design_space(spec, get_topology(spec.topology), get_technology(spec.technology)).split(row)
-    out.write_text(standalone_netlist(
+    return standalone_netlist(
         spec.topology, list(candidate.var), spec.technology, spec.corners[0], spec.temps_c[0],
         bias_v=(spec.bias_v or {}) | dict(candidate.bias_v), lengths_m=dict(candidate.lengths_m),
-    ))
-    return out
+    )
 
 
 def print_comparison(store: FileRunStore, topology: str) -> None:
