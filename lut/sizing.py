@@ -16,8 +16,7 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from gmopt.paper import LAMBDA_M
-from lut.direct import OperatingPoint, direct_session
+from lut.direct import direct_session
 from lut.lookup import Lut, load_lut
 from lut.technology import Technology, get_technology
 
@@ -76,7 +75,7 @@ def size_transistor(
     L: float,
     vds: float,
     vsb: float = 0.0,
-    lam: float = LAMBDA_M,
+    lam: float | None = None,
     corner: str | None = None,
     temp_c: float = 27.0,
     *,
@@ -87,11 +86,12 @@ def size_transistor(
     (exactly in the table; with ``check``, within ``check_tolerance`` in a direct ngspice run)."""
     if not id > 0:
         raise ValueError(f"drain current {id!r} A must be positive")
-    if not lam > 0:
-        raise ValueError(f"lambda {lam!r} m must be positive")
     if not 0 < check_tolerance <= MAX_ERROR:
         raise ValueError(f"check tolerance {check_tolerance!r} must lie in (0, {MAX_ERROR}]")
     technology = tech if isinstance(tech, Technology) else get_technology(tech)
+    lam = technology.lambda_m if lam is None else lam  # the width unit: the technology's lambda unless given
+    if not lam > 0:
+        raise ValueError(f"lambda {lam!r} m must be positive")
     lut = load_lut(technology, device, corner, temp_c)
     at = {"gm_id": gm_id, "L": L, "VDS": vds, "VSB": vsb}
     id_per_w = float(lut.lookup("ID_W", **at))

@@ -7,9 +7,7 @@ holds all of a case's sized devices, each on its own sources, and is simulated o
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 from collections.abc import Callable
 from pathlib import Path
 
@@ -29,26 +27,6 @@ from spice_templates import model_path
 
 TOLERANCE = 0.02
 runner = CliRunner()
-TEST_PDKS = Path(os.environ.get("GMOPT_TEST_PDKS") or Path(__file__).resolve().parents[1] / ".gmopt-test-pdks")
-
-
-@pytest.fixture
-def installed_pdk(data_dir: Path) -> Callable[[str], Technology]:
-    """The real PDK installed once by ``make test-pdks`` (``gmopt tech install`` into
-    GMOPT_TEST_PDKS), registered in this test's data directory; fails, never skips, without it."""
-
-    def register(name: str) -> Technology:
-        source = TEST_PDKS / "technologies" / name / "technology.json"
-        if not source.is_file():
-            pytest.fail(f"the {name} PDK is not installed for the tests ({source} is missing): run 'make test-pdks'", pytrace=False)
-        target = data_dir / "technologies" / name
-        target.mkdir(parents=True, exist_ok=True)
-        shutil.copy(source, target / "technology.json")
-        return get_technology(name)
-
-    return register
-
-
 def plain_cards(folder: Path, corner: str = "tt") -> Path:
     """generic180's BSIM3 cards as a user's file of plain .model lines: no .lib sections, the
     corner's parameters as one .param line, the models renamed."""
