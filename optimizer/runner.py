@@ -175,6 +175,7 @@ class _EvaluationSession:
         self.known: dict[tuple[int, ...], EvaluationRecord] = {tuple(r.var): r for r in store.evaluations()}
         self.last_indices: list[int] = []
         self.simulated = self.cached = self.skipped_conditions = 0
+        self.seeding_note = ""  # what the seeded start could not size, for the run's final status
         self.followups = FollowUps(spec, job.space, parallel)
 
     def evaluate_batch(self, X: np.ndarray) -> list[dict[str, Any]]:
@@ -258,8 +259,9 @@ def _stored_or_prepared(spec: RunSpec, store: RunStore, resume: bool) -> RunSpec
     return prepare_run(spec)
 
 
-def _new_algorithm(spec: RunSpec, space: DesignSpace, length_m: float, store: RunStore) -> Any:
-    initial = None
+def _new_algorithm(spec: RunSpec, space: DesignSpace, length_m: float) -> tuple[Any, str]:
+    """NSGA-II set up on the run's problem, and what the seeded start could not size ('' if all)."""
+    initial, note = None, ""
     if spec.seeding == "gmid":
         from ota.sizing import gm_id_variants, spec_gm_range_s
 
@@ -271,12 +273,11 @@ def _new_algorithm(spec: RunSpec, space: DesignSpace, length_m: float, store: Ru
         )
         if problems:
             start = "random start" if not sizings else f"{len(sizings)} sized"
-            store.set_status("running", f"seeding: {len(problems)} of {spec.pop_size} gm/ID variants could not be sized "
-                             f"({start}); first reason: {problems[0]}")
+            note = f"seeding: {len(problems)} of {spec.pop_size} gm/ID variants could not be sized ({start}); first reason: {problems[0]}"
         initial = seeded_population(sizings, spec, space, length_m) if sizings else None
     algorithm = build_nsga2(spec, initial)
     algorithm.setup(SizingProblem(spec, space), termination=("n_gen", spec.generations), verbose=False)
-    return algorithm
+    return algorithm, note
 
 
 def run_optimization(
@@ -333,7 +334,7 @@ def _run_generations(
         state = pickle.loads(checkpoint[1])
         algorithm, session.next_index, generation = state["algorithm"], state["next_index"], checkpoint[0] + 1
     else:
-        algorithm, generation = _new_algorithm(spec, session.job.space, length_m, store), 0
+        (algorithm, session.seeding_note), generation = _new_algorithm(spec, session.job.space, length_m), 0
     algorithm.problem.evaluate_batch = session.evaluate_batch
     started = time.perf_counter()
     first_generation = generation
@@ -374,5 +375,6 @@ def _run_generations(
                 ))
     finally:
         algorithm.problem.evaluate_batch = None
-    store.set_status("finished", f"{spec.generations} generations, {session.next_index} evaluations")
+    note = f"; {session.seeding_note}" if session.seeding_note else ""
+    store.set_status("finished", f"{spec.generations} generations, {session.next_index} evaluations{note}")
     return summary("finished")
