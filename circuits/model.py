@@ -39,6 +39,14 @@ class CircuitError(ValueError):
     """A circuit file that cannot be used; the message says where (file line, field) and what to fix."""
 
 
+class FieldError(ValueError):
+    """A refusal found across fields; ``location`` is the field it names, as pydantic's ``loc``."""
+
+    def __init__(self, location: tuple[str | int, ...], reason: str) -> None:
+        self.location, self.reason = location, reason
+        super().__init__(f"{'.'.join(str(part) for part in location)}: {reason}")
+
+
 def _number(value: object) -> float:
     if isinstance(value, bool) or not isinstance(value, (int, float, str)):
         raise ValueError(f"{value!r} is not a number")
@@ -256,7 +264,7 @@ class Circuit(_Strict):
 
         names = [v.name for v in self.variables]
         if len(set(names)) != len(names):
-            raise ValueError("variables: a name is declared twice")
+            raise FieldError(("variables",), "a name is declared twice")
         netlist = parse_netlist(self.netlist, names)
         self._parsed = netlist
         self._check_devices(netlist)
@@ -266,7 +274,7 @@ class Circuit(_Strict):
         for where, items in (("constraints", self.constraints), ("objectives", self.objectives)):
             for index, item in enumerate(items):
                 if item.measure not in measures:
-                    raise ValueError(f"{where}.{index}.measure: {item.measure!r} is not a measure of {self.testbench.name} ({', '.join(measures)})")
+                    raise FieldError((where, index, "measure"), f"{item.measure!r} is not a measure of {self.testbench.name} ({', '.join(measures)})")
         env = self.nominal_values()
         for element in netlist.elements:
             for key, value in ([("value", element.value)] if element.value else []) + list(element.params.items()):
@@ -289,32 +297,32 @@ class Circuit(_Strict):
                 raise NetlistError(element.line, f"{name} uses model {element.model}, the circuit's {other}, but devices maps it to {binding}")
         extra = sorted(set(self.devices) - set(mos))
         if extra:
-            raise ValueError(f"devices.{extra[0]}: no MOS instance of that name in the netlist ({', '.join(mos) or 'none'})")
+            raise FieldError(("devices", extra[0]), f"no MOS instance of that name in the netlist ({', '.join(mos) or 'none'})")
 
     def _check_pins(self, netlist: Netlist, variables: set[str]) -> None:
         roles = self.pins.roles()
         for port, role in roles.items():
             if port not in netlist.ports:
-                raise ValueError(f"pins: {role} pin {port} is not a port of .subckt {netlist.name} ({' '.join(netlist.ports)})")
+                raise FieldError(("pins", role if role != "bias" else "bias"), f"{role} pin {port} is not a port of .subckt {netlist.name} ({' '.join(netlist.ports)})")
         unmapped = [port for port in netlist.ports if port not in roles]
         if unmapped:
-            raise ValueError(f"pins: port {unmapped[0]} of .subckt {netlist.name} plays no role; map it (inp, inn, out, vdd, vss or bias)")
+            raise FieldError(("pins",), f"port {unmapped[0]} of .subckt {netlist.name} plays no role; map it (inp, inn, out, vdd, vss or bias)")
         for port, pin in self.pins.bias.items():
             unknown = sorted(pin.value.names - variables)
             if unknown:
-                raise ValueError(f"pins.bias.{port}: {', '.join(unknown)} is not a declared variable")
+                raise FieldError(("pins", "bias", port), f"{', '.join(unknown)} is not a declared variable")
 
     def _check_variables(self, netlist: Netlist) -> None:
         used = set().union(*(v.names for e in netlist.elements for v in e.values()), *(v.names for _, v, _ in netlist.params))
         used |= set().union(*(pin.value.names for pin in self.pins.bias.values()))
-        for variable in self.variables:
+        for index, variable in enumerate(self.variables):
             if variable.name not in used:
-                raise ValueError(f"variable {variable.name} is used nowhere in the netlist or the bias pins")
+                raise FieldError(("variables", index, "name"), f"variable {variable.name} is used nowhere in the netlist or the bias pins")
             key = {"w": "w", "l": "l", "m": "m"}.get(variable.kind, "value")
             for device in variable.devices:
                 element = netlist.element(device)
                 if element is None:
-                    raise ValueError(f"variable {variable.name}: device {device} is not in the netlist")
+                    raise FieldError(("variables", index, "devices"), f"variable {variable.name}: device {device} is not in the netlist")
                 value = element.params.get(key) if key != "value" else element.value
                 if value is None or not self._reads(value, variable.name, netlist):
                     raise NetlistError(element.line, f"{device}'s {key} does not use variable {variable.name}, which lists it")
@@ -379,6 +387,13 @@ def circuit_from_text(text: str, source: str = "circuit") -> Circuit:
         root = yaml.compose(text, Loader=yaml.SafeLoader)
         _duplicates(root)
         data = yaml.safe_load(text)
+    except yaml.reader.ReaderError as exc:
+        code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+        line = text[:exc.position].count("\n") + 1
+        raise CircuitError(f"{source} line {line}: character U+{code:04X} is not allowed (plain text only)") from exc
+    except yaml.MarkedYAMLError as exc:
+        line = f" line {exc.problem_mark.line + 1}" if exc.problem_mark else ""
+        raise CircuitError(f"{source}{line}: not valid YAML or JSON ({exc.problem})") from exc
     except yaml.YAMLError as exc:
         raise CircuitError(f"{source}: not valid YAML or JSON ({exc})") from exc
     except CircuitError as exc:
@@ -400,9 +415,9 @@ def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
         line = _netlist_line(root, cause.line)
         where = f"line {line} (netlist line {cause.line})" if line else f"netlist line {cause.line}"
         return f"{source} {where}: {cause.reason}{more}"
-    location = ".".join(str(part) for part in error["loc"])
-    line = _yaml_line(root, error["loc"]) if error["loc"] else None
-    message = str(cause) if cause is not None else error["msg"]
+    loc, message = (cause.location, cause.reason) if isinstance(cause, FieldError) else (error["loc"], str(cause or error["msg"]))
+    location = ".".join(str(part) for part in loc)
+    line = _yaml_line(root, loc) if loc else None
     place = " ".join(part for part in (f"line {line}" if line else "", location) if part)
     return f"{source}{' ' + place if place else ''}: {message}{more}"
 

@@ -17,7 +17,7 @@ LIMIT_SLACK = 1e-9  # relative: a width exactly at the technology's limit is ins
 
 
 def _um(length_m: float) -> str:
-    return f"{length_m * 1e6:.4g} um"
+    return f"{length_m * 1e6:.6g} um"
 
 
 def _check_sizes(circuit: Circuit, tech: Technology, element: Element, env: dict[str, float]) -> None:
