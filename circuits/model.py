@@ -418,8 +418,8 @@ def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
     loc, message = (cause.location, cause.reason) if isinstance(cause, FieldError) else (error["loc"], str(cause or error["msg"]))
     location = ".".join(str(part) for part in loc)
     line = _yaml_line(root, loc) if loc else None
-    place = " ".join(part for part in (f"line {line}" if line else "", location) if part)
-    return f"{source}{' ' + place if place else ''}: {message}{more}"
+    place = f" line {line} ({location})" if line else f" ({location})" if location else ""
+    return f"{source}{place}: {message}{more}"
 
 
 def load_circuit(path: Path | str) -> Circuit:
