@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 import yaml
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
-from circuits.parse import RESERVED, Netlist, NetlistError, Value, check_identifier, parse_number, parse_value
+from circuits.parse import RESERVED, Netlist, NetlistError, Value, check_identifier, parse_netlist, parse_number, parse_value
 from lut.technology import Technology
 from ota.topology import ROLES as OTA_ROLES
 
@@ -76,7 +76,8 @@ class _Strict(BaseModel):
 
 class Variable(_Strict):
     """One design variable: ``kind`` says what it sizes; values between ``min`` and ``max``, on
-    ``step`` (a number, or ``lambda``/``grid``: the technology's lambda or drawn grid) or on the
+    ``step`` (a number, counted from ``min``; or ``lambda``/``grid``: multiples of the technology's
+    lambda or drawn grid, as the built-in OTAs' W = Var x lambda) or on the
     listed ``grid`` values; ``scale: log`` for currents and capacitors that span decades."""
 
     name: Identifier
@@ -132,9 +133,12 @@ class Variable(_Strict):
         middle = math.sqrt(self.min * self.max) if self.scale == "log" else (self.min + self.max) / 2
         if self.grid is not None:
             return min(self.grid, key=lambda value: abs(value - middle))
-        step = self.step_value(tech) if tech is not None or not isinstance(self.step, str) else None
-        if step:
-            middle = min(self.max, self.min + round((middle - self.min) / step) * step)
+        if isinstance(self.step, str) and tech is not None:  # lambda or the drawn grid: multiples of it, as W = Var x lambda
+            step = self.step_value(tech)
+            return min(math.floor(self.max / step + 1e-9), max(math.ceil(self.min / step - 1e-9), round(middle / step))) * step
+        if self.step_value() and not isinstance(self.step, str):  # a number: steps from min
+            step = self.step_value()
+            return min(self.max, self.min + round((middle - self.min) / step) * step)
         return middle
 
 
@@ -260,8 +264,6 @@ class Circuit(_Strict):
 
     @model_validator(mode="after")
     def _consistent(self) -> "Circuit":
-        from circuits.parse import parse_netlist
-
         names = [v.name for v in self.variables]
         if len(set(names)) != len(names):
             raise FieldError(("variables",), "a name is declared twice")

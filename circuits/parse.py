@@ -41,7 +41,6 @@ RESERVED = frozenset(FUNCTIONS) | {
     "limit", "ternary_fcn", "and", "or", "not", "div", "mod", "defined", "params",
 }
 _OPERATORS = {ast.Add: "+", ast.Sub: "-", ast.Mult: "*", ast.Div: "/", ast.Pow: "**", ast.BitXor: "**"}
-_EXPRESSION_CHARACTERS = re.compile(r"[a-z0-9_.+\-*/^(), \t]*\Z")
 MOS_PARAMETERS = ("w", "l", "m")
 # Geometry a schematic editor writes (xschem's sky130 symbols: ad, as, pd, ps, nrd, nrs, sa, sb,
 # sd): read, checked as values, and dropped, because the technology writes each device's geometry

@@ -63,6 +63,15 @@ def mos_line(circuit: Circuit, tech: Technology, element: Element) -> str:
     )
 
 
+def device_vector(circuit: Circuit, tech: Technology, device: str, quantity: str, within: str = "") -> str:
+    """ngspice's vector of a MOS element's quantity in ``tech`` (``@m.xota.mn2[vds]``, or the PDK
+    subcircuit's inner device), inside subcircuit instance ``within``."""
+    element = circuit.parsed.element(device.lower())
+    if element is None or not element.is_mos:
+        raise ValueError(f"{device} is not a MOS device of circuit {circuit.name}")
+    return tech.device(circuit.devices[element.name].type).vector(element.name[1:], quantity, within=within)
+
+
 def render_subckt(circuit: Circuit, tech: Technology) -> str:
     """The ``.subckt NAME PORTS params: VAR=nominal ... .ends`` text of ``circuit`` in ``tech``.
 
@@ -87,9 +96,6 @@ def render_subckt(circuit: Circuit, tech: Technology) -> str:
          "params": [(k, v.spice()) for k, v in e.params.items() if k not in ("ac", "acphase")]}
         for e in netlist.elements if not e.is_mos
     ]
-    clash = sorted({e["name"] for e in others} & set(bound))
-    if clash:
-        raise NetlistError(netlist.element(clash[0]).line, f"{clash[0]} has the name a MOS device takes in {tech.name}: rename one")
     return render(
         "circuits/subckt.cir.j2", subckt=netlist.name, tech=tech.name, ports=netlist.ports,
         variables=[(v.name, v.nominal(tech)) for v in circuit.variables],

@@ -15,6 +15,7 @@ import yaml
 from typer.testing import CliRunner
 
 from circuits import EXAMPLES_DIR, CircuitError, circuit_from_text, load_circuit, render_subckt
+from circuits.render import device_vector
 from circuits.parse import NetlistError, parse_netlist, parse_number, parse_value
 from engine import open_engine
 from engine.batch import ngspice_binary
@@ -118,6 +119,28 @@ def test_continuations_join_and_comments_drop() -> None:
     assert refused.value.line == 4
 
 
+def test_names_are_case_insensitive_and_json_works_too(tmp_path: Path) -> None:
+    netlist = BASE_DATA["netlist"].replace("MN2 d inp tail vss nch w={w1} l=1u", "mn2 D INP Tail VSS NCH W={W1} L=1U")
+    data = BASE_DATA | {"netlist": netlist, "pins": BASE_DATA["pins"] | {"inp": "INP"}}
+    path = tmp_path / "baseline.json"
+    path.write_text(__import__("json").dumps(data))
+    code, output = check_cli(path)
+    assert code == 0 and output == render_subckt(load_circuit(BASELINE), GENERIC180)
+
+
+@pytest.mark.parametrize(
+    ("variable", "nominal"),
+    [({"min": "1u", "max": "2u", "step": "0.3u"}, 1.6e-6),  # the middle, 1.5u, on the step from min: 1u + 2 x 0.3u
+     ({"min": "1u", "max": "2u", "step": "lambda"}, 1.53e-6),  # multiples of generic180's lambda = 0.09 um: 17 x 0.09u nearest 1.5u
+     ({"min": "1u", "max": "100u", "scale": "log"}, 10e-6),  # geometric middle
+     ({"min": "1u", "max": "9u", "grid": ["1u", "2u", "6u", "9u"]}, 6e-6)],  # the grid value nearest 5u
+)
+def test_a_variable_without_default_starts_in_the_middle_of_its_range(variable: dict, nominal: float) -> None:
+    from circuits.model import Variable
+
+    assert Variable.model_validate({"name": "w", "kind": "w"} | variable).nominal(GENERIC180) == pytest.approx(nominal, rel=1e-12)
+
+
 # --- examples and rendering --------------------------------------------------------------------
 @pytest.mark.parametrize("tech", TECHNOLOGIES, ids=lambda t: t.name)
 @pytest.mark.parametrize("path", [BASELINE, MILLER], ids=lambda p: p.stem)
@@ -168,8 +191,7 @@ def _user_deck(circuit, var: list[int]) -> str:
     lam = GENERIC180.lambda_m
     env = {"w1": var[0] * lam, "w2": var[1] * lam}
     bias = "\n".join(f"v{pin} {pin} 0 {pin_.value.evaluate(env)}" for pin, pin_ in circuit.pins.bias.items())
-    saves = " ".join(GENERIC180.device(circuit.devices[e.name].type).vector(e.name[1:], q, within="xota")
-                     for e in circuit.parsed.mosfets for q in ("vds", "vdsat"))
+    saves = " ".join(device_vector(circuit, GENERIC180, e.name, q, within="xota") for e in circuit.parsed.mosfets for q in ("vds", "vdsat"))
     return f"""* the user baseline in the open-loop testbench
 {GENERIC180.include("tt")}
 .temp 27
@@ -196,9 +218,10 @@ def test_the_baseline_as_a_user_file_measures_as_the_builtin(var: list[int]) -> 
     circuit = load_circuit(BASELINE)
     engine = open_engine("batch")
     engine.load(_user_deck(circuit, var))
-    vectors = {e.name.upper(): tuple(GENERIC180.nmos.vector(e.name[1:], q, within="xota") for q in ("vds", "vdsat")) for e in circuit.parsed.mosfets}
+    vectors = {e.name: tuple(device_vector(circuit, GENERIC180, e.name, q, within="xota") for q in ("vds", "vdsat")) for e in circuit.parsed.mosfets}
     user = measure_testbench(engine.run(ANALYSES), {"vdd": 0.9, "vss": -0.9}, vectors)
     assert builtin.converged and builtin.gain_db > 20
+    assert set(vectors.values()) == set(OtaTestbench("baseline", backend="batch")._device_vectors.values())  # the same devices, the same names
     for key in ("gain_db", "gm_s", "offset_v", "bandwidth_hz", "power_w"):
         assert user[key] == pytest.approx(getattr(builtin, key), rel=1e-6), key
 
@@ -331,7 +354,7 @@ def test_the_marker_check_sees_a_command_that_runs(tmp_path: Path) -> None:
 def test_attempts_hidden_in_comments_are_dropped_and_never_run(marker: Path, tmp_path: Path) -> None:
     """Accepted text (the attempts sit in comments) is rendered, run in ngspice, and the marker stays absent."""
     netlist = inject(3, f"* .include {marker}\n* shell touch {marker}")
-    netlist = netlist.replace("l=1u\n", f"l=1u ; shell touch {marker}\n", 1).replace("MP1 d d vdd vdd pch w={w2} l=1u", f"MP1 d d vdd vdd pch w={{w2}} l=1u $ .control")
+    netlist = netlist.replace("l=1u\n", f"l=1u ; shell touch {marker}\n", 1).replace("MP1 d d vdd vdd pch w={w2} l=1u", "MP1 d d vdd vdd pch w={w2} l=1u $ .control")
     text, _ = package(netlist)
     circuit = circuit_from_text(text)
     deck = _user_deck(circuit, [1396, 3633])
