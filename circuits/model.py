@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import yaml
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationError, model_validator,
+)
 
 from circuits.parse import RESERVED, Netlist, NetlistError, Value, check_identifier, parse_netlist, parse_number, parse_value
 from lut.technology import Technology
@@ -67,7 +69,9 @@ def _expression(value: object) -> Value:
 Number = Annotated[float, BeforeValidator(_number)]
 Identifier = Annotated[str, AfterValidator(lambda text: check_identifier(text, "name"))]
 # A number or an expression over the circuit's variables ({ibias}, '2*vb'); names checked by Circuit.
-Expression = Annotated[Value, BeforeValidator(_expression)]
+Expression = Annotated[
+    Value, BeforeValidator(_expression), PlainSerializer(lambda value: value.number if value.number is not None else value.text),
+]
 
 
 class _Strict(BaseModel):
@@ -305,7 +309,7 @@ class Circuit(_Strict):
         roles = self.pins.roles()
         for port, role in roles.items():
             if port not in netlist.ports:
-                raise FieldError(("pins", role if role != "bias" else "bias"), f"{role} pin {port} is not a port of .subckt {netlist.name} ({' '.join(netlist.ports)})")
+                raise FieldError(("pins", "bias", port) if role == "bias" else ("pins", role), f"{role} pin {port} is not a port of .subckt {netlist.name} ({' '.join(netlist.ports)})")
         unmapped = [port for port in netlist.ports if port not in roles]
         if unmapped:
             raise FieldError(("pins",), f"port {unmapped[0]} of .subckt {netlist.name} plays no role; map it (inp, inn, out, vdd, vss or bias)")

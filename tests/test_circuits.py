@@ -119,6 +119,18 @@ def test_continuations_join_and_comments_drop() -> None:
     assert refused.value.line == 4
 
 
+@pytest.mark.parametrize("path", [BASELINE, MILLER], ids=lambda p: p.stem)
+def test_a_circuit_round_trips_through_json_and_pickle(path: Path) -> None:
+    """Workers and the service get the circuit object (pickled) or its JSON; both render the same deck."""
+    import pickle
+
+    from circuits import Circuit
+
+    circuit = load_circuit(path)
+    again = Circuit.model_validate_json(circuit.model_dump_json())
+    assert render_subckt(again, GENERIC180) == render_subckt(pickle.loads(pickle.dumps(circuit)), GENERIC180) == render_subckt(circuit, GENERIC180)
+
+
 def test_names_are_case_insensitive_and_json_works_too(tmp_path: Path) -> None:
     netlist = BASE_DATA["netlist"].replace("MN2 d inp tail vss nch w={w1} l=1u", "mn2 D INP Tail VSS NCH W={W1} L=1U")
     data = BASE_DATA | {"netlist": netlist, "pins": BASE_DATA["pins"] | {"inp": "INP"}}
