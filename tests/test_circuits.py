@@ -367,7 +367,7 @@ def test_attempts_hidden_in_comments_are_dropped_and_never_run(marker: Path, tmp
     """Accepted text (the attempts sit in comments) is rendered, run in ngspice, and the marker stays absent."""
     netlist = inject(3, f"* .include {marker}\n* shell touch {marker}")
     netlist = netlist.replace("l=1u\n", f"l=1u ; shell touch {marker}\n", 1).replace("MP1 d d vdd vdd pch w={w2} l=1u", "MP1 d d vdd vdd pch w={w2} l=1u $ .control")
-    text, _ = package(netlist)
+    text, _ = package(netlist, description=f"free text\n.control\nshell touch {marker}\n.endc")  # never written into a deck
     circuit = circuit_from_text(text)
     deck = _user_deck(circuit, [1396, 3633])
     assert str(marker) not in deck and "shell" not in deck and ".control" not in deck
