@@ -6,8 +6,12 @@ STAMP  := $(VENV)/.installed
 SUDO   := $(shell [ "$$(id -u)" -eq 0 ] || echo sudo)
 APT    := DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q --no-install-recommends
 export GMOPT_DATA_DIR ?= $(CURDIR)/.gmopt-data
+# The open PDKs the tests simulate, installed once by 'gmopt tech install' (tests/conftest.py
+# registers them in each test's own data directory, without copying or downloading again).
+export GMOPT_TEST_PDKS ?= $(CURDIR)/.gmopt-test-pdks
+TEST_PDKS := sky130 gf180mcu
 
-.PHONY: run test bench install system-deps test-system-deps clean
+.PHONY: run test bench install system-deps test-system-deps test-pdks clean
 
 system-deps:
 	@if ! command -v ngspice >/dev/null || ! ldconfig -p | grep -q 'libngspice.so.0'; then \
@@ -29,14 +33,21 @@ test-system-deps:
 	command -v chromium >/dev/null || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -q && $(APT) $$missing; fi
 
+# Reinstalled when lut/pdk.py changes (a new PDK version); the wheels stay in $(GMOPT_TEST_PDKS)/wheels.
+$(GMOPT_TEST_PDKS)/.installed: lut/pdk.py | $(STAMP)
+	for pdk in $(TEST_PDKS); do GMOPT_DATA_DIR=$(GMOPT_TEST_PDKS) $(BIN)/gmopt tech install $$pdk || exit 1; done
+	touch $@
+
+test-pdks: install $(GMOPT_TEST_PDKS)/.installed
+
 run: install
 	$(BIN)/gmopt run-main
 
-test: install test-system-deps
+test: install test-system-deps test-pdks
 	$(BIN)/python -m pytest -q
 
 bench: install
 	$(BIN)/python -m benchmarks
 
 clean:
-	rm -rf $(VENV) .gmopt-data .pytest_cache
+	rm -rf $(VENV) .gmopt-data .gmopt-test-pdks .pytest_cache

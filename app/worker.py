@@ -23,6 +23,7 @@ from app.models import Run
 from app.queue import HeartbeatThread, claim_next, record_progress, requeue_stale
 from app.sql_store import SqlRunStore
 from gmopt.settings import Settings, get_settings
+from optimizer.evaluation import CircuitLoadError
 from optimizer.runner import ProgressInfo, run_optimization
 from optimizer.spec import RunSpec
 
@@ -51,6 +52,8 @@ def execute(engine: Engine, run_id: int, worker_id: str, settings: Settings, shu
             should_stop=lambda: shutdown.is_set() or beat.must_stop, resume=True,
         )
         log.info("run %s: %s after %d evaluations", run_id, summary.status, summary.evaluations)
+    except CircuitLoadError as exc:  # the runner stored it, failed and not resumable; no traceback to add
+        log.error("run %s failed: %s", run_id, exc)
     except Exception as exc:  # the run failed, not the worker: record why and take the next one
         log.exception("run %s failed", run_id)
         store.set_status("failed", f"{type(exc).__name__}: {exc}")

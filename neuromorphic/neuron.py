@@ -10,7 +10,6 @@ module: TN4, switched by the spike, connects Vm to the grounded OTA memristor em
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from typing import Any
 from dataclasses import asdict, dataclass, field
 

@@ -2,24 +2,33 @@
 
 Workers receive candidates (integer lists), never simulators. Each worker process keeps its own
 ``OtaTestbench`` per (corner, temperature), created once (pool initializer, or on first use on
-a Dask worker) and reused for every candidate. The three back-ends are pymoo's own
-parallelization callables ``run(f, X) -> list``, so swapping one for another is one argument.
+a Dask worker) and reused for every candidate. The three back-ends are parallelization
+callables ``run(f, X) -> list`` (pymoo's, or one over a process pool), so swapping one for
+another is one argument.
+
+A circuit that ngspice cannot load (a broken model file, a device outside every bin) fails every
+candidate the same way, so it ends the run once, with ngspice's words (``CircuitLoadError``). A
+worker remembers the failure instead of dying: a multiprocessing.Pool respawns a worker whose
+initializer raised, forever (40 respawns in 40 s, each re-reading the models, and the run never
+ended). The local pool is a ``concurrent.futures`` one for the same reason: a worker that dies
+outright (ngspice crashed) breaks it with ``BrokenProcessPool`` instead of being respawned.
 """
 
 from __future__ import annotations
 
 import contextlib
-import functools
 import multiprocessing
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
 from pymoo.core.problem import LoopedElementwiseEvaluation
-from pymoo.parallelization import DaskParallelization, StarmapParallelization
+from pymoo.parallelization import DaskParallelization
 
+from engine import SimulationError
 from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
 
@@ -33,21 +42,40 @@ _TESTBENCHES: dict[tuple, Any] = {}
 # and the open-loop AC response (101 points) for the Bode plot. In JSON that is about 1.8 kB + 6.2 kB
 # per evaluation (docs/service.md, "Storage").
 STORED_CURVES = ("vin_v", "iout_a", "freq_hz", "ac_magnitude_db", "ac_phase_deg")
+_LOAD_FAILURES: dict[tuple, str] = {}  # key -> why it did not load
 _LOCK = threading.Lock()
+
+
+NOT_RESUMABLE = "The run is not resumable: fix the technology's model files (or choose another technology), then start a new run."
+
+
+class CircuitLoadError(SimulationError):
+    """The run's circuit does not load, so no candidate can be simulated: the run ends, and
+    resuming it cannot help until the technology's model files (or its registration) are fixed."""
 
 
 def _testbench(topology: str, technology: str, corner: str, temp_c: float, bias_v: tuple[tuple[str, float], ...],
                length_labels: tuple[str, ...], shiftable: bool = False) -> Any:
     """This worker's testbench; a Monte Carlo gets its own ``shiftable`` one (loaded on first use),
-    so nominal evaluations keep their deck."""
+    so nominal evaluations keep their deck. A load that failed once fails again at once, without
+    re-reading the models (a sky130 load takes about 10 s)."""
     from ota.testbench import OtaTestbench  # imported in the worker, where it is used
 
     key = (topology, technology, corner, temp_c, bias_v, length_labels, shiftable)
-    if key not in _TESTBENCHES:
-        _TESTBENCHES[key] = OtaTestbench(
-            topology=topology, technology=technology, corner=corner, temp_c=temp_c, bias_v=dict(bias_v),
-            length_labels=length_labels, shiftable=shiftable,
-        )
+    if key not in _TESTBENCHES and key not in _LOAD_FAILURES:
+        try:
+            _TESTBENCHES[key] = OtaTestbench(
+                topology=topology, technology=technology, corner=corner, temp_c=temp_c, bias_v=dict(bias_v),
+                length_labels=length_labels, shiftable=shiftable,
+            )
+        except Exception as exc:  # anything: a worker that raises at start-up is respawned, forever
+            reason = str(exc) if isinstance(exc, SimulationError) else f"{type(exc).__name__}: {exc}"
+            _LOAD_FAILURES[key] = (
+                f"the {topology} circuit does not load in technology {technology!r} at corner {corner}, "
+                f"{temp_c:g} degC: {reason}\n{NOT_RESUMABLE}"
+            )
+    if key in _LOAD_FAILURES:
+        raise CircuitLoadError(_LOAD_FAILURES[key])
     return _TESTBENCHES[key]
 
 
@@ -82,22 +110,33 @@ class SimulationJob:
         return _testbench(self.topology, self.technology, corner, temp_c, self.bias_v, self.space.length_labels)
 
     def warm_up(self) -> None:
-        """Load every condition's circuit once (the pool initializer), before timing starts."""
+        """Load every condition's circuit once, before timing starts; ``CircuitLoadError`` if one does not load."""
         with _LOCK:
             for corner, temp_c in self.conditions:
                 self._testbench(corner, temp_c)
 
+    def start_worker(self) -> None:
+        """The pool initializer: ``warm_up``, keeping a load failure for the candidates to raise
+        (in the parent, with ngspice's words) rather than dying with it."""
+        with contextlib.suppress(CircuitLoadError):
+            self.warm_up()
+
     def __call__(self, row: Sequence[int]) -> dict[str, Any]:
         """Simulate one candidate (a row of the design space) at every condition; stop at the
-        first that fails (it cannot be feasible)."""
+        first that fails (it cannot be feasible).
+
+        A circuit that does not load is answered, not raised (``load_error``): a Dask worker logs
+        every task that raises, and the parent raises it once (``simulation_backend``)."""
         started = time.perf_counter()
         candidate = self.space.split(row)
         results = []
         with _LOCK:
             for corner, temp_c in self.conditions:
-                result = self._testbench(corner, temp_c).evaluate(
-                    list(candidate.var), dict(candidate.lengths_m), dict(candidate.bias_v) or None,
-                )
+                try:
+                    testbench = self._testbench(corner, temp_c)
+                except CircuitLoadError as exc:
+                    return {"load_error": str(exc)}
+                result = testbench.evaluate(list(candidate.var), dict(candidate.lengths_m), dict(candidate.bias_v) or None)
                 results.append(result.to_dict(curves=STORED_CURVES))
                 if not results[-1]["converged"]:
                     break
@@ -172,17 +211,37 @@ def simulation_backend(job: SimulationJob, workers: int = 1, dask_address: str |
         raise ValueError(f"workers must be at least 1, got {workers}")
     if dask_address:
         with _dask_client(dask_address, workers) as client:
-            yield DaskParallelization(client)
+            yield _raising_load_errors(DaskParallelization(client))
     elif workers == 1:
         job.warm_up()
         yield LoopedElementwiseEvaluation()
     else:
         # spawn, not fork: a parent that already holds a libngspice session must not be copied.
         context = multiprocessing.get_context("spawn")
-        with context.Pool(processes=workers, initializer=job.warm_up) as pool:
-            # one candidate per task: simulation times vary 5x between candidates, so larger
-            # chunks leave one worker idle at the end of every generation
-            yield StarmapParallelization(functools.partial(pool.starmap, chunksize=1))
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=job.start_worker)
+        try:
+            # A spawning pool starts a process per task while none is idle: one no-op each starts
+            # them all now, so they load their circuits while this process sizes the seeded population.
+            for _ in range(workers):
+                pool.submit(int)
+            # one candidate per task (map's chunksize 1): simulation times vary 5x between
+            # candidates, so larger chunks leave one worker idle at the end of every generation
+            yield _raising_load_errors(lambda f, X: list(pool.map(f, X)))
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _raising_load_errors(parallel: Parallelization) -> Parallelization:
+    """``parallel`` that raises the first candidate's ``load_error`` as ``CircuitLoadError``, once."""
+
+    def run(f: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
+        answers = parallel(f, X)
+        failure = next((answer["load_error"] for answer in answers if "load_error" in answer), None)
+        if failure is not None:
+            raise CircuitLoadError(failure)
+        return answers
+
+    return run
 
 
 @contextlib.contextmanager

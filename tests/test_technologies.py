@@ -70,8 +70,8 @@ def test_a_device_wider_than_a_finger_is_built_from_fingers(installed_pdk) -> No
     with open_engine("shared") as engine:
         engine.load(deck)
         op = engine.run({"op": "op"})["op"]
-    assert abs(op["i(vd)"][0]) > 1e-3
-    assert op["i(vd)"][0] == pytest.approx(op["i(vd2)"][0], rel=1e-6)
+    assert abs(op["vd#branch"][0]) > 1e-3
+    assert op["vd#branch"][0] == pytest.approx(op["vd2#branch"][0], rel=1e-6)
 
 
 @pytest.mark.slow
