@@ -198,6 +198,14 @@ def test_check_prints_the_subcircuit_and_refuses_an_unknown_technology() -> None
     assert result.exit_code == 1 and "unknown technology 'nosuch'" in result.output
 
 
+@pytest.mark.parametrize("name", ["sky130", "gf180mcu"])
+def test_check_renders_for_an_installed_pdk(name: str, installed_pdk) -> None:
+    tech = installed_pdk(name)
+    result = CliRunner().invoke(app, ["circuit", "check", str(MILLER), "--tech", name])
+    assert result.exit_code == 0 and result.output == render_subckt(load_circuit(MILLER), tech)
+    assert f"* circuit miller ({name})" in result.output and f" {tech.nmos.model} " in result.output
+
+
 def _user_deck(circuit, var: list[int]) -> str:
     """The open-loop testbench of ota.netlist (sources, load, hold inductor), written here around the user's subcircuit."""
     lam = GENERIC180.lambda_m
