@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from app import cli as service_cli
+import circuits.cli
 import lut.cli
 import memristor.cli
 import mismatch.cli
@@ -19,7 +20,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (lut.cli, ota.cli, service_cli, neuromorphic.cli, optimizer.cli, memristor.cli, mismatch.cli):
+for module in (lut.cli, ota.cli, service_cli, neuromorphic.cli, optimizer.cli, memristor.cli, mismatch.cli, circuits.cli):
     module.register(app)
 
 

@@ -60,8 +60,9 @@ class Device:
     size_unit_m: float = 1.0
     max_finger_width_m: float | None = None
 
-    def instance(self, name: str, drain: str, gate: str, source: str, bulk: str, w: str, l: str) -> str:
-        """An instance line; ``w`` and ``l`` are SPICE expressions in metres (``{var1*lambda}``, ``1u``).
+    def instance(self, name: str, drain: str, gate: str, source: str, bulk: str, w: str, l: str, m: str | None = None) -> str:
+        """An instance line; ``w`` and ``l`` are SPICE expressions in metres (``{var1*lambda}``, ``1u``),
+        ``m`` an optional multiplier (parallel devices of width ``w``; user circuits' ``m=``).
 
         A device wider than ``max_finger_width_m`` (the widest one finger its binned models accept:
         gf180mcu's bins end at 100 um, and a wider instance fails to load with "could not find a
@@ -82,6 +83,8 @@ class Device:
             count = f"ceil(({width})/{self.max_finger_width_m:g}-1e-9)"
             width = f"({width})/{count}"
             perimeter, fingers = f"{{{width}}}", f" m={{{count}}}"
+        if m is not None:
+            fingers = f" m={{({count})*({_bare(m)})}}" if fingers else f" m={{{_bare(m)}}}"
         line = f"{self.prefix}{name} {drain} {gate} {source} {bulk} {self.model} w={{({width}){scale}}} l={{({_bare(l)}){scale}}}{fingers}"
         return f"{line} pd={perimeter} ps={perimeter} nrd=0 nrs=0" if self.prefix == "m" else line
 
