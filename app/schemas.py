@@ -55,6 +55,7 @@ class RunPublic(BaseModel):
     model_hash: str | None
     provenance: dict[str, Any] | None
     spec: dict[str, Any]
+    constraint_names: list[str] = Field(description="What each value of an evaluation's constraints is (<= 0 when met).")
 
 
 class RunsPublic(BaseModel):
@@ -70,7 +71,9 @@ class EvaluationPublic(BaseModel):
     var: list[int]
     widths_um: list[JsonFloat]
     metrics: dict[str, JsonFloat | bool | str | None]
-    curves: dict[str, list[JsonFloat]] = Field(description="vin_v and iout_a of the DC sweep (empty in lists).")
+    curves: dict[str, list[JsonFloat]] = Field(
+        description="vin_v and iout_a of the DC sweep, freq_hz, ac_magnitude_db and ac_phase_deg of the AC response "
+                    "(empty in lists; runs stored before the AC curves were kept have only the DC sweep).")
     objectives: list[JsonFloat]
     constraints: list[JsonFloat]
     feasible: bool
@@ -114,6 +117,8 @@ class TechnologyPublic(BaseModel):
     pmos_model: str
     lmin_m: float
     wmin_m: float
+    length_m: float = Field(description="Channel length of every sized device unless a run frees it.")
+    lambda_m: float = Field(description="Width unit: W = Var x lambda.")
 
 
 class LutCreate(BaseModel):
@@ -209,3 +214,33 @@ def public_model(name: str, result_class: type, doc: str, exclude: tuple[str, ..
 OtaResultPublic = public_model(
     "OtaResultPublic", OtaResult, "The figures of merit of one simulated candidate (ota.testbench.OtaResult).",
 )
+
+
+class TopologyVariablePublic(BaseModel):
+    name: str = Field(description="The spec's variable, e.g. var1: W = var x lambda.")
+    label: str = Field(description="The paper's name, e.g. W1.")
+    devices: list[str]
+    polarity: str
+    role: str
+
+
+class TopologyPublic(BaseModel):
+    name: str
+    title: str
+    variables: list[TopologyVariablePublic]
+
+
+class ObjectivePublic(BaseModel):
+    metric: str = Field(description="The evaluation metric the objective is, e.g. gain_db.")
+    goal: Literal["min", "max"] = Field(description="What the designer wants; the optimizer minimises max goals negated.")
+
+
+class RunOptionsPublic(BaseModel):
+    """What a run form needs: the defaults, the choices and this service's limits."""
+
+    defaults: dict[str, Any] = Field(description="A RunCreate with every default (topology: the paper's fig7).")
+    topologies: list[TopologyPublic]
+    objectives: dict[str, ObjectivePublic] = Field(description="Every objective a run can ask for.")
+    token_required: bool = Field(description="POSTs need 'Authorization: Bearer <token>'.")
+    max_evaluations_per_run: int = Field(description="Largest pop_size x generations this service accepts.")
+    spec_schema: dict[str, Any] = Field(description="The JSON schema of RunCreate (bounds and descriptions of each field).")

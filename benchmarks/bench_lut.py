@@ -10,11 +10,13 @@ import numpy as np
 from engine import open_engine
 from lut.build import default_grid, simulate_tables
 from lut.lookup import Lut
+from lut.sizing import size_transistor
 from lut.technology import GENERIC180
 
 LOOKUP_POINTS = 1_000_000
 GM_ID_POINTS = 200_000
 RERUNS = 40
+SIZINGS = 40
 AMPLIFIER = """common-source stage re-simulated with new parameters
 .param rload=20k wn=10u
 {include}
@@ -53,6 +55,19 @@ def _rerun_seconds(backend: str) -> float:
         return (time.perf_counter() - started) / RERUNS
 
 
+def _sizing_ms(check: bool) -> float:
+    """Mean time of one ``size_transistor`` on generic180 (random narrow to wide devices), with or
+    without the direct ngspice check; the check's session is loaded before timing."""
+    rng = np.random.default_rng(1)
+    cases = [(rng.uniform(6, 18), float(np.exp(rng.uniform(np.log(2e-6), np.log(200e-6)))), float(rng.uniform(0.2e-6, 2e-6)))
+             for _ in range(SIZINGS)]
+    size_transistor(GENERIC180, "nmos", 12, 50e-6, 1e-6, 0.9, check=check)
+    started = time.perf_counter()
+    for gm_id, current_a, length_m in cases:
+        size_transistor(GENERIC180, "nmos", gm_id, current_a, length_m, 0.9, check=check)
+    return (time.perf_counter() - started) / SIZINGS * 1e3
+
+
 def main() -> dict:
     grid = default_grid(GENERIC180)
     started = time.perf_counter()
@@ -74,17 +89,20 @@ def main() -> dict:
     gm_id_rate = _points_per_second(lambda: lut.lookup("ID_W", gm_id=gm_id, **small), GM_ID_POINTS)
 
     shared_s, batch_s = _rerun_seconds("shared"), _rerun_seconds("batch")
+    table_ms, checked_ms = _sizing_ms(False), _sizing_ms(True)
     figures = {
         "lut_build_s": build_s, "lut_sweeps": sweeps, "lut_points_per_device": int(np.prod(grid.shape)),
         "lookup_vs_vgs_points_per_s": vgs_rate, "lookup_vs_gm_id_points_per_s": gm_id_rate,
         "gm_id_domain_setup_s": gm_id_setup_s,
         "rerun_shared_ms": shared_s * 1e3, "rerun_batch_ms": batch_s * 1e3, "batch_over_shared": batch_s / shared_s,
+        "sizing_table_ms": table_ms, "sizing_checked_ms": checked_ms, "checked_over_table": checked_ms / table_ms,
     }
     print(f"   LUT build, both devices, {sweeps} nested dc sweeps: {build_s:.2f} s")
     print(f"   look-up against VGS: {vgs_rate:,.0f} points/s; against gm/ID: {gm_id_rate:,.0f} points/s "
           f"(+ {gm_id_setup_s:.2f} s once per table to re-sample it on the gm/ID axis)")
     print(f"   CS stage re-run: shared session {shared_s * 1e3:.2f} ms, fresh ngspice -b {batch_s * 1e3:.2f} ms "
           f"({batch_s / shared_s:.1f}x)")
+    print(f"   size_transistor: table {table_ms:.2f} ms, checked in ngspice {checked_ms:.2f} ms ({checked_ms / table_ms:.1f}x)")
     return figures
 
 

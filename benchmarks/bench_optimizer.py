@@ -20,9 +20,8 @@ from pathlib import Path
 from engine.batch import ngspice_binary
 from lut.pdk import PDKS, install_pdk
 from lut.technology import UnknownTechnology, get_technology
-from optimizer.cli import design_netlist
 from optimizer.file_store import FileRunStore
-from optimizer.results import best_linearity
+from optimizer.results import best_linearity, design_netlist
 from optimizer.runner import run_optimization
 from optimizer.spec import RunSpec
 from ota.sizing import first_sizing

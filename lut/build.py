@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -29,7 +30,13 @@ from spice_templates import render, spice_number
 Progress = Callable[[int, int], None]
 """Called as ``progress(done, total)`` after each dc sweep."""
 
-DEFAULT_LENGTHS_UM = (0.18, 0.22, 0.27, 0.33, 0.4, 0.5, 0.65, 0.8, 1.0, 1.4, 2.0)  # denser where VTH rolls off
+# L grid of a technology without its own list: log-spaced, densest where VTH rolls off. Between
+# grid lengths, interpolation error grows with (ln ratio)^2 and falls with L: at ratio 1.2 it was
+# 8 % at 1.1 lmin (gf180mcu), 2-3 % at 2 lmin and 0.5 % beyond 5 lmin (docs/lut.md); these
+# ratios keep it near 1 %.
+LENGTH_RATIOS = ((2.0, 1.07), (5.0, 1.14), (math.inf, 1.3))  # (up to this many lmin, ratio)
+TOP_LENGTH_M = 5e-6  # "a few um": the longest L the derived grid reaches (within lmax), at least 10 lmin
+DESIGN_LENGTHS_UM = (0.1, 0.2, 0.5, 1.0, 2.0, 5.0)  # round lengths designers pick, wherever they fall in range
 VGS_STEP_V = 0.025
 VDS_STEP_V = 0.05
 VSB_POINTS = 7  # 0 to supply/3: 0.1 V apart for a 1.8 V supply
@@ -37,14 +44,31 @@ REFERENCE_WIDTH_M = 10e-6
 _INSTANCES = {"nmos": ("1", "d", "g", "0", "b"), "pmos": ("2", "dp", "gp", "0", "bp")}
 
 
+def table_lengths(tech: Technology) -> tuple[float, ...]:
+    """The tables' L grid: the technology's own list if it has one (generic180), else from lmin to
+    ``TOP_LENGTH_M`` (at least 10 lmin, at most lmax) at ``LENGTH_RATIOS``, with the technology's
+    default L, its design lengths (bin edges) and the round ``DESIGN_LENGTHS_UM`` in range among
+    the points, and log-spaced points between them, all on the drawn grid."""
+    if tech.table_lengths_m:
+        return tuple(round(length, 12) for length in tech.table_lengths_m)
+    top = min(tech.lmax_m, max(TOP_LENGTH_M, 10 * tech.lmin_m))
+    fixed = {tech.lmin_m, top, tech.length_m, *tech.design_lengths_m, *(l_um * 1e-6 for l_um in DESIGN_LENGTHS_UM)}
+    fixed = {tech.on_grid(length) for length in fixed if tech.lmin_m * (1 - 1e-9) <= length <= top * (1 + 1e-9)}
+    points = sorted(fixed)
+    for low, high in zip(points, points[1:]):
+        ratio = next(ratio for limit, ratio in LENGTH_RATIOS if low < limit * tech.lmin_m * (1 - 1e-9))
+        steps = math.ceil(math.log(high / low) / math.log(ratio) - 1e-9)
+        fixed.update(tech.on_grid(low * (high / low) ** (k / steps)) for k in range(1, steps))
+    return tuple(round(length, 12) for length in sorted(fixed))
+
+
 def default_grid(tech: Technology) -> Grid:
-    """L from the technology's minimum to 2 um (1 um included); VGS, VDS up to the supply; VSB 0 to
-    supply/3 at ``VSB_POINTS`` points: with 4 (0.2 V apart) ID/W midway between them was up to 4 %
-    off even interpolated in log form (15 % linearly): ID is exponential in the body-shifted VTH."""
-    lengths = sorted({tech.lmin_m, *(l_um * 1e-6 for l_um in DEFAULT_LENGTHS_UM if l_um * 1e-6 > tech.lmin_m * 1.1)})
+    """L on ``table_lengths``; VGS, VDS up to the supply; VSB 0 to supply/3 at ``VSB_POINTS``
+    points: with 4 (0.2 V apart) ID/W midway between them was up to 4 % off even interpolated in
+    log form (15 % linearly): ID is exponential in the body-shifted VTH."""
     supply = tech.supply_v
     return Grid(
-        length_m=tuple(round(length, 12) for length in lengths),
+        length_m=table_lengths(tech),
         vsb_v=tuple(round(supply / 3 * k / (VSB_POINTS - 1), 6) for k in range(VSB_POINTS)),
         vgs_sweep_v=(0.0, supply, VGS_STEP_V),
         vds_sweep_v=(0.0, supply, VDS_STEP_V),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import typer
@@ -30,29 +31,80 @@ def tech_list(json_output: bool = typer.Option(False, "--json", help="Print JSON
 def tech_add(
     name: str = typer.Argument(..., help="Name to register the technology under."),
     models: Path = typer.Option(..., "--models", exists=True, dir_okay=False, help="Your ngspice model file."),
-    lib: str = typer.Option(..., "--lib", help="The .lib section of the typical corner."),
+    lib: str | None = typer.Option(
+        None, "--lib", help="The .lib section of the typical corner; leave it out for a file of plain .model cards (included whole)."),
     nmos: str = typer.Option(..., "--nmos", help="NMOS model (or subcircuit) name."),
     pmos: str = typer.Option(..., "--pmos", help="PMOS model (or subcircuit) name."),
-    supply: float = typer.Option(1.8, "--supply", help="Supply voltage in volts."),
-    corner: list[str] = typer.Option([], "--corner", help="More corners as NAME=SECTION (repeatable)."),
+    supply: float = typer.Option(1.8, "--supply", help="Supply voltage in volts; circuits run at +-supply/2."),
+    corner: list[str] = typer.Option(
+        [], "--corner", help="More corners (repeatable): NAME=SECTION of the same file with --lib, NAME=FILE (a model file of its own) without."),
     lmin: float = typer.Option(0.18e-6, "--lmin", help="Minimum channel length in metres."),
     wmin: float = typer.Option(0.22e-6, "--wmin", help="Minimum channel width in metres."),
+    lmax: float = typer.Option(100e-6, "--lmax", help="Maximum channel length in metres."),
+    wmax: float = typer.Option(10e-3, "--wmax", help="Maximum total device width in metres."),
+    grid: float = typer.Option(5e-9, "--grid", help="Drawn grid in metres (lengths are rounded up to it)."),
+    lambda_m: float | None = typer.Option(None, "--lambda", help="Width unit of the OTA variables W = Var x lambda, in metres [default: lmin/2 on the grid]."),
+    length: float | None = typer.Option(None, "--length", help="Default L of OTA devices in metres [default: 5 lmin on the grid]."),
+    var_min: int | None = typer.Option(None, "--var-min", help="Smallest Var [default: 40, raised so that Var x lambda >= wmin]."),
+    var_max: int | None = typer.Option(None, "--var-max", help="Largest Var [default: 8000]."),
+    input_cm: float = typer.Option(0.0, "--input-cm", help="Input common mode in volts (0: mid-supply)."),
+    max_finger_width: float | None = typer.Option(
+        None, "--max-finger-width", help="Widest single device (finger) the models accept, in metres; wider ones are built with m [default: no limit]."),
+    bias: list[str] = typer.Option(
+        [], "--bias", help="A fixed OTA bias voltage PIN=V (repeatable, e.g. VB=0.55) [default: none, the first sizing derives them]."),
 ) -> None:
-    """Register your own model file with its corners and device names."""
+    """Register your own model file: ngspice loads it once now, at every corner, and simulates both
+    devices; a file, section or device name it cannot use is refused here, with ngspice's words."""
+    from lut.direct import check_models
+
     with user_errors():
-        corners = {"tt": lib}
+        corners, corner_files = {"tt": lib or ""}, {}
         for item in corner:
-            key, sep, section = item.partition("=")
-            if not sep or not key or not section:
-                raise ValueError(f"--corner {item!r} must look like NAME=SECTION")
-            corners[key] = section
+            key, sep, value = item.partition("=")
+            if not sep or not key or not value:
+                raise ValueError(f"--corner {item!r} must look like NAME={'SECTION' if lib else 'FILE'}")
+            if lib:
+                corners[key] = value
+            else:
+                path = Path(value).expanduser()
+                if not path.is_file():
+                    raise ValueError(f"--corner {item!r}: model file {path} does not exist (without --lib, a corner names a file)")
+                corners[key], corner_files[key] = "", str(path.resolve())
         technology = Technology(
             name=name, description=f"user model file {models.name}", source=str(models.resolve()),
-            model_file=models.resolve(), corners=corners, supply_v=supply,
-            nmos=Device(nmos, "n"), pmos=Device(pmos, "p"), lmin_m=lmin, wmin_m=wmin,
+            model_file=models.resolve(), corners=corners, corner_files=corner_files, supply_v=supply,
+            nmos=Device(nmos, "n", max_finger_width_m=max_finger_width),
+            pmos=Device(pmos, "p", max_finger_width_m=max_finger_width),
+            lmin_m=lmin, wmin_m=wmin, lmax_m=lmax, wmax_m=wmax, grid_m=grid, lambda_m=lambda_m, length_m=length,
+            input_cm_v=input_cm, bias_v=_pin_voltages(bias) or None,
         )
+        if var_min is not None or var_max is not None:  # the other bound keeps the derived default
+            default_low, default_high = technology.var_bounds
+            technology = replace(technology, var_bounds=(default_low if var_min is None else var_min,
+                                                         default_high if var_max is None else var_max))
+        check_models(technology)
         path = register_technology(technology)
-        typer.echo(f"registered {name} ({path})")
+        low, high = technology.width_range_m
+        typer.echo(
+            f"registered {name} ({path}): checked {', '.join(technology.corners)} in ngspice; "
+            f"L {technology.lmin_m:g}-{technology.lmax_m:g} m, default L {technology.length_m:g} m, "
+            f"lambda {technology.lambda_m:g} m, Var {technology.var_bounds[0]}-{technology.var_bounds[1]} "
+            f"(W {low:g}-{high:g} m), rails +-{technology.vdd_v:g} V, "
+            f"bias {'derived by the first sizing' if technology.bias_v is None else technology.bias_v}"
+        )
+
+
+def _pin_voltages(items: list[str]) -> dict[str, float]:
+    voltages = {}
+    for item in items:
+        pin, sep, value = item.partition("=")
+        try:
+            voltages[pin.strip()] = float(value)
+        except ValueError:
+            sep = ""
+        if not sep or not pin.strip():
+            raise ValueError(f"--bias {item!r} must look like PIN=VOLTS (e.g. VB=0.55)")
+    return voltages
 
 
 @tech_app.command("install")
@@ -177,19 +229,23 @@ def size_command(
     vds: float = typer.Option(..., "--vds", help="|VDS| in V."),
     vsb: float = typer.Option(0.0, "--vsb", help="|VSB| in V."),
     corner: str | None = _CORNER, temp: float = _TEMP,
+    check: bool = typer.Option(
+        True, "--check/--no-check",
+        help="Correct W and VGS against a direct ngspice run of the device (ID and gm/ID within 0.5 %), or take the table's values."),
     json_output: bool = typer.Option(False, "--json", help="Print JSON."),
 ) -> None:
-    """Size one transistor by gm/ID: width (and in lambda), VGS, gm, gds, fT."""
+    """Size one transistor by gm/ID: width (and in lambda), VGS, gm, gds, fT; checked in ngspice by default."""
     from lut.sizing import size_transistor
 
     with user_errors():
-        _build_with_progress(tech, corner, temp)
-        sizing = size_transistor(tech, device, gm_id, drain_current, length, vds, vsb, corner=corner, temp_c=temp)
+        technology, _ = _build_with_progress(tech, corner, temp)
+        sizing = size_transistor(technology, device, gm_id, drain_current, length, vds, vsb, technology.lambda_m,
+                                 corner=corner, temp_c=temp, check=check)
         if json_output:
             print_json(sizing.to_json())
             return
         for key, value in sizing.to_json().items():
-            typer.echo(f"{key:16s} {value:.6g}" if isinstance(value, float) else f"{key:16s} {value}")
+            typer.echo(f"{key:19s} {value:.6g}" if isinstance(value, float) else f"{key:19s} {value}")
 
 
 def register(app: typer.Typer) -> None:

@@ -37,6 +37,11 @@ from lut.technology import Technology, check_temperature, get_technology
 ArrayLike = float | np.ndarray
 TWO_PHI_F_V = 0.7  # V, a typical 2 phi_F of bulk CMOS; the exact value matters little (see docs/lut.md)
 GM_ID_STEP = 0.1  # S/A, spacing of the gm/ID axis of the derived grid
+# Widest ratio of neighbouring table lengths a look-up interpolates across: generic180's widest,
+# 1.4 to 2 um (1.43), is within 1 % of direct ngspice; tables derived per technology stay below
+# 1.3 (lut.build.LENGTH_RATIOS); an imported or hand-listed table with wider gaps is not trusted
+# between them (docs/lut.md: at ratio 1.46 interpolation was up to 20 % off near gf180mcu's lmin).
+MAX_LENGTH_RATIO = 1.45
 GM_ID_CACHE_FORMAT = 1  # bump when the re-sampling changes: old cache files are then ignored
 _NAMES = {name.upper(): name for name in SIMULATED}
 
@@ -112,6 +117,7 @@ class Lut:
         length, vsb, vds, xs = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (L, VSB, VDS, x)))
         lengths, vsb_axis, vds_axis, vgs_axis = self.grid.axes()
         _check_inside("L", length, lengths, "m")
+        _check_length_gap(length, lengths)
         _check_inside("VSB", vsb, vsb_axis, "V")
         _check_inside("VDS", vds, vds_axis, "V")
         if x_name == "VGS":
@@ -280,6 +286,22 @@ def _check_inside(name: str, values: np.ndarray, axis: np.ndarray, unit: str) ->
     if outside.any():
         bad = values[outside].flat[0]
         raise ValueError(f"{name}={bad:g} {unit} is outside the table's grid ({name} from {low:g} to {high:g} {unit})")
+
+
+def _check_length_gap(length: np.ndarray, lengths: np.ndarray) -> None:
+    """Refuse an L between two table lengths too far apart to interpolate within 2 %."""
+    upper = np.clip(np.searchsorted(lengths, length), 1, lengths.size - 1)
+    low, high = lengths[upper - 1], lengths[upper]
+    on_grid = np.isclose(length, low, rtol=1e-9) | np.isclose(length, high, rtol=1e-9)
+    bad = ~on_grid & (high / low > MAX_LENGTH_RATIO)
+    if bad.any():
+        index = np.argwhere(bad)[0]
+        a, b = float(low[tuple(index)]), float(high[tuple(index)])
+        raise ValueError(
+            f"L={float(length[tuple(index)]):g} m lies between the table's lengths {a:g} and {b:g} m, too far apart "
+            f"(ratio {b / a:.2f} > {MAX_LENGTH_RATIO}) to interpolate within 2 %: use one of them, add the length to the "
+            "technology's table lengths, or size with a direct check (gmopt size checks by default)"
+        )
 
 
 # -- module-level: build-or-load the cached table ------------------------------------------

@@ -85,6 +85,7 @@ PDKS: dict[str, PdkSpec] = {
                 # widths for the same gm/ID and current, and the fig7 first sizing at 1.2 mS has a
                 # 0.42 MHz bandwidth (eq. 11 asks 1 MHz); at 0.5 um it has 1.16 MHz, 43.5 dB, PM 74 deg.
                 length_m=0.5e-6,
+                design_lengths_m=(0.5e-6, 1.2e-6),  # the L bin edges below the tables' 5 um
             ),
         ),
         PdkSpec(
@@ -107,6 +108,8 @@ PDKS: dict[str, PdkSpec] = {
                 lmax_m=100e-6,
                 lambda_m=0.075e-6,
                 length_m=1e-6,
+                # the lengths the binned nfet/pfet_01v8 models are fitted at
+                design_lengths_m=(0.15e-6, 0.18e-6, 0.25e-6, 0.5e-6, 1e-6, 2e-6, 4e-6),
                 # An NMOS input pair's VGS is about 0.85 V at gm/ID 10 with its body effect, so a
                 # 0 V common mode would leave the tail about 50 mV of the 0.9 V below it; 0.3 V
                 # leaves the tail 0.35 V and the input devices 0.55 V to the 0 V output.

@@ -1,6 +1,8 @@
 """Technologies gmopt can simulate: the embedded generic180, installed open PDKs, users' own models.
 
-A technology names its model file, the ``.lib`` section of each corner, its two core devices and
+A technology names its model file, the ``.lib`` section of each corner (or none: a file of plain
+``.model`` cards, as predictive and foundry cards are often published, is ``.include``d whole, and
+each corner may name its own such file), its two core devices and
 the conditions its circuits run at: rails, input common mode, bias voltages (or none: the first
 sizing derives them from the tables), and the sizing grid (lambda, the default L, Var bounds and
 the widest finger its models accept). PDK devices are often subcircuits with their own size
@@ -14,6 +16,7 @@ import functools
 import math
 import hashlib
 import json
+import re
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Annotated, Literal
@@ -25,6 +28,8 @@ from spice_templates import model_path
 
 Polarity = Literal["n", "p"]
 DEFAULT_TECHNOLOGY = "generic180"
+# Model, section, corner and pin names go into decks: only plain identifiers, never SPICE text.
+_NAME = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.+\-]*$")
 # Why -55 to 175 degC: the junction range that foundry models are qualified over (military
 # -55 degC, automotive grade 0 junctions 175 degC); BSIM's temperature equations are fits
 # inside it, so a result outside it would be an extrapolation reported as a measurement.
@@ -111,6 +116,11 @@ class Technology:
     (generic180: the paper's Section 4 values); None means the first sizing derives each from the
     tables (``ota.bias``). Widths are ``Var * lambda_m`` with Var in ``var_bounds``; ``length_m``
     is the L of every OTA device unless L is a design variable.
+
+    ``corners`` maps a corner to its ``.lib`` section, or to "" for none (the file is included
+    whole); ``corner_files`` gives a corner a model file of its own. ``table_lengths_m`` is the L
+    grid of the look-up tables; None derives it from lmin and lmax (``lut.build.table_lengths``),
+    with ``design_lengths_m`` (the lengths designers use: a PDK's bin edges) among its points.
     """
 
     name: str
@@ -134,6 +144,9 @@ class Technology:
     var_bounds: tuple[int, int] | None = None
     input_cm_v: float = 0.0
     bias_v: dict[str, float] | None = None
+    corner_files: dict[str, str] = field(default_factory=dict)
+    table_lengths_m: tuple[float, ...] | None = None
+    design_lengths_m: tuple[float, ...] = field(default_factory=tuple)
 
     def __post_init__(self) -> None:
         """Fill what a user left out with clear defaults and refuse conditions no circuit can meet:
@@ -158,8 +171,29 @@ class Technology:
             )
         if not self.lmin_m * (1 - 1e-9) <= self.length_m <= self.lmax_m:
             raise ValueError(f"technology {self.name!r}: default L {self.length_m:g} m is outside [{self.lmin_m:g}, {self.lmax_m:g}] m")
+        self._check_names()
         if abs(self.input_cm_v) >= self.supply_v / 2:
             raise ValueError(f"technology {self.name!r}: input common mode {self.input_cm_v:g} V lies outside the rails +-{self.supply_v / 2:g} V")
+
+    def _check_names(self) -> None:
+        """Names and paths end up in decks: refuse anything that could be read as more SPICE."""
+        names = {"device": [self.nmos.model, self.pmos.model, self.nmos.inner, self.pmos.inner],
+                 "corner": list(self.corners), "section": [s for s in self.corners.values() if s],
+                 "bias pin": list(self.bias_v or ())}
+        for kind, values in names.items():
+            for value in values:
+                if value and not _NAME.match(value):
+                    raise ValueError(f"technology {self.name!r}: {kind} name {value!r} must be letters, digits and _ . + - only")
+        for corner, path in self.corner_files.items():
+            if corner not in self.corners:
+                raise ValueError(f"technology {self.name!r}: model file for unknown corner {corner!r}")
+        for path in (str(self.model_file), *self.corner_files.values()):
+            if any(character in path for character in "\"\n\r"):
+                raise ValueError(f"technology {self.name!r}: model file path {path!r} contains a quote or a line break")
+        lengths = self.table_lengths_m
+        if lengths is not None and (len(lengths) < 2 or list(lengths) != sorted(set(lengths))
+                                    or lengths[0] < self.lmin_m * (1 - 1e-9) or lengths[-1] > self.lmax_m * (1 + 1e-9)):
+            raise ValueError(f"technology {self.name!r}: table lengths {lengths} must increase within [{self.lmin_m:g}, {self.lmax_m:g}] m")
 
     def on_grid(self, length_m: float) -> float:
         """A length rounded up to the technology's drawn grid (m)."""
@@ -195,14 +229,19 @@ class Technology:
 
     def include(self, corner: str | None = None) -> str:
         """The netlist lines that load this technology's models at a corner."""
-        section = self.corners[self.check_corner(corner)]
-        lines = [*self.extra_includes, f'.lib "{self.model_file}" {section}']
+        corner = self.check_corner(corner)
+        section, path = self.corners[corner], self.corner_files.get(corner, str(self.model_file))
+        lines = [*self.extra_includes, f'.lib "{path}" {section}' if section else f'.include "{path}"']
         return "\n".join(lines)
 
     def model_hash(self) -> str:
-        """SHA-256 of every model file (``model_root``, else the model file's folder): results
-        record which models made them."""
-        return _folder_hash(self.model_root or self.model_file.parent)
+        """SHA-256 of every model file (``model_root``, else the model file's folder, and the
+        folders of corner files elsewhere): results record which models made them."""
+        folders = [self.model_root or self.model_file.parent]
+        folders += sorted({Path(path).parent for path in self.corner_files.values()} - set(folders))
+        if len(folders) == 1:
+            return _folder_hash(folders[0])
+        return hashlib.sha256("".join(_folder_hash(folder) for folder in folders).encode()).hexdigest()
 
     def to_json(self) -> dict:
         data = asdict(self)
@@ -220,8 +259,9 @@ class Technology:
         data["nmos"] = Device(**data["nmos"])
         data["pmos"] = Device(**data["pmos"])
         data["extra_includes"] = tuple(data.get("extra_includes", ()))
-        if data.get("var_bounds") is not None:
-            data["var_bounds"] = tuple(data["var_bounds"])
+        for key in ("var_bounds", "table_lengths_m", "design_lengths_m"):
+            if data.get(key) is not None:
+                data[key] = tuple(data[key])
         return cls(**data)
 
 
@@ -246,6 +286,9 @@ GENERIC180 = Technology(
     lmin_m=0.18e-6,
     wmin_m=0.27e-6,
     grid_m=0.01e-6,
+    # The tables' L grid from before lengths were derived per technology: its cached tables and
+    # figures depend on it (denser where VTH rolls off).
+    table_lengths_m=(0.18e-6, 0.22e-6, 0.27e-6, 0.33e-6, 0.4e-6, 0.5e-6, 0.65e-6, 0.8e-6, 1e-6, 1.4e-6, 2e-6),
     # The paper's conditions (gmopt.paper, Section 4 and Tables 1-4): they must not drift.
     lambda_m=paper.LAMBDA_M,
     length_m=paper.OTA_LENGTH_M,

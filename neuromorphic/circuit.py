@@ -130,3 +130,20 @@ def ota_area_um2(topology_name: str, var: Sequence[int]) -> float:
 def inverter_area_um2(scale: float) -> float:
     """The emulator's inverter: (WN + WP) * L, times the width scale (Section 3 and 5)."""
     return scale * (paper.INVERTER_WN_M + paper.INVERTER_WP_M) * paper.INVERTER_LENGTH_M * 1e12
+
+
+def make_setup(
+    topology: str,
+    var: Sequence[int] | None = None,
+    technology: str = "generic180",
+    corner: str = "tt",
+    temp_c: float = 27.0,
+    *,
+    widths_um: Sequence[float] | None = None,
+    inverter_scale: float = 1.0,
+    supply_scale: float = 1.0,
+) -> Setup:
+    """A setup from plain arguments, as the CLI, the API and the parallel runs give them (default
+    widths: Table 7, or the baseline's reference)."""
+    return Setup(topology, tuple(resolve_var(topology, var, widths_um)), technology, corner, temp_c,
+                 supply_scale=supply_scale, inverter_scale=inverter_scale)

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Any
 from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 
 from gmopt import paper
-from neuromorphic.circuit import EMULATOR_CAPACITANCE_F, Setup, engine, resolve_var
+from neuromorphic.circuit import EMULATOR_CAPACITANCE_F, Setup, engine, make_setup
 from spice_templates import render
 
 LOOP_SAMPLES = 2000                 # samples of the analysed period (interpolated from ngspice's steps)
@@ -145,22 +146,9 @@ def simulate_emulator(setup: Setup, options: EmulatorOptions) -> EmulatorResult:
     )
 
 
-def run_emulator(
-    topology: str,
-    var: Sequence[int] | None = None,
-    technology: str = "generic180",
-    corner: str = "tt",
-    temp_c: float = 27.0,
-    options: EmulatorOptions | None = None,
-    *,
-    widths_um: Sequence[float] | None = None,
-    inverter_scale: float = 1.0,
-    supply_scale: float = 1.0,
-) -> EmulatorResult:
-    """The emulator with one OTA (default widths: the paper's Table 7, or the baseline's reference)."""
-    setup = Setup(topology, tuple(resolve_var(topology, var, widths_um)), technology, corner, temp_c,
-                  supply_scale=supply_scale, inverter_scale=inverter_scale)
-    return simulate_emulator(setup, options or EmulatorOptions())
+def run_emulator(*args: Any, options: EmulatorOptions | None = None, **kwargs: Any) -> EmulatorResult:
+    """The emulator with one OTA, from ``neuromorphic.circuit.make_setup``'s arguments."""
+    return simulate_emulator(make_setup(*args, **kwargs), options or EmulatorOptions())
 
 
 @dataclass
@@ -195,7 +183,7 @@ def sweep_frequency(
     if not frequencies_hz:
         raise ValueError("give at least one frequency")
     results = [
-        run_emulator(topology, var, technology, corner, temp_c, replace(base, freq_hz=float(f)), **setup_options)
+        run_emulator(topology, var, technology, corner, temp_c, options=replace(base, freq_hz=float(f)), **setup_options)
         for f in frequencies_hz
     ]
     return FrequencySweep(results)

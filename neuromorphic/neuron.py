@@ -10,14 +10,14 @@ module: TN4, switched by the spike, connects Vm to the grounded OTA memristor em
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
+from typing import Any
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
 from gmopt import paper
 from lut.technology import Technology
-from neuromorphic.circuit import Setup, engine, inverter_area_um2, ota_area_um2, resolve_var
+from neuromorphic.circuit import Setup, engine, inverter_area_um2, make_setup, ota_area_um2
 from neuromorphic.emulator import loop_gain
 from neuromorphic.energy import energy_per_spike_j, supply_energies_j
 from neuromorphic.oscillation import Oscillation, measure_oscillation
@@ -232,37 +232,11 @@ def probe_neuron(setup: Setup, options: NeuronOptions) -> NeuronProbe:
     )
 
 
-def run_probe(
-    topology: str,
-    var: Sequence[int] | None = None,
-    technology: str = "generic180",
-    corner: str = "tt",
-    temp_c: float = 27.0,
-    options: NeuronOptions | None = None,
-    *,
-    widths_um: Sequence[float] | None = None,
-    inverter_scale: float = 1.0,
-    supply_scale: float = 1.0,
-) -> NeuronProbe:
-    """``probe_neuron`` from plain arguments (as ``run_neuron``)."""
-    setup = Setup(topology, tuple(resolve_var(topology, var, widths_um)), technology, corner, temp_c,
-                  supply_scale=supply_scale, inverter_scale=inverter_scale)
-    return probe_neuron(setup, options or NeuronOptions())
+def run_probe(*args: Any, options: NeuronOptions | None = None, **kwargs: Any) -> NeuronProbe:
+    """``probe_neuron`` from plain arguments (``neuromorphic.circuit.make_setup``'s)."""
+    return probe_neuron(make_setup(*args, **kwargs), options or NeuronOptions())
 
 
-def run_neuron(
-    topology: str,
-    var: Sequence[int] | None = None,
-    technology: str = "generic180",
-    corner: str = "tt",
-    temp_c: float = 27.0,
-    options: NeuronOptions | None = None,
-    *,
-    widths_um: Sequence[float] | None = None,
-    inverter_scale: float = 1.0,
-    supply_scale: float = 1.0,
-) -> NeuronResult:
-    """The neuron with one OTA in its memristive reset module (default widths: Table 7)."""
-    setup = Setup(topology, tuple(resolve_var(topology, var, widths_um)), technology, corner, temp_c,
-                  supply_scale=supply_scale, inverter_scale=inverter_scale)
-    return simulate_neuron(setup, options or NeuronOptions())
+def run_neuron(*args: Any, options: NeuronOptions | None = None, **kwargs: Any) -> NeuronResult:
+    """The neuron with one OTA in its memristive reset module, from ``make_setup``'s arguments."""
+    return simulate_neuron(make_setup(*args, **kwargs), options or NeuronOptions())

@@ -14,7 +14,8 @@ from rich.table import Table
 from gmopt.cli_support import print_json, user_errors
 from optimizer.file_store import FileRunStore
 from optimizer.results import (
-    DESIGN_COLUMNS, best_linearity, design_row, export_front, follow_up_row, front_csv, front_design, front_document,
+    DESIGN_COLUMNS, best_linearity, design_netlist, design_row, export_front, follow_up_row, front_csv, front_design,
+    front_document,
     front_table, least_violating,
 )
 from optimizer.spec import RunSpec
@@ -250,22 +251,9 @@ def _run_label(store: FileRunStore) -> str:
 
 def export_design(store: FileRunStore, point: int, out: Path) -> Path:
     """The chosen front point as a standalone deck at the run's first (corner, temperature)."""
-    out.write_text(design_netlist(*front_design(store, point)))
+    spec, row = front_design(store, point)
+    out.write_text(design_netlist(spec, row))
     return out
-
-
-def design_netlist(spec: RunSpec, row: list[int]) -> str:
-    """One design of a run (a row of its design space) as the standalone deck 'gmopt export' writes."""
-    from lut.technology import get_technology
-    from optimizer.space import design_space
-    from ota.netlist import standalone_netlist
-    from ota.topology import get_topology
-
-    candidate = design_space(spec, get_topology(spec.topology), get_technology(spec.technology)).split(row)
-    return standalone_netlist(
-        spec.topology, list(candidate.var), spec.technology, spec.corners[0], spec.temps_c[0],
-        bias_v=(spec.bias_v or {}) | dict(candidate.bias_v), lengths_m=dict(candidate.lengths_m),
-    )
 
 
 def print_comparison(store: FileRunStore, topology: str) -> None:

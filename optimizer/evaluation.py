@@ -38,8 +38,11 @@ LOCAL_DASK = "local"
 # One testbench per (topology, technology, corner, temperature) in each worker process. The
 # lock keeps a multi-threaded Dask worker from entering ngspice twice at once (not re-entrant).
 _TESTBENCHES: dict[tuple, Any] = {}
+# The swept vectors a run keeps per candidate, at its first condition: the Iout-Vin sweep (41 points)
+# and the open-loop AC response (101 points) for the Bode plot. In JSON that is about 1.8 kB + 6.2 kB
+# per evaluation (docs/service.md, "Storage").
+STORED_CURVES = ("vin_v", "iout_a", "freq_hz", "ac_magnitude_db", "ac_phase_deg")
 _LOAD_FAILURES: dict[tuple, str] = {}  # key -> why it did not load
-STORED_CURVES = ("vin_v", "iout_a")  # the swept vectors a run keeps per candidate (the Iout-Vin plots)
 _LOCK = threading.Lock()
 
 
@@ -190,7 +193,7 @@ class EmulatorJob:
         with _LOCK:
             try:
                 loop = run_emulator(self.topology, [int(v) for v in var], self.technology, self.corner, self.temp_c,
-                                    EmulatorOptions(freq_hz=float(freq_hz)))
+                                    options=EmulatorOptions(freq_hz=float(freq_hz)))
             except (SimulationError, ArithmeticError) as exc:
                 return {"converged": False, "error": str(exc), "freq_hz": float(freq_hz)}
         return {"converged": True, "freq_hz": float(freq_hz), **loop.to_dict(include_loop=False), "loop_asymmetry": loop.loop_asymmetry}

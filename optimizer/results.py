@@ -179,6 +179,23 @@ def front_design(store: RunStore, point: int) -> tuple[RunSpec, list[int]]:
     return RunSpec.parse(header[0]), var
 
 
+def design_netlist(spec: RunSpec, row: Sequence[int], corner: str | None = None, temp_c: float | None = None) -> str:
+    """One design of a run (its full row: widths, then any free lengths and biases) as the standalone
+    deck ``gmopt export`` writes, at the run's first corner and temperature unless others are named;
+    ``spec`` is the run's stored (resolved) spec."""
+    from lut.technology import get_technology
+    from optimizer.space import design_space
+    from ota.netlist import standalone_netlist
+    from ota.topology import get_topology
+
+    candidate = design_space(spec, get_topology(spec.topology), get_technology(spec.technology)).split(row)
+    return standalone_netlist(
+        spec.topology, list(candidate.var), spec.technology, corner or spec.corners[0],
+        spec.temps_c[0] if temp_c is None else temp_c,
+        bias_v=(spec.bias_v or {}) | dict(candidate.bias_v), lengths_m=dict(candidate.lengths_m),
+    )
+
+
 def export_front(store: RunStore, path: str | Path, fmt: str | None = None) -> Path:
     """Write the front as CSV or JSON (by ``fmt`` or the suffix); JSON adds curves and provenance."""
     path = Path(path)

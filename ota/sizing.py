@@ -39,6 +39,8 @@ used (``SizingPlan.bias_v``); a run derives them once and keeps them for every c
 
 from __future__ import annotations
 
+import math
+
 from collections.abc import Callable, Mapping
 from typing import Any
 from dataclasses import asdict, dataclass, replace
@@ -244,6 +246,29 @@ def plan_sizing(
     topology = get_topology(topology_name)
     tech = technology if isinstance(technology, Technology) else get_technology(technology)
     corner = tech.check_corner(corner)
+    choice, moved = _covered_choice(tech, choice, corner, temp_c)
+    plan = _plan_at(topology, tech, corner, temp_c, choice, bias_v)
+    return replace(plan, notes=moved + plan.notes)
+
+
+def _covered_choice(tech: Technology, choice: GmIdChoice, corner: str, temp_c: float) -> tuple[GmIdChoice, tuple[str, ...]]:
+    """The choice with every gm/ID moved into what both tables cover (at the default L, VSB = 0,
+    |VDS| = supply / 3, with 5 % to spare for the body effect and other biases), and notes saying
+    which moved: a run's seeded start never stops on a gm/ID a technology cannot reach."""
+    ranges = [load_lut(tech, device, corner, temp_c).gm_id_range(L=tech.length_m, VDS=tech.supply_v / 3) for device in ("nmos", "pmos")]
+    low, high = max(r[0] for r in ranges), 0.95 * min(r[1] for r in ranges)
+    moved, changes = [], {}
+    for name in ("input_pair", "mirror", "cascode", "stack_cascode"):
+        value = getattr(choice, name)
+        if value is not None and not low <= value <= high:
+            changes[name] = float(np.clip(value, low, high))
+            moved.append(f"{name} gm/ID {value:.3g} S/A is outside the {low:.3g}-{high:.3g} S/A both tables cover; moved to {changes[name]:.3g}")
+    return replace(choice, **changes), tuple(moved)
+
+
+def _plan_at(topology: Topology, tech: Technology, corner: str, temp_c: float, choice: GmIdChoice,
+             bias_v: Mapping[str, float] | None) -> SizingPlan:
+    """``plan_sizing`` once the choice is within the tables."""
     fixed_v = dict(bias_v) if bias_v is not None else tech.bias_v
     if fixed_v is not None and not set(topology.bias_pins) <= set(fixed_v):
         raise ValueError(f"bias voltages {sorted(fixed_v)} lack pins {sorted(set(topology.bias_pins) - set(fixed_v))} of {topology.name!r}")
@@ -264,7 +289,7 @@ def plan_sizing(
             problems.append(f"mirror gm/ID {mirror:g} S/A: {exc}")
             continue
         notes = (f"mirror/load gm/ID raised from {choice.mirror:g} to {mirror:g} S/A for headroom ({problems[-1]})",) if problems else ()
-        return replace(plan, notes=notes)
+        return replace(plan, notes=notes + plan.notes)
     raise ValueError(f"{topology.name!r} cannot be sized in {tech.name!r} with derived biases: " + "; ".join(problems))
 
 
@@ -331,6 +356,7 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
                 raise ValueError(f"the feed {feed.label} of stack {label} keeps {(stack.feed_vds_v - feed_vdsat_v) * 1e3:.0f} mV beyond VDSAT")
     diode_of = {variable.stacked_on: label for label, variable in by_label.items() if variable.stacked_on}
     sized: dict[str, SizedVariable] = {}
+    notes: list[str] = []
     biased: dict[str, tuple[float, float, float]] = {}  # label: (gm/ID, VDS, VSB) the device was sized at
     for variable in topology.variables:
         is_input = variable.role == "input_pair"
@@ -345,6 +371,7 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
             stack, split_v = stacks[variable.label], diode_vgs_v[variable.label]
             gm_id, vds_v, vsb_v = stack.cascode("GM_ID", split_v), stack.cascode_vds_v(split_v), stack.cascode_vsb_v(split_v)
         current_a = current_in_a * (mirror_ratio if variable.current == "B" else float(variable.current))
+        gm_id = _covered_gm_id(tech, device, variable.label, gm_id, vds_v, vsb_v, corner, temp_c, notes)
         sizing = size_transistor(tech, device, gm_id, current_a, length_m, vds_v, vsb_v, tech.lambda_m, corner, temp_c)
         var = int(np.clip(sizing.w_lambda, *tech.var_bounds))
         biased[variable.label] = (gm_id, vds_v, vsb_v)
@@ -360,8 +387,22 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
     return SizingPlan(
         topology=topology.name, tail_current_a=tail_current_a, tail_vds_v=tail_vds_v, mirror_ratio=mirror_ratio,
         target_gm_s=choice.gm_target_s, planned_gm_s=mirror_ratio * gm_id_in * current_in_a * share(diode_vgs_v),
-        variables=tuple(sized.values()), bias_v=bias_used, bias_derived=derive,
+        variables=tuple(sized.values()), bias_v=bias_used, bias_derived=derive, notes=tuple(notes),
     )
+
+
+def _covered_gm_id(tech: Technology, device: str, label: str, gm_id: float, vds_v: float, vsb_v: float,
+                   corner: str, temp_c: float, notes: list[str]) -> float:
+    """``gm_id`` moved to the nearest value the table covers at this bias, with a note saying so:
+    a gm/ID choice beyond a technology's weak-inversion limit (or below its strong-inversion
+    end) is a request to go as far as the device goes, not a reason to stop a run."""
+    low, high = load_lut(tech, device, corner, temp_c).gm_id_range(L=tech.length_m, VDS=vds_v, VSB=vsb_v)
+    if not math.isfinite(low):
+        raise ValueError(f"the {device} table has no drain current for {label} at VDS = {vds_v:.3g} V, VSB = {vsb_v:.3g} V")
+    covered = float(np.clip(gm_id, low, high))
+    if covered != gm_id:
+        notes.append(f"{label}: gm/ID {gm_id:.3g} S/A is outside the {device} table's {low:.3g}-{high:.3g} S/A there; sized at {covered:.3g}")
+    return covered
 
 
 def derive_bias_v(topology_name: str, technology: Technology, corner: str = "tt", temp_c: float = 27.0,

@@ -151,7 +151,8 @@ class OtaTestbench:
         if set(lengths) - set(self.length_labels):
             raise ValueError(f"lengths {sorted(set(lengths) - set(self.length_labels))} are not free in this testbench ({self.length_labels})")
         params = {v.name: value for v, value in zip(self.topology.variables, checked)}
-        params |= {length_parameter(self.topology, label): length for label, length in lengths.items()}
+        # a free length not given returns to the default: alterparam values persist between candidates
+        params |= {length_parameter(self.topology, label): lengths.get(label, self.technology.length_m) for label in self.length_labels}
         for pin, volts in (bias_v or {}).items():
             if pin not in self.topology.bias_pins or not self.technology.vss_v <= volts <= self.technology.vdd_v:
                 raise ValueError(f"bias {pin} = {volts!r} V: {self.topology.name} has pins {self.topology.bias_pins}, within the rails")

@@ -59,7 +59,7 @@ def test_emulator_and_neuron_match_direct_runs_and_are_stored(client: TestClient
     url = stored_point(client)
     emulated = client.post(f"{url}/emulator", json=EMULATOR)
     assert emulated.status_code == 201, emulated.text
-    direct = run_emulator("fig7", fig7_table7_var, "generic180", "tt", 27.0, EmulatorOptions(**EMULATOR)).to_dict()
+    direct = run_emulator("fig7", fig7_table7_var, "generic180", "tt", 27.0, options=EmulatorOptions(**EMULATOR)).to_dict()
     assert emulated.json()["kind"] == "emulator" and emulated.json()["point_index"] == 0
     assert_same(emulated.json()["data"], direct)
     assert len(emulated.json()["data"]["loop_v"]) == 2001
@@ -67,7 +67,7 @@ def test_emulator_and_neuron_match_direct_runs_and_are_stored(client: TestClient
     # corner and temperature override the run's (tt, 27 degC); the x100 inverter of Section 5
     fired = client.post(f"{url}/neuron", json={**NEURON, "corner": "ff", "temp_c": 50.0, "inverter_scale": 100})
     assert fired.status_code == 201, fired.text
-    direct = run_neuron("fig7", fig7_table7_var, "generic180", "ff", 50.0, NeuronOptions(**NEURON), inverter_scale=100).to_dict()
+    direct = run_neuron("fig7", fig7_table7_var, "generic180", "ff", 50.0, options=NeuronOptions(**NEURON), inverter_scale=100).to_dict()
     assert direct["spike_count"] > 0
     assert_same(fired.json()["data"], direct)
     assert fired.json()["data"]["setup"]["corner"] == "ff" and fired.json()["data"]["setup"]["inverter_scale"] == 100

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
+from fastapi.responses import PlainTextResponse
 from sqlalchemy.orm import Session
 
 from app import crud
@@ -126,6 +127,30 @@ def get_evaluation(run_id: RunId, index: RowId, session: ReadSessionDep) -> Eval
         _exists(session, run_id)
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no evaluation {index}")
     return evaluation
+
+
+@router.get(
+    "/{run_id}/evaluations/{index}/netlist",
+    response_class=PlainTextResponse,
+    responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "The deck, as a download"},
+               404: {"description": "No such run or evaluation"}, 422: {"description": "A corner the technology lacks"}},
+)
+def get_netlist(
+    run_id: RunId, index: RowId, session: ReadSessionDep,
+    corner: Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
+    temp_c: Annotated[float | None, Query(ge=-55, le=175)] = None,
+) -> PlainTextResponse:
+    """The point as the standalone SPICE testbench ``gmopt export`` writes (``ngspice -b`` runs it as is),
+    at the run's first corner and temperature unless ``corner``/``temp_c`` name others."""
+    try:
+        found = crud.point_netlist(session, run_id, index, corner, temp_c)
+    except ValueError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
+    if found is None:
+        _exists(session, run_id)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no evaluation {index}")
+    filename, text = found
+    return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
 @router.get("/{run_id}/hypervolume", response_model=HypervolumesPublic)

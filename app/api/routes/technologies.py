@@ -16,6 +16,7 @@ def technologies() -> list[TechnologyPublic]:
         TechnologyPublic(
             name=tech.name, description=tech.description, supply_v=tech.supply_v, corners=list(tech.corners),
             nmos_model=tech.nmos.model, pmos_model=tech.pmos.model, lmin_m=tech.lmin_m, wmin_m=tech.wmin_m,
+            length_m=tech.length_m, lambda_m=tech.lambda_m,
         )
         for tech in list_technologies()
     ]
