@@ -15,6 +15,7 @@ or copied again, and a missing install fails the test with what to run (it never
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import os
 import shutil
@@ -68,10 +69,21 @@ def installed_pdk(data_dir: Path) -> Callable[[str], Technology]:
     """``installed_pdk("sky130")``: the real PDK, registered in this test's data directory."""
 
     def register(name: str) -> Technology:
+        from lut.pdk import PDKS
+
         target = data_dir / "technologies" / name
         target.mkdir(parents=True, exist_ok=True)
         shutil.copy(_installed_pdk_file(name, f"technologies/{name}/technology.json"), target / "technology.json")
-        return get_technology(name)
+        tech = get_technology(name)
+        # The install recorded the PDK's conditions as lut/pdk.py had them then; only where its files
+        # are (and their origin) may differ from what an install with today's code registers.
+        installed_only = {"source", "model_file", "model_root", "extra_includes"}
+        stale = [f.name for f in dataclasses.fields(tech) if f.name not in installed_only
+                 and getattr(tech, f.name) != getattr(PDKS[name].technology, f.name)]
+        if stale:
+            pytest.fail(f"the tests' {name} install in {TEST_PDKS} was registered by an older lut/pdk.py (it differs in "
+                        f"{', '.join(stale)}): run 'make test-pdks' to install it again", pytrace=False)
+        return tech
 
     return register
 
