@@ -246,7 +246,7 @@ def _run_label(store: FileRunStore) -> str:
     """What tells runs apart on a comparison: topology, technology, corners and temperatures."""
     spec = RunSpec.parse(store.read_header()[0])
     temps = ",".join(f"{t:g}" for t in spec.temps_c)
-    return f"{spec.topology} {spec.technology} {','.join(spec.corners)} {temps} C ({store.folder.name})"
+    return f"{spec.topology}/{spec.technology}/{','.join(spec.corners)}/{temps}C {store.folder.name}"
 
 
 def export_design(store: FileRunStore, point: int, out: Path) -> Path:

@@ -73,11 +73,11 @@ def plot_compare(runs: list[tuple[str, RunStore]], path: str | Path, x_name: str
     for (label, store), colour in zip(runs, plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4):
         front = store.front()
         if not front:
-            axis.scatter([], [], c=colour, label=f"{label}: no feasible design")
+            axis.scatter([], [], color=colour, label=f"{label}: no feasible design")
             continue
-        axis.scatter(_values(front, x_name), _values(front, y_name), s=28, c=colour, label=f"{label} ({len(front)} designs)")
+        axis.scatter(_values(front, x_name), _values(front, y_name), s=28, color=colour, label=f"{label} ({len(front)} designs)")
         best = best_linearity(front)
-        axis.scatter(_values([best], x_name), _values([best], y_name), s=160, marker="*", c=colour, edgecolors="k")
+        axis.scatter(_values([best], x_name), _values([best], y_name), s=160, marker="*", color=colour, edgecolors="k")
     axis.set_xlabel(_AXES[x_name][2])
     axis.set_ylabel(_AXES[y_name][2])
     axis.grid(alpha=0.3)
