@@ -99,7 +99,7 @@ def check_run(spec: RunSpec) -> Any:
     topology = get_topology(spec.topology)
     for position, corner in enumerate(spec.corners):
         try:
-            technology.check_corner(corner)
+            technology.at(corner)  # the temperatures are checked by the spec's own field type
         except ValueError as exc:
             raise SpecError(f"corners.{position}", str(exc)) from exc
     low, high = technology.var_bounds
@@ -153,7 +153,7 @@ def prepare_run(spec: RunSpec) -> RunSpec:
             limits = spec.constraints
             gm_range_s = spec_gm_range_s(limits.gain_min_db, limits.bandwidth_min_hz, limits.gm_min_s, limits.gm_max_s)
             choice = GmIdChoice(gm_target_s=math.sqrt(gm_range_s[0] * gm_range_s[1]))
-            bias_v = derive_bias_v(spec.topology, technology, spec.corners[0], spec.temps_c[0], choice)
+            bias_v = derive_bias_v(spec.topology, technology.at(spec.corners[0], spec.temps_c[0]), choice)
         else:
             bias_v = {pin: technology.bias_v[pin] for pin in check_run(spec).bias_pins}
     return spec.model_copy(update={
