@@ -215,8 +215,8 @@ def run_montecarlo(
     model = mismatch_model(tech)
     sigmas = device_sigmas(shape, checked, model, tech, vth=vth, beta=beta, devices=devices)
     shifts = draw_shifts(sigmas, samples, seed)
-    nominal = SimulationJob.widths_only(shape.name, tech.name, corner, temp_c, evaluation_bias_v(shape.name, condition, bias_v))
-    job = SampleJob(shape.name, tech.name, corner, float(temp_c), nominal.bias_v, nominal.space)
+    nominal = SimulationJob.widths_only(shape.name, condition, evaluation_bias_v(shape.name, condition, bias_v))
+    job = SampleJob(shape.name, condition, nominal.bias_v, nominal.space)
     started = time.perf_counter()
     if parallel is None:
         with simulation_backend(nominal, workers) as opened:

@@ -143,7 +143,7 @@ def prepare_run(spec: RunSpec) -> RunSpec:
     from lut.technology import get_technology
     from ota.sizing import GmIdChoice, derive_bias_v, spec_gm_range_s
 
-    check_run(spec)
+    topology = check_run(spec)
     technology = get_technology(spec.technology)
     bias_v = spec.bias_v
     if bias_v is None:
@@ -155,7 +155,7 @@ def prepare_run(spec: RunSpec) -> RunSpec:
             choice = GmIdChoice(gm_target_s=math.sqrt(gm_range_s[0] * gm_range_s[1]))
             bias_v = derive_bias_v(spec.topology, technology.at(spec.corners[0], spec.temps_c[0]), choice)
         else:
-            bias_v = {pin: technology.bias_v[pin] for pin in check_run(spec).bias_pins}
+            bias_v = {pin: technology.bias_v[pin] for pin in topology.bias_pins}
     return spec.model_copy(update={
         "var_min": spec.var_min or technology.var_bounds[0], "var_max": spec.var_max or technology.var_bounds[1],
         "lambda_m": technology.lambda_m, "bias_v": {pin: round(float(v), 6) for pin, v in bias_v.items()},
@@ -259,8 +259,10 @@ def _stored_or_prepared(spec: RunSpec, store: RunStore, resume: bool) -> RunSpec
     return prepare_run(spec)
 
 
-def _new_algorithm(spec: RunSpec, space: DesignSpace, length_m: float) -> tuple[Any, str]:
-    """NSGA-II set up on the run's problem, and what the seeded start could not size ('' if all)."""
+def _new_algorithm(spec: RunSpec, job: SimulationJob, length_m: float) -> tuple[Any, str]:
+    """NSGA-II set up on the run's problem, and what the seeded start could not size ('' if all);
+    the seeds are sized at the run's first condition."""
+    space = job.space
     initial, note = None, ""
     if spec.seeding == "gmid":
         from ota.sizing import gm_id_variants, spec_gm_range_s
@@ -268,8 +270,7 @@ def _new_algorithm(spec: RunSpec, space: DesignSpace, length_m: float) -> tuple[
         limits = spec.constraints
         gm_range_s = spec_gm_range_s(limits.gain_min_db, limits.bandwidth_min_hz, limits.gm_min_s, limits.gm_max_s)
         sizings, problems = gm_id_variants(
-            spec.topology, spec.pop_size, spec.seed, spec.technology, corner=spec.corners[0], temp_c=spec.temps_c[0],
-            gm_range_s=gm_range_s, bias_v=spec.bias_v,
+            spec.topology, spec.pop_size, spec.seed, job.conditions[0], gm_range_s=gm_range_s, bias_v=spec.bias_v,
         )
         if problems:
             start = "random start" if not sizings else f"{len(sizings)} sized"
@@ -298,7 +299,8 @@ def run_optimization(
     _check_store(spec, store, resume)
     technology = get_technology(spec.technology)
     space = design_space(spec, topology, technology)
-    job = SimulationJob.from_spec(spec, space)
+    # every (corner, temperature) checked once, here; the job, the seeding and the workers take them as they are
+    job = SimulationJob.from_spec(spec, space, tuple(technology.at(corner, temp_c) for corner, temp_c in spec.conditions))
     try:
         # The workers start and load their circuits while this process sizes the seeded
         # population: on two cores that hides most of the start-up of a 20 x 50 run.
@@ -334,7 +336,7 @@ def _run_generations(
         state = pickle.loads(checkpoint[1])
         algorithm, session.next_index, generation = state["algorithm"], state["next_index"], checkpoint[0] + 1
     else:
-        (algorithm, session.seeding_note), generation = _new_algorithm(spec, session.job.space, length_m), 0
+        (algorithm, session.seeding_note), generation = _new_algorithm(spec, session.job, length_m), 0
     algorithm.problem.evaluate_batch = session.evaluate_batch
     started = time.perf_counter()
     first_generation = generation
