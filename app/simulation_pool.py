@@ -80,8 +80,9 @@ def build_lut(technology: str, corner: str | None, temp_c: float) -> dict[str, A
     from lut.build import build_or_load, cache_key
     from lut.technology import get_technology
 
-    tech = get_technology(technology)
-    result = build_or_load(tech, corner, temp_c)
+    condition = get_technology(technology).at(corner, temp_c)
+    tech = condition.technology
+    result = build_or_load(condition)
     meta = dict(next(iter(result.tables.values())).meta)
     meta.pop("device", None)
     return {

@@ -71,7 +71,7 @@ def _sizing_ms(check: bool) -> float:
 def main() -> dict:
     grid = default_grid(GENERIC180)
     started = time.perf_counter()
-    tables = simulate_tables(GENERIC180, "tt", 27.0, grid)
+    tables = simulate_tables(GENERIC180.at("tt", 27.0), grid)
     build_s = time.perf_counter() - started
     sweeps = len(grid.length_m) * len(grid.vsb_v)
 

@@ -78,7 +78,7 @@ def main() -> dict:
     shifts = draw_shifts(device_sigmas(get_topology(TOPOLOGY), var, mismatch_model(GENERIC180), GENERIC180), SAMPLES, SEED)
     shared, (shared_wall_s, shared_cpu_s) = _offsets("shared", var, shifts)
     batch, (batch_wall_s, batch_cpu_s) = _offsets("batch", var, shifts[:BATCH_SAMPLES])
-    with simulation_backend(SimulationJob.widths_only(TOPOLOGY, GENERIC180.name, "tt", 27.0, GENERIC180.bias_v), workers=2) as backend:
+    with simulation_backend(SimulationJob.widths_only(TOPOLOGY, GENERIC180.at("tt", 27.0), GENERIC180.bias_v), workers=2) as backend:
         run_montecarlo(TOPOLOGY, var, 50, SEED, parallel=backend)  # both workers started and loaded
         parallel = run_montecarlo(TOPOLOGY, var, PARALLEL_SAMPLES, SEED, parallel=backend)
     figures = {

@@ -11,6 +11,7 @@ import numpy as np
 
 from engine import open_engine
 from gmopt import paper
+from lut.technology import GENERIC180
 from ota.netlist import ANALYSES, testbench_netlist
 from ota.testbench import OtaTestbench
 from ota.topology import get_topology
@@ -57,7 +58,7 @@ def _cost(backend: str, candidates: list[list[int]]) -> tuple[float, float]:
 
 def _bare_cost(var: list[int], repeats: int) -> tuple[float, float]:
     with open_engine("shared") as engine:
-        engine.load(testbench_netlist(TOPOLOGY, var))
+        engine.load(testbench_netlist(TOPOLOGY, var, GENERIC180.at()))
         engine.run(ANALYSES)
         return _per_candidate(lambda: [engine.run(ANALYSES) for _ in range(repeats)], repeats)
 

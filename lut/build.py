@@ -24,7 +24,7 @@ from engine import SimulationError, ngspice_version, open_engine
 from gmopt import __version__ as gmopt_version
 from gmopt.settings import get_settings
 from lut.table import DEVICES, SIMULATED, Grid, LutTable, load_tables, save_tables
-from lut.technology import Technology, check_temperature
+from lut.technology import Condition, Technology
 from spice_templates import render, spice_number
 
 Progress = Callable[[int, int], None]
@@ -76,12 +76,13 @@ def default_grid(tech: Technology) -> Grid:
     )
 
 
-def provenance(tech: Technology, corner: str, temp_c: float, grid: Grid) -> dict:
+def provenance(condition: Condition, grid: Grid) -> dict:
     """Everything a table depends on; its hash is the cache key."""
+    tech = condition.technology
     return {
         "technology": tech.name,
-        "corner": corner,
-        "temp_c": temp_c,
+        "corner": condition.corner,
+        "temp_c": condition.temp_c,
         "model_hash": tech.model_hash(),
         "ngspice_version": ngspice_version(),
         "gmopt_version": gmopt_version,
@@ -100,31 +101,30 @@ def cache_path(meta: dict) -> Path:
     return get_settings().lut_cache_dir / name
 
 
-def sweep_netlist(tech: Technology, corner: str, temp_c: float, grid: Grid) -> str:
+def sweep_netlist(condition: Condition, grid: Grid) -> str:
     """The deck of both devices at the grid's first L and VSB."""
+    tech = condition.technology
     width = spice_number(grid.width_m)
     instances = {
         device: tech.device(device).instance(*_INSTANCES[device], w=width, l="length") for device in DEVICES
     }
     saves = [tech.device(device).vector(_INSTANCES[device][0], q) for device in DEVICES for q in SIMULATED]
     return render(
-        "lut/sweep.cir.j2", include=tech.include(corner), temp_c=temp_c, length_m=grid.length_m[0],
+        "lut/sweep.cir.j2", include=condition.include(), temp_c=condition.temp_c, length_m=grid.length_m[0],
         vsb_v=grid.vsb_v[0], nmos_instance=instances["nmos"], pmos_instance=instances["pmos"], saves=saves,
     )
 
 
-def simulate_tables(
-    tech: Technology, corner: str, temp_c: float, grid: Grid, progress: Progress | None = None
-) -> dict[str, LutTable]:
-    """Run the sweeps and return both devices' tables (not cached: see ``build_or_load``, which
-    checks the corner and temperature)."""
-    meta = provenance(tech, corner, temp_c, grid)
+def simulate_tables(condition: Condition, grid: Grid, progress: Progress | None = None) -> dict[str, LutTable]:
+    """Run the sweeps and return both devices' tables (not cached: see ``build_or_load``)."""
+    tech = condition.technology
+    meta = provenance(condition, grid)
     shape = grid.shape
     data = {device: {q: np.empty(shape) for q in SIMULATED} for device in DEVICES}
     dc = "dc vgs {} {} {} vds {} {} {}".format(*map(spice_number, (*grid.vgs_sweep_v, *grid.vds_sweep_v)))
     total = len(grid.length_m) * len(grid.vsb_v)
     with open_engine("shared") as engine:
-        engine.load(sweep_netlist(tech, corner, temp_c, grid))
+        engine.load(sweep_netlist(condition, grid))
         for i, length in enumerate(grid.length_m):
             engine.set_params({"length": length})
             for j, vsb in enumerate(grid.vsb_v):
@@ -159,22 +159,14 @@ class BuildResult:
 
 
 def build_or_load(
-    tech: Technology,
-    corner: str | None = None,
-    temp_c: float = 27.0,
-    grid: Grid | None = None,
-    *,
-    force: bool = False,
-    progress: Progress | None = None,
+    condition: Condition, grid: Grid | None = None, *, force: bool = False, progress: Progress | None = None,
 ) -> BuildResult:
-    """The cached tables for this technology, corner, temperature and grid; simulated if missing."""
+    """The cached tables at this condition (``Technology.at``) and grid; simulated if missing."""
     started = time.perf_counter()
-    corner = tech.check_corner(corner)
-    temp_c = check_temperature(temp_c)
-    grid = grid or default_grid(tech)
-    path = cache_path(provenance(tech, corner, temp_c, grid))
+    grid = grid or default_grid(condition.technology)
+    path = cache_path(provenance(condition, grid))
     if path.is_file() and not force:
         return BuildResult(load_tables(path), path, False, time.perf_counter() - started)
-    tables = simulate_tables(tech, corner, temp_c, grid, progress)
+    tables = simulate_tables(condition, grid, progress)
     save_tables(path, tables)
     return BuildResult(tables, path, True, time.perf_counter() - started)

@@ -147,17 +147,18 @@ _TEMP = typer.Option(27.0, "--temp", help="Temperature in degrees Celsius.")
 
 
 def _build_with_progress(tech_name: str, corner: str | None, temp_c: float, force: bool = False):
-    """Build-or-load the tables, with a progress bar while ngspice sweeps."""
+    """Build-or-load the tables, with a progress bar while ngspice sweeps; returns the condition
+    (the technology at the corner and temperature, checked here) and the build's result."""
     from rich.progress import Progress
 
     from lut.build import build_or_load
 
-    tech = get_technology(tech_name)
+    condition = get_technology(tech_name).at(corner, temp_c)
     with Progress(transient=True) as bar:
-        task = bar.add_task(f"sweeping {tech.name}", total=None)
-        result = build_or_load(tech, corner, temp_c, force=force,
+        task = bar.add_task(f"sweeping {condition.technology.name}", total=None)
+        result = build_or_load(condition, force=force,
                                progress=lambda done, total: bar.update(task, completed=done, total=total))
-    return tech, result
+    return condition, result
 
 
 @lut_app.command("build")
@@ -184,8 +185,8 @@ def lut_plot(
     from lut.plot import plot_design_charts
 
     with user_errors():
-        _build_with_progress(tech, corner, temp)
-        typer.echo(f"wrote {plot_design_charts(load_lut(tech, device, corner, temp), out, vds)}")
+        condition, _ = _build_with_progress(tech, corner, temp)
+        typer.echo(f"wrote {plot_design_charts(load_lut(condition, device), out, vds)}")
 
 
 @lut_app.command("export")
@@ -200,8 +201,8 @@ def lut_export(
     with user_errors():
         if fmt not in FORMATS:  # before a possibly long build
             raise ValueError(f"unknown format {fmt!r}: choose one of {', '.join(FORMATS)}")
-        technology, result = _build_with_progress(tech, corner, temp)
-        for path in export_tables(result.tables, technology, fmt, out):
+        condition, result = _build_with_progress(tech, corner, temp)
+        for path in export_tables(result.tables, condition.technology, fmt, out):
             typer.echo(f"wrote {path}")
 
 
@@ -238,9 +239,8 @@ def size_command(
     from lut.sizing import size_transistor
 
     with user_errors():
-        technology, _ = _build_with_progress(tech, corner, temp)
-        sizing = size_transistor(technology, device, gm_id, drain_current, length, vds, vsb, technology.lambda_m,
-                                 corner=corner, temp_c=temp, check=check)
+        condition, _ = _build_with_progress(tech, corner, temp)
+        sizing = size_transistor(condition, device, gm_id, drain_current, length, vds, vsb, condition.technology.lambda_m, check=check)
         if json_output:
             print_json(sizing.to_json())
             return

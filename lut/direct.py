@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from engine import SimulationError, open_engine
 from engine.base import Engine
 from lut.table import SIMULATED
-from lut.technology import Technology
+from lut.technology import Condition, Technology
 from spice_templates import render
 
 _NAMES = {"nmos": ("1", "dn", "gn", "0", "bn", "n"), "pmos": ("2", "dp", "gp", "0", "bp", "p")}
@@ -38,11 +38,11 @@ class OperatingPoint:
 
 
 class DirectSession:
-    """Both devices of ``tech`` at ``corner`` and ``temp_c``, loaded once; thread-safe."""
+    """Both devices of a technology at one condition, loaded once; thread-safe."""
 
-    def __init__(self, tech: Technology, corner: str | None = None, temp_c: float = 27.0) -> None:
-        self.tech = tech
-        self.corner = tech.check_corner(corner)
+    def __init__(self, condition: Condition) -> None:
+        self.condition = condition
+        self.tech = tech = condition.technology
         self._lock = threading.Lock()
         instances = {
             device: tech.device(device).instance(name, drain, gate, source, bulk, w=f"w_{p}", l=f"l_{p}")
@@ -52,7 +52,7 @@ class DirectSession:
             device: {q: tech.device(device).vector(_NAMES[device][0], q) for q in SIMULATED} for device in _NAMES
         }
         deck = render(
-            "lut/direct.cir.j2", include=tech.include(self.corner), temp_c=temp_c, width_m=10 * tech.wmin_m,
+            "lut/direct.cir.j2", include=condition.include(), temp_c=condition.temp_c, width_m=10 * tech.wmin_m,
             length_m=tech.length_m, vgs_v=0.6 * tech.supply_v, vds_v=0.6 * tech.supply_v,
             nmos_instance=instances["nmos"], pmos_instance=instances["pmos"],
             saves=[v for vectors in self._vectors.values() for v in vectors.values()],
@@ -85,13 +85,13 @@ _sessions: dict[tuple, DirectSession] = {}
 _sessions_lock = threading.Lock()
 
 
-def direct_session(tech: Technology, corner: str | None = None, temp_c: float = 27.0) -> DirectSession:
-    """The process's session for this technology, corner and temperature (loaded on first use,
-    kept for the next sizing: sky130's load costs about 10 s)."""
-    corner = tech.check_corner(corner)
-    key = (tech.name, str(tech.model_file), tech.model_hash(), corner, float(temp_c))
+def direct_session(condition: Condition) -> DirectSession:
+    """The process's session at this condition (loaded on first use, kept for the next sizing:
+    sky130's load costs about 10 s)."""
+    tech = condition.technology
+    key = (tech.name, str(tech.model_file), tech.model_hash(), condition.corner, condition.temp_c)
     with _sessions_lock:
-        session = _sessions.pop(key, None) or DirectSession(tech, corner, temp_c)
+        session = _sessions.pop(key, None) or DirectSession(condition)
         _sessions[key] = session  # most recently used last
         while len(_sessions) > MAX_SESSIONS:
             _sessions.pop(next(iter(_sessions))).close()
@@ -116,9 +116,10 @@ def check_models(tech: Technology) -> None:
     first use."""
     width_m, length_m, bias_v = 10 * tech.wmin_m, tech.length_m, 0.6 * tech.supply_v
     for corner in tech.corners:
-        where = f"technology {tech.name!r}, corner {corner!r} ({tech.include(corner).splitlines()[-1]})"
+        condition = tech.at(corner)
+        where = f"technology {tech.name!r}, corner {corner!r} ({condition.include().splitlines()[-1]})"
         try:
-            session = DirectSession(tech, corner)
+            session = DirectSession(condition)
         except SimulationError as exc:
             names = f"nmos {tech.nmos.model!r} and pmos {tech.pmos.model!r}"
             raise ModelCheckError(

@@ -32,7 +32,7 @@ from scipy.ndimage import map_coordinates
 
 from lut.build import build_or_load, cache_path, default_grid, provenance
 from lut.table import SIMULATED, LutTable
-from lut.technology import Technology, check_temperature, get_technology
+from lut.technology import Condition, Technology, resolve_condition
 
 ArrayLike = float | np.ndarray
 TWO_PHI_F_V = 0.7  # V, a typical 2 phi_F of bulk CMOS; the exact value matters little (see docs/lut.md)
@@ -308,20 +308,15 @@ def _check_length_gap(length: np.ndarray, lengths: np.ndarray) -> None:
 _loaded: dict[tuple[Path, str], Lut] = {}
 
 
-def load_lut(
-    tech: Technology | str | None, device: str, corner: str | None = None, temp_c: float = 27.0
-) -> Lut:
-    """The table of one device at a corner and temperature, built (and cached) on first use;
-    kept in memory per cache file, so repeated calls cost nothing."""
-    technology = tech if isinstance(tech, Technology) else get_technology(tech)
+def load_lut(condition: Condition, device: str) -> Lut:
+    """The table of one device at a condition (``Technology.at``), built (and cached) on first
+    use; kept in memory per cache file, so repeated calls cost nothing."""
     kind = {"n": "nmos", "nmos": "nmos", "p": "pmos", "pmos": "pmos"}.get(str(device).lower())
     if kind is None:
         raise ValueError(f"unknown device {device!r}: choose 'nmos' or 'pmos'")
-    corner = technology.check_corner(corner)
-    temp_c = check_temperature(temp_c)
-    path = _table_path(technology, corner, temp_c)
+    path = _table_path(condition)
     if (path, kind) not in _loaded:
-        tables = build_or_load(technology, corner, temp_c).tables
+        tables = build_or_load(condition).tables
         _loaded.update({
             (path, device): Lut(table, path.with_name(f"{path.stem}.{device}.gmid.npz")) for device, table in tables.items()
         })
@@ -332,18 +327,19 @@ def load_lut(
 _paths: dict[tuple, Path] = {}
 
 
-def _table_path(technology: Technology, corner: str, temp_c: float) -> Path:
+def _table_path(condition: Condition) -> Path:
     """The cache file of a table, remembered per model file version: hashing the provenance at
     every look-up cost more than the look-up itself (sizing an OTA makes about a hundred)."""
+    technology = condition.technology
     stat = technology.model_file.stat()
-    key = (technology.name, str(technology.model_file), stat.st_mtime_ns, stat.st_size, corner, temp_c)
+    key = (technology.name, str(technology.model_file), stat.st_mtime_ns, stat.st_size, condition.corner, condition.temp_c)
     if key not in _paths:
-        _paths[key] = cache_path(provenance(technology, corner, temp_c, default_grid(technology))).resolve()
+        _paths[key] = cache_path(provenance(condition, default_grid(technology))).resolve()
     return _paths[key]
 
 
 def lookup(
-    tech: Technology | str | None,
+    tech: Condition | Technology | str | None,
     device: str,
     quantity: str,
     *,
@@ -353,14 +349,16 @@ def lookup(
     VDS: ArrayLike,
     VSB: ArrayLike = 0.0,
     corner: str | None = None,
-    temp_c: float = 27.0,
+    temp_c: float | None = None,
 ) -> ArrayLike:
-    """``lookup(tech, "nmos", "ID_W", gm_id=12, L=1e-6, VDS=0.9)``: see ``Lut.lookup``."""
-    return load_lut(tech, device, corner, temp_c).lookup(quantity, vgs=vgs, gm_id=gm_id, L=L, VDS=VDS, VSB=VSB)
+    """``lookup("sky130", "nmos", "ID_W", gm_id=12, L=1e-6, VDS=0.9, corner="ss")``: see
+    ``Lut.lookup``. ``tech``: a ``Condition`` (as the first sizing passes, unchecked here), or a
+    technology (name) checked at ``corner`` and ``temp_c`` (None: its default corner, 27 degC)."""
+    return load_lut(resolve_condition(tech, corner, temp_c), device).lookup(quantity, vgs=vgs, gm_id=gm_id, L=L, VDS=VDS, VSB=VSB)
 
 
 def lookup_vgs(
-    tech: Technology | str | None,
+    tech: Condition | Technology | str | None,
     device: str,
     *,
     gm_id: ArrayLike,
@@ -368,7 +366,7 @@ def lookup_vgs(
     VDS: ArrayLike,
     VSB: ArrayLike = 0.0,
     corner: str | None = None,
-    temp_c: float = 27.0,
+    temp_c: float | None = None,
 ) -> ArrayLike:
-    """The VGS giving ``gm_id``: see ``Lut.lookup_vgs``."""
-    return load_lut(tech, device, corner, temp_c).lookup_vgs(gm_id=gm_id, L=L, VDS=VDS, VSB=VSB)
+    """The VGS giving ``gm_id``: see ``Lut.lookup_vgs`` (and ``lookup`` for ``tech``)."""
+    return load_lut(resolve_condition(tech, corner, temp_c), device).lookup_vgs(gm_id=gm_id, L=L, VDS=VDS, VSB=VSB)

@@ -18,7 +18,7 @@ import numpy as np
 
 from lut.direct import direct_session
 from lut.lookup import Lut, load_lut
-from lut.technology import Technology, get_technology
+from lut.technology import Condition, Technology, resolve_condition
 
 CHECK_TOLERANCE = 0.005  # the corrected device's ID and gm/ID within 0.5 % of the targets
 MAX_ERROR = 0.02  # a check that cannot get within 2 % is an error, never a silent wrong width
@@ -68,7 +68,7 @@ class Sizing:
 
 
 def size_transistor(
-    tech: Technology | str | None,
+    tech: Condition | Technology | str | None,
     device: str,
     gm_id: float,
     id: float,  # noqa: A002 - the designer's name for the drain current
@@ -77,28 +77,31 @@ def size_transistor(
     vsb: float = 0.0,
     lam: float | None = None,
     corner: str | None = None,
-    temp_c: float = 27.0,
+    temp_c: float | None = None,
     *,
     check: bool = False,
     check_tolerance: float = CHECK_TOLERANCE,
 ) -> Sizing:
     """Size ``device`` for ``gm_id`` (S/A) at drain current ``id`` (A); the unrounded W meets ID
-    (exactly in the table; with ``check``, within ``check_tolerance`` in a direct ngspice run)."""
+    (exactly in the table; with ``check``, within ``check_tolerance`` in a direct ngspice run).
+    ``tech``: a ``Condition``, or a technology (name) at ``corner`` and ``temp_c`` (None: its
+    default corner, 27 degC)."""
     if not id > 0:
         raise ValueError(f"drain current {id!r} A must be positive")
     if not 0 < check_tolerance <= MAX_ERROR:
         raise ValueError(f"check tolerance {check_tolerance!r} must lie in (0, {MAX_ERROR}]")
-    technology = tech if isinstance(tech, Technology) else get_technology(tech)
+    condition = resolve_condition(tech, corner, temp_c)
+    technology = condition.technology
     lam = technology.lambda_m if lam is None else lam  # the width unit: the technology's lambda unless given
     if not lam > 0:
         raise ValueError(f"lambda {lam!r} m must be positive")
-    lut = load_lut(technology, device, corner, temp_c)
+    lut = load_lut(condition, device)
     at = {"gm_id": gm_id, "L": L, "VDS": vds, "VSB": vsb}
     id_per_w = float(lut.lookup("ID_W", **at))
     width_m = id / id_per_w
     vgs_v = float(lut.lookup_vgs(**at))
     if check:
-        return _checked(technology, lut, gm_id, id, L, vds, vsb, lam, corner, temp_c, width_m, vgs_v, check_tolerance)
+        return _checked(condition, lut, gm_id, id, L, vds, vsb, lam, width_m, vgs_v, check_tolerance)
     w_lambda = max(1, round(width_m / lam))
     gds_per_id = float(lut.lookup("GDS_ID", **at))
     return Sizing(
@@ -111,8 +114,8 @@ def size_transistor(
 
 
 def _checked(
-    tech: Technology, lut: Lut, gm_id: float, id_a: float, L: float, vds: float, vsb: float, lam: float,
-    corner: str | None, temp_c: float, width_m: float, vgs_v: float, tolerance: float,
+    condition: Condition, lut: Lut, gm_id: float, id_a: float, L: float, vds: float, vsb: float, lam: float,
+    width_m: float, vgs_v: float, tolerance: float,
 ) -> Sizing:
     """Correct the table's W and VGS by quasi-Newton (Broyden) steps on direct operating points.
 
@@ -123,7 +126,8 @@ def _checked(
     updates the Jacobian (Broyden's rank-one update) instead of paying two more runs for a
     finite-difference one (as scipy.optimize.root's hybr would). Steps are capped so that a wrong
     slope cannot throw the device out of saturation."""
-    session = direct_session(tech, corner, temp_c)
+    tech = condition.technology
+    session = direct_session(condition)
     table_width_m = width_m
     jacobian: np.ndarray | None = None
     target = np.log([id_a, gm_id])

@@ -222,20 +222,22 @@ class Technology:
             return self.pmos
         raise ValueError(f"unknown device {polarity!r}: choose 'nmos' or 'pmos'")
 
-    def check_corner(self, corner: str | None) -> str:
+    def at(self, corner: str | None = None, temp_c: float = 27.0) -> "Condition":
+        """This technology at a corner (None: its default) and temperature (degC), checked here
+        once: the ``Condition`` carries its validity down to the decks and tables, which do not
+        check it again. An unknown corner lists the valid ones; a temperature outside
+        ``TEMPERATURE_RANGE_C`` names the range."""
         corner = corner or self.default_corner
         if corner not in self.corners:
             raise UnknownTechnology(
                 f"technology {self.name!r} has no corner {corner!r}; valid corners: {', '.join(self.corners)}"
             )
-        return corner
+        return Condition(self, corner, check_temperature(temp_c))
 
     def include(self, corner: str | None = None) -> str:
-        """The netlist lines that load this technology's models at a corner."""
-        corner = self.check_corner(corner)
-        section, path = self.corners[corner], self.corner_files.get(corner, str(self.model_file))
-        lines = [*self.extra_includes, f'.lib "{path}" {section}' if section else f'.include "{path}"']
-        return "\n".join(lines)
+        """The netlist lines that load this technology's models at a corner (hand-written decks:
+        ``self.at(corner).include()``)."""
+        return self.at(corner).include()
 
     def model_hash(self) -> str:
         """SHA-256 of every model file (``model_root``, else the model file's folder, and the
@@ -266,6 +268,61 @@ class Technology:
             if data.get(key) is not None:
                 data[key] = tuple(data[key])
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class Condition:
+    """A technology at one corner and temperature: what a deck, a table or a sizing is made at.
+
+    Made by ``Technology.at``, which checked the corner and the temperature; the code below the
+    edge that made it (netlists, the tables' build and look-up, testbenches, the first sizing)
+    takes it as it is. Pickled as names (``_condition``): a worker process, maybe on another
+    machine, resolves them once against its own registry, as it did when jobs carried names.
+    """
+
+    technology: Technology
+    corner: str
+    temp_c: float
+
+    @property
+    def section(self) -> str:
+        """The ``.lib`` section of the corner ("" when the model file is included whole)."""
+        return self.technology.corners[self.corner]
+
+    @property
+    def model_file(self) -> str:
+        """The model file of the corner: its own file, else the technology's."""
+        return self.technology.corner_files.get(self.corner, str(self.technology.model_file))
+
+    def include(self) -> str:
+        """The netlist lines that load the technology's models at this corner."""
+        path, section = self.model_file, self.section
+        lines = [*self.technology.extra_includes, f'.lib "{path}" {section}' if section else f'.include "{path}"']
+        return "\n".join(lines)
+
+    def __hash__(self) -> int:  # a Technology holds dicts: hashed by what names it
+        return hash((self.technology.name, self.corner, self.temp_c))
+
+    def __reduce__(self) -> tuple:
+        return _condition, (self.technology.name, self.corner, self.temp_c)
+
+
+def _condition(technology: str, corner: str, temp_c: float) -> Condition:
+    return get_technology(technology).at(corner, temp_c)
+
+
+def resolve_condition(technology: "Condition | Technology | str | None", corner: str | None = None,
+                      temp_c: float | None = None) -> Condition:
+    """The edge of every public entry point that takes names (a CLI option, an API field,
+    ``OtaTestbench("fig7", "sky130", "ss", 85)``): a ``Condition`` passes as it is (it was checked
+    when it was made), a technology or its name is checked once at ``corner`` (None: its default)
+    and ``temp_c`` (None: 27 degC)."""
+    if isinstance(technology, Condition):
+        if corner is not None or temp_c is not None:
+            raise TypeError("a Condition already has its corner and temperature: give neither again")
+        return technology
+    tech = technology if isinstance(technology, Technology) else get_technology(technology)
+    return tech.at(corner, 27.0 if temp_c is None else temp_c)
 
 
 @functools.cache

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from lut.technology import Technology, get_technology
+from lut.technology import Condition, Technology, resolve_condition
 from mismatch.model import MismatchModel, mismatch_model
 from ota.topology import Topology, get_topology
 
@@ -191,9 +191,9 @@ def run_montecarlo(
     var: Sequence[int],
     samples: int,
     seed: int,
-    technology: str | Technology = "generic180",
-    corner: str = "tt",
-    temp_c: float = 27.0,
+    technology: Condition | Technology | str = "generic180",
+    corner: str | None = None,
+    temp_c: float | None = None,
     *,
     workers: int = 1,
     parallel: Parallel | None = None,
@@ -208,15 +208,15 @@ def run_montecarlo(
     from optimizer.evaluation import SampleJob, SimulationJob, simulation_backend
     from ota.sizing import evaluation_bias_v
 
-    tech = technology if isinstance(technology, Technology) else get_technology(technology)
+    condition = resolve_condition(technology, corner, temp_c)
+    tech, corner, temp_c = condition.technology, condition.corner, condition.temp_c
     shape = get_topology(topology)
     checked = shape.check_var(list(var), tech)
-    corner = tech.check_corner(corner)
     model = mismatch_model(tech)
     sigmas = device_sigmas(shape, checked, model, tech, vth=vth, beta=beta, devices=devices)
     shifts = draw_shifts(sigmas, samples, seed)
-    nominal = SimulationJob.widths_only(shape.name, tech.name, corner, temp_c, evaluation_bias_v(shape.name, tech, corner, temp_c, bias_v))
-    job = SampleJob(shape.name, tech.name, corner, float(temp_c), nominal.bias_v, nominal.space)
+    nominal = SimulationJob.widths_only(shape.name, condition, evaluation_bias_v(shape.name, condition, bias_v))
+    job = SampleJob(shape.name, condition, nominal.bias_v, nominal.space)
     started = time.perf_counter()
     if parallel is None:
         with simulation_backend(nominal, workers) as opened:

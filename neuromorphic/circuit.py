@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from engine import Engine, open_engine
 from gmopt import paper
-from lut.technology import Technology, check_temperature, get_technology
+from lut.technology import Condition, Technology, get_technology
 from ota.netlist import instance_line, subcircuit
 from ota.topology import get_topology
 
@@ -65,16 +65,16 @@ class Setup:
     supply_scale: float = 1.0
     inverter_scale: float = 1.0
     tech: Technology = field(init=False, repr=False, compare=False)
+    condition: Condition = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "var", tuple(get_topology(self.topology).check_var(list(self.var))))
-        tech = get_technology(self.technology)
-        object.__setattr__(self, "tech", tech)
-        object.__setattr__(self, "corner", tech.check_corner(self.corner))
+        condition = get_technology(self.technology).at(self.corner, self.temp_c)
+        for name, value in (("condition", condition), ("tech", condition.technology), ("corner", condition.corner), ("temp_c", condition.temp_c)):
+            object.__setattr__(self, name, value)
         low, high = SUPPLY_SCALE_LIMITS
         if not low <= self.supply_scale <= high:
             raise ValueError(f"supply scale {self.supply_scale} is outside [{low}, {high}] (1.0 = the paper's +-0.9 V)")
-        object.__setattr__(self, "temp_c", check_temperature(self.temp_c))
         if not 0.01 <= self.inverter_scale <= 1000:
             raise ValueError(f"inverter scale {self.inverter_scale} is outside [0.01, 1000] (the paper uses 1 and 100)")
 
@@ -101,7 +101,7 @@ class Setup:
         nodes = ("0", inn or terminal, terminal, "vdd", "vss", control, "vbn", "vb1", "vb2", "vb3", "vbp")
         inverter_l = f"{paper.INVERTER_LENGTH_M:g}"
         return {
-            "include": self.tech.include(self.corner),
+            "include": self.condition.include(),
             "temp_c": self.temp_c,
             "ota_subckt": subcircuit(self.topology, self.tech),
             "params": [(v.name, value) for v, value in zip(topology.variables, self.var)],

@@ -68,8 +68,8 @@ def run_pvt(
     """The neuron and the emulator at every corner x temperature x supply point."""
     tech = get_technology(technology)
     corners = list(corners or tech.corners)
-    for corner in corners:
-        tech.check_corner(corner)
+    for corner in corners:  # before any case starts: its workers check their own condition again
+        tech.at(corner)
     checked = resolve_var(topology, var, widths_um)
     points = list(itertools.product(corners, temperatures_c, supply_scales))
     if not points:

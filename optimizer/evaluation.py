@@ -29,6 +29,7 @@ from pymoo.core.problem import LoopedElementwiseEvaluation
 from pymoo.parallelization import DaskParallelization
 
 from engine import SimulationError
+from lut.technology import Condition
 from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
 
@@ -54,25 +55,24 @@ class CircuitLoadError(SimulationError):
     resuming it cannot help until the technology's model files (or its registration) are fixed."""
 
 
-def _testbench(topology: str, technology: str, corner: str, temp_c: float, bias_v: tuple[tuple[str, float], ...],
+def _testbench(topology: str, condition: Condition, bias_v: tuple[tuple[str, float], ...],
                length_labels: tuple[str, ...], shiftable: bool = False) -> Any:
     """This worker's testbench; a Monte Carlo gets its own ``shiftable`` one (loaded on first use),
     so nominal evaluations keep their deck. A load that failed once fails again at once, without
     re-reading the models (a sky130 load takes about 10 s)."""
     from ota.testbench import OtaTestbench  # imported in the worker, where it is used
 
-    key = (topology, technology, corner, temp_c, bias_v, length_labels, shiftable)
+    key = (topology, condition, bias_v, length_labels, shiftable)
     if key not in _TESTBENCHES and key not in _LOAD_FAILURES:
         try:
             _TESTBENCHES[key] = OtaTestbench(
-                topology=topology, technology=technology, corner=corner, temp_c=temp_c, bias_v=dict(bias_v),
-                length_labels=length_labels, shiftable=shiftable,
+                topology=topology, technology=condition, bias_v=dict(bias_v), length_labels=length_labels, shiftable=shiftable,
             )
         except Exception as exc:  # anything: a worker that raises at start-up is respawned, forever
             reason = str(exc) if isinstance(exc, SimulationError) else f"{type(exc).__name__}: {exc}"
             _LOAD_FAILURES[key] = (
-                f"the {topology} circuit does not load in technology {technology!r} at corner {corner}, "
-                f"{temp_c:g} degC: {reason}\n{NOT_RESUMABLE}"
+                f"the {topology} circuit does not load in technology {condition.technology.name!r} at corner {condition.corner}, "
+                f"{condition.temp_c:g} degC: {reason}\n{NOT_RESUMABLE}"
             )
     if key in _LOAD_FAILURES:
         raise CircuitLoadError(_LOAD_FAILURES[key])
@@ -81,39 +81,40 @@ def _testbench(topology: str, technology: str, corner: str, temp_c: float, bias_
 
 @dataclass(frozen=True)
 class SimulationJob:
-    """What a worker needs to simulate candidates of one run: names and numbers only (picklable)."""
+    """What a worker needs to simulate candidates of one run: names and numbers only (picklable:
+    a ``Condition`` travels as its names, and a worker process resolves them against its own
+    registry)."""
 
     topology: str
-    technology: str
-    conditions: tuple[tuple[str, float], ...]
+    conditions: tuple[Condition, ...]
     bias_v: tuple[tuple[str, float], ...]
     space: DesignSpace
 
     @classmethod
-    def from_spec(cls, spec: RunSpec, space: DesignSpace) -> "SimulationJob":
-        """From a spec resolved by ``optimizer.runner.prepare_run`` (its bias voltages are set)."""
+    def from_spec(cls, spec: RunSpec, space: DesignSpace, conditions: Sequence[Condition]) -> "SimulationJob":
+        """From a spec resolved by ``optimizer.runner.prepare_run`` (its bias voltages are set) and
+        its ``conditions``, in the order of ``spec.conditions``."""
         if spec.bias_v is None:
             raise ValueError("the run spec's bias voltages are not resolved: pass it through optimizer.runner.prepare_run")
-        return cls(spec.topology, spec.technology, tuple(spec.conditions), tuple(sorted(spec.bias_v.items())), space)
+        return cls(spec.topology, tuple(conditions), tuple(sorted(spec.bias_v.items())), space)
 
     @classmethod
-    def widths_only(cls, topology: str, technology: str, corner: str, temp_c: float, bias_v: Mapping[str, float]) -> "SimulationJob":
+    def widths_only(cls, topology: str, condition: Condition, bias_v: Mapping[str, float]) -> "SimulationJob":
         """A job for designs outside a run (a Monte Carlo of one design): one condition, rows of widths only."""
-        from lut.technology import get_technology
         from ota.topology import get_topology
 
-        tech, shape = get_technology(technology), get_topology(topology)
+        tech, shape = condition.technology, get_topology(topology)
         space = DesignSpace(tuple(v.label for v in shape.variables), tech.var_bounds, tech.grid_m)
-        return cls(shape.name, tech.name, ((corner, float(temp_c)),), tuple(sorted(bias_v.items())), space)
+        return cls(shape.name, (condition,), tuple(sorted(bias_v.items())), space)
 
-    def _testbench(self, corner: str, temp_c: float) -> Any:
-        return _testbench(self.topology, self.technology, corner, temp_c, self.bias_v, self.space.length_labels)
+    def _testbench(self, condition: Condition) -> Any:
+        return _testbench(self.topology, condition, self.bias_v, self.space.length_labels)
 
     def warm_up(self) -> None:
         """Load every condition's circuit once, before timing starts; ``CircuitLoadError`` if one does not load."""
         with _LOCK:
-            for corner, temp_c in self.conditions:
-                self._testbench(corner, temp_c)
+            for condition in self.conditions:
+                self._testbench(condition)
 
     def start_worker(self) -> None:
         """The pool initializer: ``warm_up``, keeping a load failure for the candidates to raise
@@ -131,9 +132,9 @@ class SimulationJob:
         candidate = self.space.split(row)
         results = []
         with _LOCK:
-            for corner, temp_c in self.conditions:
+            for condition in self.conditions:
                 try:
-                    testbench = self._testbench(corner, temp_c)
+                    testbench = self._testbench(condition)
                 except CircuitLoadError as exc:
                     return {"load_error": str(exc)}
                 result = testbench.evaluate(list(candidate.var), dict(candidate.lengths_m), dict(candidate.bias_v) or None)
@@ -157,9 +158,7 @@ class SampleJob:
     """
 
     topology: str
-    technology: str
-    corner: str
-    temp_c: float
+    condition: Condition
     bias_v: tuple[tuple[str, float], ...]
     space: DesignSpace
 
@@ -167,8 +166,7 @@ class SampleJob:
         row, samples = task
         candidate = self.space.split(row)
         with _LOCK:
-            testbench = _testbench(self.topology, self.technology, self.corner, self.temp_c, self.bias_v,
-                                   self.space.length_labels, shiftable=True)
+            testbench = _testbench(self.topology, self.condition, self.bias_v, self.space.length_labels, shiftable=True)
             return [
                 testbench.evaluate(list(candidate.var), dict(candidate.lengths_m), dict(candidate.bias_v) or None, shifts).to_dict(curves=False)
                 for shifts in samples

@@ -134,7 +134,7 @@ class FollowUps:
             work += chunks
             owners += [position] * len(chunks)
         biases = tuple(sorted((self.spec.bias_v or {}).items()))
-        answers = self.parallel(SampleJob(self.spec.topology, self.spec.technology, self.corner, self.temp_c, biases, self.space), work)
+        answers = self.parallel(SampleJob(self.spec.topology, get_technology(self.spec.technology).at(self.corner, self.temp_c), biases, self.space), work)
         per_candidate: list[list[dict]] = [[] for _ in candidates]
         for position, chunk in zip(owners, answers):
             per_candidate[position] += chunk

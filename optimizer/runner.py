@@ -20,6 +20,7 @@ import numpy as np
 from pymoo.core.population import Population
 
 from optimizer.algorithm import build_nsga2, seeded_population
+from lut.technology import Condition
 from optimizer.evaluation import STORED_CURVES, CircuitLoadError, SimulationJob, simulation_backend
 from optimizer.followup import FollowUps, check_spec
 from optimizer.problem import (
@@ -89,6 +90,11 @@ def provenance(spec: RunSpec) -> dict[str, Any]:
 def check_run(spec: RunSpec) -> Any:
     """Check the spec against what exists (technology, corners, the technology's Var range and
     lambda, bias pins); cheap, so the API can answer 422 at once. Returns the topology."""
+    return _checked_run(spec)[0]
+
+
+def _checked_run(spec: RunSpec) -> tuple[Any, tuple[Condition, ...]]:
+    """``check_run``, with the run's conditions (``spec.conditions``, each checked here once)."""
     from lut.technology import get_technology
     from ota.topology import get_topology
 
@@ -97,9 +103,10 @@ def check_run(spec: RunSpec) -> Any:
     except ValueError as exc:
         raise SpecError("technology", str(exc)) from exc
     topology = get_topology(spec.topology)
+    conditions: list[Condition] = []
     for position, corner in enumerate(spec.corners):
-        try:
-            technology.check_corner(corner)
+        try:  # the temperatures passed the spec's own field type: only a corner can be wrong
+            conditions += [technology.at(corner, temp_c) for temp_c in spec.temps_c]
         except ValueError as exc:
             raise SpecError(f"corners.{position}", str(exc)) from exc
     low, high = technology.var_bounds
@@ -133,18 +140,22 @@ def check_run(spec: RunSpec) -> Any:
                 f"{technology.vss_v:g} to {technology.vdd_v:g} V (missing {missing}, unknown {unknown}, outside {outside})"
             )
     check_spec(spec, constraint_names(spec, follow_ups=False))
-    return topology
+    return topology, tuple(conditions)
 
 
 def prepare_run(spec: RunSpec) -> RunSpec:
     """The spec with every technology default filled in: Var bounds, lambda, and the bias voltages
     (the technology's fixed ones, or derived once by the first sizing at the first corner and
     temperature). The resolved spec is what the run stores, simulates and resumes with."""
-    from lut.technology import get_technology
+    return _prepared_run(spec)[0]
+
+
+def _prepared_run(spec: RunSpec) -> tuple[RunSpec, Any, tuple[Condition, ...]]:
+    """``prepare_run``, with the topology and the conditions ``_checked_run`` resolved."""
     from ota.sizing import GmIdChoice, derive_bias_v, spec_gm_range_s
 
-    check_run(spec)
-    technology = get_technology(spec.technology)
+    topology, conditions = _checked_run(spec)
+    technology = conditions[0].technology
     bias_v = spec.bias_v
     if bias_v is None:
         if spec.derive_bias or technology.bias_v is None:
@@ -153,13 +164,14 @@ def prepare_run(spec: RunSpec) -> RunSpec:
             limits = spec.constraints
             gm_range_s = spec_gm_range_s(limits.gain_min_db, limits.bandwidth_min_hz, limits.gm_min_s, limits.gm_max_s)
             choice = GmIdChoice(gm_target_s=math.sqrt(gm_range_s[0] * gm_range_s[1]))
-            bias_v = derive_bias_v(spec.topology, technology, spec.corners[0], spec.temps_c[0], choice)
+            bias_v = derive_bias_v(spec.topology, conditions[0], choice)
         else:
-            bias_v = {pin: technology.bias_v[pin] for pin in check_run(spec).bias_pins}
-    return spec.model_copy(update={
+            bias_v = {pin: technology.bias_v[pin] for pin in topology.bias_pins}
+    prepared = spec.model_copy(update={
         "var_min": spec.var_min or technology.var_bounds[0], "var_max": spec.var_max or technology.var_bounds[1],
         "lambda_m": technology.lambda_m, "bias_v": {pin: round(float(v), 6) for pin, v in bias_v.items()},
     })
+    return prepared, topology, conditions
 
 
 class _EvaluationSession:
@@ -248,19 +260,23 @@ def _check_store(spec: RunSpec, store: RunStore, resume: bool) -> None:
         raise ValueError(f"cannot resume: the spec differs from the stored run in {', '.join(changed)}")
 
 
-def _stored_or_prepared(spec: RunSpec, store: RunStore, resume: bool) -> RunSpec:
+def _stored_or_prepared(spec: RunSpec, store: RunStore, resume: bool) -> tuple[RunSpec, Any, tuple[Condition, ...]]:
     """A resumed run keeps the resolved spec it stored (its derived biases above all): the
-    request's technology defaults are filled in the same way, so an unchanged request matches."""
+    request's technology defaults are filled in the same way, so an unchanged request matches.
+    Returns the spec, checked, with its topology and conditions."""
     header = store.read_header()
     if header is not None and resume:
         stored = RunSpec.parse(header[0], source="the stored run spec")
         defaults = {key: getattr(stored, key) for key in ("var_min", "var_max", "lambda_m", "bias_v") if getattr(spec, key) is None}
-        return spec.model_copy(update=defaults)
-    return prepare_run(spec)
+        spec = spec.model_copy(update=defaults)  # only fields the request left empty: its own values are all checked
+        return spec, *_checked_run(spec)
+    return _prepared_run(spec)
 
 
-def _new_algorithm(spec: RunSpec, space: DesignSpace, length_m: float) -> tuple[Any, str]:
-    """NSGA-II set up on the run's problem, and what the seeded start could not size ('' if all)."""
+def _new_algorithm(spec: RunSpec, job: SimulationJob, length_m: float) -> tuple[Any, str]:
+    """NSGA-II set up on the run's problem, and what the seeded start could not size ('' if all);
+    the seeds are sized at the run's first condition."""
+    space = job.space
     initial, note = None, ""
     if spec.seeding == "gmid":
         from ota.sizing import gm_id_variants, spec_gm_range_s
@@ -268,8 +284,7 @@ def _new_algorithm(spec: RunSpec, space: DesignSpace, length_m: float) -> tuple[
         limits = spec.constraints
         gm_range_s = spec_gm_range_s(limits.gain_min_db, limits.bandwidth_min_hz, limits.gm_min_s, limits.gm_max_s)
         sizings, problems = gm_id_variants(
-            spec.topology, spec.pop_size, spec.seed, spec.technology, corner=spec.corners[0], temp_c=spec.temps_c[0],
-            gm_range_s=gm_range_s, bias_v=spec.bias_v,
+            spec.topology, spec.pop_size, spec.seed, job.conditions[0], gm_range_s=gm_range_s, bias_v=spec.bias_v,
         )
         if problems:
             start = "random start" if not sizings else f"{len(sizings)} sized"
@@ -291,14 +306,12 @@ def run_optimization(
     resume: bool = True,
 ) -> RunSummary:
     """Run (or continue) one optimization to its last generation, a stop request, or an error."""
-    from lut.technology import get_technology
-
-    topology = check_run(spec)
-    spec = _stored_or_prepared(spec, store, resume)
+    spec, topology, conditions = _stored_or_prepared(spec, store, resume)
     _check_store(spec, store, resume)
-    technology = get_technology(spec.technology)
+    technology = conditions[0].technology
     space = design_space(spec, topology, technology)
-    job = SimulationJob.from_spec(spec, space)
+    # the conditions were checked once, with the spec; the job, the seeding and the workers take them as they are
+    job = SimulationJob.from_spec(spec, space, conditions)
     try:
         # The workers start and load their circuits while this process sizes the seeded
         # population: on two cores that hides most of the start-up of a 20 x 50 run.
@@ -334,7 +347,7 @@ def _run_generations(
         state = pickle.loads(checkpoint[1])
         algorithm, session.next_index, generation = state["algorithm"], state["next_index"], checkpoint[0] + 1
     else:
-        (algorithm, session.seeding_note), generation = _new_algorithm(spec, session.job.space, length_m), 0
+        (algorithm, session.seeding_note), generation = _new_algorithm(spec, session.job, length_m), 0
     algorithm.problem.evaluate_batch = session.evaluate_batch
     started = time.perf_counter()
     first_generation = generation

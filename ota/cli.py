@@ -77,15 +77,16 @@ def evaluate(
     from ota.testbench import OtaTestbench
 
     with user_errors():
-        shape, technology = get_topology(topology), get_technology(tech)
+        shape, condition = get_topology(topology), get_technology(tech).at(corner, temp)
+        technology = condition.technology
         if widths and widths_um:
             raise ValueError("give either --widths (Var integers) or --widths-um (micrometres), not both")
         if widths:
             var = shape.check_var(_numbers(widths, float, "--widths"), technology)
         else:
             var = shape.var_from_um(_numbers(widths_um, float, "--widths-um") if widths_um else shape.reference_widths_um, technology)
-        bias_v = evaluation_bias_v(topology, technology, corner, temp, _bias(bias))
-        with OtaTestbench(topology, technology, corner, temp, backend=backend, bias_v=bias_v) as bench:  # type: ignore[arg-type]
+        bias_v = evaluation_bias_v(topology, condition, _bias(bias))
+        with OtaTestbench(topology, condition, backend=backend, bias_v=bias_v) as bench:  # type: ignore[arg-type]
             result = bench.evaluate(var)
         if plot is not None:
             from ota.plot import plot_result
@@ -109,8 +110,9 @@ def size_ota(
     from ota.sizing import checked_first_sizing
 
     with user_errors():
-        technology = get_technology(tech)
-        plan, result, problems = checked_first_sizing(topology, technology, corner, temp)
+        condition = get_technology(tech).at(corner, temp)
+        technology = condition.technology
+        plan, result, problems = checked_first_sizing(topology, condition)
         data = result.to_dict(curves=False)
         if json_output:
             print_json(data | {"plan": plan.to_dict(), "problems": problems})

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from gmopt import paper
-from lut.technology import Technology, get_technology
+from lut.technology import Condition, Technology, get_technology, resolve_condition
 from ota.topology import BIAS_PINS, PORTS, Topology, get_topology
 from spice_templates import render
 
@@ -93,15 +93,14 @@ def instance_line(topology_name: str, name: str = INSTANCE, nodes: Sequence[str]
 def testbench_netlist(
     topology_name: str,
     var: Sequence[int],
-    technology: str | Technology = "generic180",
-    corner: str = "tt",
-    temp_c: float = 27.0,
+    condition: Condition,
     with_control: bool = False,
     bias_v: Mapping[str, float] | None = None,
     lengths_m: Mapping[str, float] | None = None,
     device_saves: Sequence[str] = (),
 ) -> str:
-    """The open-loop testbench (see the template's header); ``with_control`` adds the dc and ac analyses for ``ngspice -b``.
+    """The open-loop testbench at ``condition`` (see the template's header); ``with_control`` adds
+    the dc and ac analyses for ``ngspice -b``.
 
     ``bias_v``: the OTA's bias voltages by pin (None: the technology's own, which only technologies
     with fixed biases have; others get theirs from the first sizing, ``ota.sizing.plan_sizing``).
@@ -109,7 +108,7 @@ def testbench_netlist(
     ``device_saves``: more quantities of every device to save (a Monte Carlo reads ``delvto`` and ``mulu0``).
     """
     topology = get_topology(topology_name)
-    tech = _technology(technology)
+    tech = condition.technology
     checked = topology.check_var(var, tech)
     lengths = dict(lengths_m or {})
     for label, length in lengths.items():
@@ -121,8 +120,8 @@ def testbench_netlist(
     params += [(length_parameter(topology, label), length) for label, length in lengths.items()]
     return render(
         "testbenches/ota_open_loop.cir.j2",
-        title=topology.title, tech=tech.name, corner=tech.check_corner(corner), temp_c=temp_c,
-        include=tech.include(corner), subckt=subcircuit(topology_name, tech, tuple(lengths)),
+        title=topology.title, tech=tech.name, corner=condition.corner, temp_c=condition.temp_c,
+        include=condition.include(), subckt=subcircuit(topology_name, tech, tuple(lengths)),
         lambda_m=tech.lambda_m, params=params,
         vdd_v=tech.vdd_v, vss_v=tech.vss_v, bias=bias_sources(topology, tech, bias_v), input_cm_v=tech.input_cm_v,
         instance=instance_line(topology_name, length_labels=tuple(lengths)), cl_f=paper.LOAD_CAPACITANCE_F, hold_h=HOLD_INDUCTANCE_H,
@@ -150,11 +149,14 @@ def bias_sources(topology: Topology, tech: Technology, bias_v: Mapping[str, floa
 def standalone_netlist(
     topology_name: str,
     var: Sequence[int],
-    technology: str | Technology = "generic180",
-    corner: str = "tt",
-    temp_c: float = 27.0,
+    technology: Condition | Technology | str = "generic180",
+    corner: str | None = None,
+    temp_c: float | None = None,
     bias_v: Mapping[str, float] | None = None,
     lengths_m: Mapping[str, float] | None = None,
 ) -> str:
-    """A self-contained deck (models by absolute path) that ``ngspice -b`` or any SPICE tool runs as is."""
-    return testbench_netlist(topology_name, var, technology, corner, temp_c, with_control=True, bias_v=bias_v, lengths_m=lengths_m)
+    """A self-contained deck (models by absolute path) that ``ngspice -b`` or any SPICE tool runs
+    as is; ``technology`` a ``Condition``, or a technology (name) at ``corner`` and ``temp_c``
+    (None: its default corner, 27 degC)."""
+    condition = resolve_condition(technology, corner, temp_c)
+    return testbench_netlist(topology_name, var, condition, with_control=True, bias_v=bias_v, lengths_m=lengths_m)

@@ -52,7 +52,7 @@ from scipy.optimize import brentq, minimize_scalar
 from gmopt import paper
 from lut.lookup import load_lut, lookup, lookup_vgs
 from lut.sizing import size_transistor
-from lut.technology import Technology, get_technology
+from lut.technology import Condition, Technology, resolve_condition
 from ota.topology import BiasRule, Topology, Variable, get_topology
 
 # gm/ID (S/A) by role: mirrors and their diode loads share a VGS, hence one gm/ID (their width
@@ -153,23 +153,22 @@ class _Stack:
     from it by LUT look-ups at the bias each device sees. Quantities are per device width or
     per ampere (ID_W, GM_ID, GDS_ID ...), so the split does not depend on the current."""
 
-    tech: Technology
+    condition: Condition
     device: str
-    corner: str
-    temp_c: float
     budget_v: float
     feed_vds_v: float | None
 
+    @property
+    def tech(self) -> Technology:
+        return self.condition.technology
+
     def diode(self, quantity: str, diode_vgs_v: float) -> float:
-        return float(lookup(
-            self.tech, self.device, quantity, vgs=diode_vgs_v, L=self.tech.length_m, VDS=diode_vgs_v,
-            corner=self.corner, temp_c=self.temp_c,
-        ))
+        return float(lookup(self.condition, self.device, quantity, vgs=diode_vgs_v, L=self.tech.length_m, VDS=diode_vgs_v))
 
     def cascode(self, quantity: str, diode_vgs_v: float) -> float:
         return float(lookup(
-            self.tech, self.device, quantity, vgs=self.budget_v - diode_vgs_v, L=self.tech.length_m,
-            VDS=self.cascode_vds_v(diode_vgs_v), VSB=self.cascode_vsb_v(diode_vgs_v), corner=self.corner, temp_c=self.temp_c,
+            self.condition, self.device, quantity, vgs=self.budget_v - diode_vgs_v, L=self.tech.length_m,
+            VDS=self.cascode_vds_v(diode_vgs_v), VSB=self.cascode_vsb_v(diode_vgs_v),
         ))
 
     def cascode_vds_v(self, diode_vgs_v: float) -> float:
@@ -180,13 +179,13 @@ class _Stack:
         return self.tech.supply_v - self.feed_vds_v - diode_vgs_v
 
     def cascode_vsb_v(self, diode_vgs_v: float) -> float:
-        return min(diode_vgs_v, _max_vsb_v(self.tech, self.device, self.corner, self.temp_c))
+        return min(diode_vgs_v, _max_vsb_v(self.condition, self.device))
 
     @property
     def bracket_v(self) -> tuple[float, float]:
         """Diode VGS from a quarter of the budget (deep weak inversion) to three quarters or the
         table's largest VSB (the cascode then in weak inversion): the split lies well inside."""
-        return 0.25 * self.budget_v, min(0.75 * self.budget_v, _max_vsb_v(self.tech, self.device, self.corner, self.temp_c))
+        return 0.25 * self.budget_v, min(0.75 * self.budget_v, _max_vsb_v(self.condition, self.device))
 
     def total_width_per_a(self, diode_vgs_v: float) -> float:
         """Width of diode plus cascode per ampere of stack current (m/A)."""
@@ -234,28 +233,29 @@ def _root_or_edge(func: Callable[[float], float], bracket: tuple[float, float]) 
 
 def plan_sizing(
     topology_name: str,
-    technology: str | Technology = "generic180",
-    corner: str = "tt",
-    temp_c: float = 27.0,
+    technology: Condition | Technology | str = "generic180",
+    corner: str | None = None,
+    temp_c: float | None = None,
     choice: GmIdChoice = GmIdChoice(),
     bias_v: Mapping[str, float] | None = None,
 ) -> SizingPlan:
     """The gm/ID first sizing of ``topology_name`` with its tail current, input gm/ID, ratio B
     and bias voltages: ``bias_v`` (V by pin) or the technology's fixed ones when given, else
-    derived from the tables (see the module's docstring)."""
+    derived from the tables (see the module's docstring). ``technology``: a ``Condition``, or a
+    technology (name) at ``corner`` and ``temp_c`` (None: its default corner, 27 degC)."""
     topology = get_topology(topology_name)
-    tech = technology if isinstance(technology, Technology) else get_technology(technology)
-    corner = tech.check_corner(corner)
-    choice, moved = _covered_choice(tech, choice, corner, temp_c)
-    plan = _plan_at(topology, tech, corner, temp_c, choice, bias_v)
+    condition = resolve_condition(technology, corner, temp_c)
+    choice, moved = _covered_choice(condition, choice)
+    plan = _plan_at(topology, condition, choice, bias_v)
     return replace(plan, notes=moved + plan.notes)
 
 
-def _covered_choice(tech: Technology, choice: GmIdChoice, corner: str, temp_c: float) -> tuple[GmIdChoice, tuple[str, ...]]:
+def _covered_choice(condition: Condition, choice: GmIdChoice) -> tuple[GmIdChoice, tuple[str, ...]]:
     """The choice with every gm/ID moved into what both tables cover (at the default L, VSB = 0,
     |VDS| = supply / 3, with 5 % to spare for the body effect and other biases), and notes saying
     which moved: a run's seeded start never stops on a gm/ID a technology cannot reach."""
-    ranges = [load_lut(tech, device, corner, temp_c).gm_id_range(L=tech.length_m, VDS=tech.supply_v / 3) for device in ("nmos", "pmos")]
+    tech = condition.technology
+    ranges = [load_lut(condition, device).gm_id_range(L=tech.length_m, VDS=tech.supply_v / 3) for device in ("nmos", "pmos")]
     low, high = max(r[0] for r in ranges), 0.95 * min(r[1] for r in ranges)
     moved, changes = [], {}
     for name in ("input_pair", "mirror", "cascode", "stack_cascode"):
@@ -266,15 +266,15 @@ def _covered_choice(tech: Technology, choice: GmIdChoice, corner: str, temp_c: f
     return replace(choice, **changes), tuple(moved)
 
 
-def _plan_at(topology: Topology, tech: Technology, corner: str, temp_c: float, choice: GmIdChoice,
-             bias_v: Mapping[str, float] | None) -> SizingPlan:
+def _plan_at(topology: Topology, condition: Condition, choice: GmIdChoice, bias_v: Mapping[str, float] | None) -> SizingPlan:
     """``plan_sizing`` once the choice is within the tables."""
+    tech = condition.technology
     fixed_v = dict(bias_v) if bias_v is not None else tech.bias_v
     if fixed_v is not None and not set(topology.bias_pins) <= set(fixed_v):
         raise ValueError(f"bias voltages {sorted(fixed_v)} lack pins {sorted(set(topology.bias_pins) - set(fixed_v))} of {topology.name!r}")
     derive = fixed_v is None
     if not derive:
-        return _plan(topology, tech, corner, temp_c, choice, fixed_v)
+        return _plan(topology, condition, choice, fixed_v)
     if not topology.bias_rules:
         raise ValueError(f"topology {topology.name!r} has no bias rules: give its bias voltages ({', '.join(topology.bias_pins)})")
     # Free biases: a mirror gm/ID that leaves a stacked cascode no VDS (sky130's PMOS needs
@@ -284,7 +284,7 @@ def _plan_at(topology: Topology, tech: Technology, corner: str, temp_c: float, c
         if mirror < choice.mirror:
             continue
         try:
-            plan = _plan(topology, tech, corner, temp_c, replace(choice, mirror=mirror), None)
+            plan = _plan(topology, condition, replace(choice, mirror=mirror), None)
         except ValueError as exc:
             problems.append(f"mirror gm/ID {mirror:g} S/A: {exc}")
             continue
@@ -293,18 +293,17 @@ def _plan_at(topology: Topology, tech: Technology, corner: str, temp_c: float, c
     raise ValueError(f"{topology.name!r} cannot be sized in {tech.name!r} with derived biases: " + "; ".join(problems))
 
 
-def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choice: GmIdChoice,
-          fixed_v: Mapping[str, float] | None) -> SizingPlan:
+def _plan(topology: Topology, condition: Condition, choice: GmIdChoice, fixed_v: Mapping[str, float] | None) -> SizingPlan:
     """One sizing at one gm/ID choice; ``fixed_v`` None derives the biases."""
+    tech = condition.technology
     derive = fixed_v is None
     length_m = tech.length_m
     max_width_m = tech.var_bounds[1] * tech.lambda_m
-    at = {"corner": corner, "temp_c": temp_c}
     by_label = {variable.label: variable for variable in topology.variables}
-    budgets = {v.label: _derived_budget(tech, v, choice, corner, temp_c) if derive else (_fixed_budget_v(tech, v, fixed_v), None)
+    budgets = {v.label: _derived_budget(condition, v, choice) if derive else (_fixed_budget_v(tech, v, fixed_v), None)
                for v in topology.variables if v.stacked_on}
     budgets_v = {label: budget_v for label, (budget_v, _) in budgets.items()}
-    stacks = {label: _stack(tech, by_label[label], by_label, choice, corner, temp_c, *budget) for label, budget in budgets.items()}
+    stacks = {label: _stack(condition, by_label[label], by_label, choice, *budget) for label, budget in budgets.items()}
     # derived biases were set for the cascode at its gm/ID: split the budget there, as derived
     stack_gm_id = choice.stack_cascode or choice.cascode if derive else choice.stack_cascode
     preferred_v = {label: stack.preferred_diode_vgs_v(stack_gm_id) for label, stack in stacks.items()}
@@ -314,7 +313,7 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
         if fed is None:
             return 1.0
         stack = stacks[fed.label]
-        feed_gds = _feed_gds_per_a(tech, by_label[fed.fed_by], choice, corner, temp_c, stack.feed_vds_v)
+        feed_gds = _feed_gds_per_a(condition, by_label[fed.fed_by], choice, stack.feed_vds_v)
         return stack.output_share(diode_vgs_v[fed.label], feed_gds)
 
     # The stack's Gm share at its preferred split sets what gm_in * B must be.
@@ -325,17 +324,17 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
         tail_current_a = 2 * target_gain_s / gm_id_in
         tail_vds_v = 0.3
         for _ in range(ITERATIONS):
-            vgs_in = float(lookup_vgs(tech, "nmos", gm_id=gm_id_in, L=length_m, VDS=ROLE_VDS_V["input_pair"], VSB=tail_vds_v, **at))
+            vgs_in = float(lookup_vgs(condition, "nmos", gm_id=gm_id_in, L=length_m, VDS=ROLE_VDS_V["input_pair"], VSB=tail_vds_v))
             tail_vds_v = max(MIN_TAIL_VDS_V, 0.5 * tail_vds_v + 0.5 * (tech.input_cm_v - vgs_in - tech.vss_v))
-        tail_vgs_v = _vgs_for_density(tech, "nmos", tail_current_a / tail_width_m, length_m, tail_vds_v, corner, temp_c)
+        tail_vgs_v = _vgs_for_density(condition, "nmos", tail_current_a / tail_width_m, length_m, tail_vds_v)
     else:
         tail_vgs_v = fixed_v["vb"] - tech.vss_v
         low, high = INPUT_GM_ID_RANGE if choice.input_pair is None else (choice.input_pair, choice.input_pair)
         tail_vds_v, gm_id_in, tail_current_a = 0.3, low, 0.0
         for _ in range(ITERATIONS):
-            tail_current_a = float(lookup(tech, "nmos", "ID_W", vgs=tail_vgs_v, L=length_m, VDS=tail_vds_v, **at)) * tail_width_m
+            tail_current_a = float(lookup(condition, "nmos", "ID_W", vgs=tail_vgs_v, L=length_m, VDS=tail_vds_v)) * tail_width_m
             gm_id_in = float(np.clip(target_gain_s / (tail_current_a / 2), low, high))
-            vgs_in = float(lookup_vgs(tech, "nmos", gm_id=gm_id_in, L=length_m, VDS=ROLE_VDS_V["input_pair"], VSB=tail_vds_v, **at))
+            vgs_in = float(lookup_vgs(condition, "nmos", gm_id=gm_id_in, L=length_m, VDS=ROLE_VDS_V["input_pair"], VSB=tail_vds_v))
             tail_vds_v = max(MIN_TAIL_VDS_V, 0.5 * tail_vds_v + 0.5 * (tech.input_cm_v - vgs_in - tech.vss_v))
     current_in_a = tail_current_a / 2
     # A stack that cannot carry B * I_in within the width bounds lowers B to what it can carry.
@@ -350,8 +349,8 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
             raise ValueError(f"the stacked cascode {label} keeps {headroom_v * 1e3:.0f} mV beyond VDSAT")
         feed = by_label[by_label[label].fed_by] if by_label[label].fed_by else None
         if derive and feed is not None:
-            feed_vdsat_v = float(lookup(tech, _device(feed), "VDSAT", gm_id=choice.role_gm_id(feed.role), L=length_m,
-                                        VDS=stack.feed_vds_v, **at))
+            feed_vdsat_v = float(lookup(condition, _device(feed), "VDSAT", gm_id=choice.role_gm_id(feed.role), L=length_m,
+                                        VDS=stack.feed_vds_v))
             if stack.feed_vds_v - feed_vdsat_v < SATURATION_HEADROOM_V / 2:
                 raise ValueError(f"the feed {feed.label} of stack {label} keeps {(stack.feed_vds_v - feed_vdsat_v) * 1e3:.0f} mV beyond VDSAT")
     diode_of = {variable.stacked_on: label for label, variable in by_label.items() if variable.stacked_on}
@@ -371,8 +370,8 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
             stack, split_v = stacks[variable.label], diode_vgs_v[variable.label]
             gm_id, vds_v, vsb_v = stack.cascode("GM_ID", split_v), stack.cascode_vds_v(split_v), stack.cascode_vsb_v(split_v)
         current_a = current_in_a * (mirror_ratio if variable.current == "B" else float(variable.current))
-        gm_id = _covered_gm_id(tech, device, variable.label, gm_id, vds_v, vsb_v, corner, temp_c, notes)
-        sizing = size_transistor(tech, device, gm_id, current_a, length_m, vds_v, vsb_v, tech.lambda_m, corner, temp_c)
+        gm_id = _covered_gm_id(condition, device, variable.label, gm_id, vds_v, vsb_v, notes)
+        sizing = size_transistor(condition, device, gm_id, current_a, length_m, vds_v, vsb_v, tech.lambda_m)
         var = int(np.clip(sizing.w_lambda, *tech.var_bounds))
         biased[variable.label] = (gm_id, vds_v, vsb_v)
         sized[variable.label] = SizedVariable(
@@ -380,7 +379,7 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
             id_a=current_a, vgs_v=sizing.vgs_v, width_um=var * tech.lambda_m * 1e6, var=var,
         )
     if derive:
-        rails = _DerivedBias(tech, corner, temp_c, by_label, biased, budgets_v, tail_vgs_v, tail_vds_v)
+        rails = _DerivedBias(condition, by_label, biased, budgets_v, tail_vgs_v, tail_vds_v)
         bias_used = {rule.pin: rails.pin_v(rule) for rule in topology.bias_rules}
     else:
         bias_used = {pin: float(fixed_v[pin]) for pin in topology.bias_pins}
@@ -391,12 +390,12 @@ def _plan(topology: Topology, tech: Technology, corner: str, temp_c: float, choi
     )
 
 
-def _covered_gm_id(tech: Technology, device: str, label: str, gm_id: float, vds_v: float, vsb_v: float,
-                   corner: str, temp_c: float, notes: list[str]) -> float:
+def _covered_gm_id(condition: Condition, device: str, label: str, gm_id: float, vds_v: float, vsb_v: float,
+                   notes: list[str]) -> float:
     """``gm_id`` moved to the nearest value the table covers at this bias, with a note saying so:
     a gm/ID choice beyond a technology's weak-inversion limit (or below its strong-inversion
     end) is a request to go as far as the device goes, not a reason to stop a run."""
-    low, high = load_lut(tech, device, corner, temp_c).gm_id_range(L=tech.length_m, VDS=vds_v, VSB=vsb_v)
+    low, high = load_lut(condition, device).gm_id_range(L=condition.technology.length_m, VDS=vds_v, VSB=vsb_v)
     if not math.isfinite(low):
         raise ValueError(f"the {device} table has no drain current for {label} at VDS = {vds_v:.3g} V, VSB = {vsb_v:.3g} V")
     covered = float(np.clip(gm_id, low, high))
@@ -405,33 +404,30 @@ def _covered_gm_id(tech: Technology, device: str, label: str, gm_id: float, vds_
     return covered
 
 
-def derive_bias_v(topology_name: str, technology: Technology, corner: str = "tt", temp_c: float = 27.0,
-                  choice: GmIdChoice = GmIdChoice()) -> dict[str, float]:
+def derive_bias_v(topology_name: str, condition: Condition, choice: GmIdChoice = GmIdChoice()) -> dict[str, float]:
     """The bias voltages (V by pin) of the default first sizing, derived from the tables even
     where the technology has fixed ones (generic180's option to leave the paper's biases)."""
     topology = get_topology(topology_name)
-    probe = replace(technology, bias_v=None) if technology.bias_v is not None else technology
-    return plan_sizing(topology.name, probe, corner, temp_c, choice).bias_v
+    if condition.technology.bias_v is not None:  # the same corner and temperature: still checked
+        condition = replace(condition, technology=replace(condition.technology, bias_v=None))
+    return plan_sizing(topology.name, condition, choice=choice).bias_v
 
 
-def evaluation_bias_v(topology_name: str, technology: Technology, corner: str = "tt", temp_c: float = 27.0,
-                      given: Mapping[str, float] | None = None) -> dict[str, float]:
+def evaluation_bias_v(topology_name: str, condition: Condition, given: Mapping[str, float] | None = None) -> dict[str, float]:
     """The bias voltages one evaluation runs at: ``given``, else the technology's fixed ones, else
     those the default first sizing derives (sky130, gf180mcu, a user's models)."""
     if given:
         return dict(given)
-    if technology.bias_v is not None:
-        return dict(technology.bias_v)
-    return derive_bias_v(topology_name, technology, corner, temp_c)
+    if condition.technology.bias_v is not None:
+        return dict(condition.technology.bias_v)
+    return derive_bias_v(topology_name, condition)
 
 
 @dataclass(frozen=True)
 class _DerivedBias:
     """Each bias pin's voltage from what the sizing chose (see topologies.yaml's ``bias`` rules)."""
 
-    tech: Technology
-    corner: str
-    temp_c: float
+    condition: Condition
     by_label: dict[str, Variable]
     biased: dict[str, tuple[float, float, float]]
     budgets_v: dict[str, float]
@@ -439,7 +435,7 @@ class _DerivedBias:
     tail_vds_v: float
 
     def pin_v(self, rule: BiasRule) -> float:
-        tech = self.tech
+        tech = self.condition.technology
         if rule.kind == "tail":
             return tech.vss_v + self.tail_vgs_v
         if rule.kind == "leg":
@@ -452,26 +448,25 @@ class _DerivedBias:
         # a cascode on top of another device: its source sits where that device keeps VDSAT + headroom
         under = self.by_label[rule.over]
         gm_id_u, vds_u, vsb_u = self.biased[under.label]
-        vdsat_u = float(lookup(tech, _device(under), "VDSAT", gm_id=gm_id_u, L=tech.length_m, VDS=vds_u, VSB=vsb_u,
-                               corner=self.corner, temp_c=self.temp_c))
+        vdsat_u = float(lookup(self.condition, _device(under), "VDSAT", gm_id=gm_id_u, L=tech.length_m, VDS=vds_u, VSB=vsb_u))
         if under.role == "input_pair":
             source_v = tech.input_cm_v - self._vgs("nmos", gm_id_u, vds_u, vsb_u) + vdsat_u + SATURATION_HEADROOM_V
         else:
             source_v = rail_v + sign * (vdsat_u + SATURATION_HEADROOM_V)
         gm_id_c, vds_c, _ = self.biased[cascode.label]
-        vsb_c = min(abs(source_v - rail_v), _max_vsb_v(tech, _device(cascode), self.corner, self.temp_c))
+        vsb_c = min(abs(source_v - rail_v), _max_vsb_v(self.condition, _device(cascode)))
         return source_v + sign * self._vgs(_device(cascode), gm_id_c, vds_c, vsb_c)
 
     def _vgs(self, device: str, gm_id: float, vds_v: float, vsb_v: float) -> float:
-        return float(lookup_vgs(self.tech, device, gm_id=gm_id, L=self.tech.length_m, VDS=vds_v, VSB=vsb_v,
-                                corner=self.corner, temp_c=self.temp_c))
+        return float(lookup_vgs(self.condition, device, gm_id=gm_id, L=self.condition.technology.length_m, VDS=vds_v, VSB=vsb_v))
 
 
-def _vgs_for_density(tech: Technology, device: str, density_a_per_m: float, length_m: float, vds_v: float,
-                     corner: str, temp_c: float) -> float:
+def _vgs_for_density(condition: Condition, device: str, density_a_per_m: float, length_m: float, vds_v: float) -> float:
     """The VGS (V) at which ID/W is ``density_a_per_m``: ID/W rises with VGS, so brentq finds it."""
+    tech = condition.technology
+
     def excess(vgs_v: float) -> float:
-        return float(lookup(tech, device, "ID_W", vgs=vgs_v, L=length_m, VDS=vds_v, corner=corner, temp_c=temp_c)) - density_a_per_m
+        return float(lookup(condition, device, "ID_W", vgs=vgs_v, L=length_m, VDS=vds_v)) - density_a_per_m
 
     low, high = 0.05, tech.supply_v
     if excess(high) < 0:
@@ -488,24 +483,25 @@ def _fixed_budget_v(tech: Technology, variable: Variable, bias_v: Mapping[str, f
     return abs(bias_v[variable.gate] - rail_v)
 
 
-def _derived_budget(tech: Technology, variable: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> tuple[float, float]:
+def _derived_budget(condition: Condition, variable: Variable, choice: GmIdChoice) -> tuple[float, float]:
     """A stack's budget (V) when its gate is free: the diode's VGS at the mirror gm/ID (at VDS = its
     own VGS) plus the cascode's VGS at its gm/ID, standing on the diode (VSB = the diode's VGS);
     and the most the cascode's feed may take of the supply (V): the rest after the diode and the
     cascode's VDSAT + ``SATURATION_HEADROOM_V``."""
-    device, at = _device(variable), {"L": tech.length_m, "corner": corner, "temp_c": temp_c}
+    tech = condition.technology
+    device, at = _device(variable), {"L": tech.length_m}
     diode_v = 0.6 * tech.supply_v / 1.8  # a start in proportion to the supply; three passes settle VDS = VGS
     for _ in range(3):
-        diode_v = float(lookup_vgs(tech, device, gm_id=choice.mirror, VDS=diode_v, **at))
+        diode_v = float(lookup_vgs(condition, device, gm_id=choice.mirror, VDS=diode_v, **at))
     cascode_gm_id = choice.stack_cascode or choice.cascode
-    vsb_v = min(diode_v, _max_vsb_v(tech, device, corner, temp_c))
+    vsb_v = min(diode_v, _max_vsb_v(condition, device))
     cascode = {"gm_id": cascode_gm_id, "VDS": ROLE_VDS_V["cascode"], "VSB": vsb_v, **at}
-    vdsat_v = float(lookup(tech, device, "VDSAT", **cascode))
-    return diode_v + float(lookup_vgs(tech, device, **cascode)), tech.supply_v - diode_v - vdsat_v - SATURATION_HEADROOM_V
+    vdsat_v = float(lookup(condition, device, "VDSAT", **cascode))
+    return diode_v + float(lookup_vgs(condition, device, **cascode)), tech.supply_v - diode_v - vdsat_v - SATURATION_HEADROOM_V
 
 
-def _stack(tech: Technology, variable: Variable, by_label: dict[str, Variable], choice: GmIdChoice, corner: str,
-           temp_c: float, budget_v: float, feed_room_v: float | None) -> _Stack:
+def _stack(condition: Condition, variable: Variable, by_label: dict[str, Variable], choice: GmIdChoice,
+           budget_v: float, feed_room_v: float | None) -> _Stack:
     """The stack of ``variable`` (a stacked cascode) with its bias budget and its feed's VDS.
 
     Under fixed biases the feed sits at the VDS of its own diode, so it mirrors exactly (the
@@ -515,24 +511,23 @@ def _stack(tech: Technology, variable: Variable, by_label: dict[str, Variable], 
     feed = by_label[variable.fed_by] if variable.fed_by else None
     feed_vds_v = None
     if feed is not None:
-        feed_vds_v = _feed_vgs_v(tech, feed, choice, corner, temp_c)
+        feed_vds_v = _feed_vgs_v(condition, feed, choice)
         if feed_room_v is not None:
             feed_vds_v = min(feed_vds_v, feed_room_v)
-    return _Stack(tech=tech, device=_device(variable), corner=corner, temp_c=temp_c, budget_v=budget_v, feed_vds_v=feed_vds_v)
+    return _Stack(condition=condition, device=_device(variable), budget_v=budget_v, feed_vds_v=feed_vds_v)
 
 
-def _feed_vgs_v(tech: Technology, feed: Variable, choice: GmIdChoice, corner: str, temp_c: float) -> float:
+def _feed_vgs_v(condition: Condition, feed: Variable, choice: GmIdChoice) -> float:
     """The feed mirrors its diode: the VGS of its role's gm/ID."""
     return float(lookup_vgs(
-        tech, _device(feed), gm_id=choice.role_gm_id(feed.role), L=tech.length_m, VDS=ROLE_VDS_V[feed.role],
-        corner=corner, temp_c=temp_c,
+        condition, _device(feed), gm_id=choice.role_gm_id(feed.role), L=condition.technology.length_m, VDS=ROLE_VDS_V[feed.role],
     ))
 
 
-def _feed_gds_per_a(tech: Technology, feed: Variable, choice: GmIdChoice, corner: str, temp_c: float, vds_v: float) -> float:
+def _feed_gds_per_a(condition: Condition, feed: Variable, choice: GmIdChoice, vds_v: float) -> float:
     """The feed's gds / ID (S/A) at its VDS (``_stack``)."""
     return float(lookup(
-        tech, _device(feed), "GDS_ID", gm_id=choice.role_gm_id(feed.role), L=tech.length_m, VDS=vds_v, corner=corner, temp_c=temp_c,
+        condition, _device(feed), "GDS_ID", gm_id=choice.role_gm_id(feed.role), L=condition.technology.length_m, VDS=vds_v,
     ))
 
 
@@ -540,12 +535,13 @@ def _device(variable: Variable) -> str:
     return "nmos" if variable.polarity == "n" else "pmos"
 
 
-def _max_vsb_v(tech: Technology, device: str, corner: str, temp_c: float) -> float:
+def _max_vsb_v(condition: Condition, device: str) -> float:
     """The table's largest VSB: a cascode's body effect beyond it is taken at the edge."""
-    return float(load_lut(tech, device, corner, temp_c).grid.axes()[1][-1])
+    return float(load_lut(condition, device).grid.axes()[1][-1])
 
 
-def first_sizing(topology_name: str, technology: str | Technology = "generic180", corner: str = "tt", temp_c: float = 27.0) -> list[int]:
+def first_sizing(topology_name: str, technology: Condition | Technology | str = "generic180", corner: str | None = None,
+                 temp_c: float | None = None) -> list[int]:
     """The gm/ID first sizing as integer Var values, clamped to the technology's Var bounds."""
     return plan_sizing(topology_name, technology, corner, temp_c).var
 
@@ -569,9 +565,9 @@ def gm_id_variants(
     topology_name: str,
     count: int,
     seed: int,
-    technology: str | Technology = "generic180",
-    corner: str = "tt",
-    temp_c: float = 27.0,
+    technology: Condition | Technology | str = "generic180",
+    corner: str | None = None,
+    temp_c: float | None = None,
     gm_range_s: tuple[float, float] | None = None,
     bias_v: Mapping[str, float] | None = None,
 ) -> tuple[list[list[int]], list[str]]:
@@ -587,9 +583,10 @@ def gm_id_variants(
     without headroom) is left out and its reason returned: the run starts from the rest.
     """
     sizings, problems = [], []
+    condition = resolve_condition(technology, corner, temp_c)
     for choice in variant_choices(count, seed, gm_range_s or spec_gm_range_s()):
         try:
-            sizings.append(plan_sizing(topology_name, technology, corner, temp_c, choice, bias_v).var)
+            sizings.append(plan_sizing(topology_name, condition, choice=choice, bias_v=bias_v).var)
         except ValueError as exc:
             problems.append(str(exc))
     return sizings, problems
@@ -613,14 +610,15 @@ def variant_choices(count: int, seed: int, gm_range_s: tuple[float, float]) -> l
 GM_PLAN_TOLERANCE = 0.25
 
 
-def checked_first_sizing(topology_name: str, technology: Technology, corner: str = "tt", temp_c: float = 27.0,
-                         choice: GmIdChoice = GmIdChoice()) -> tuple[SizingPlan, Any, list[str]]:
+def checked_first_sizing(topology_name: str, technology: Condition | Technology | str, corner: str | None = None,
+                         temp_c: float | None = None, choice: GmIdChoice = GmIdChoice()) -> tuple[SizingPlan, Any, list[str]]:
     """The first sizing, its simulated result, and what breaks the sizing's promise (empty when
     none): devices out of saturation by how much, a Gm off its plan, a deck that does not run."""
     from ota.testbench import OtaTestbench  # the sizing itself needs no simulator
 
-    plan = plan_sizing(topology_name, technology, corner, temp_c, choice)
-    with OtaTestbench(topology_name, technology, corner, temp_c, bias_v=plan.bias_v) as bench:
+    condition = resolve_condition(technology, corner, temp_c)
+    plan = plan_sizing(topology_name, condition, choice=choice)
+    with OtaTestbench(topology_name, condition, bias_v=plan.bias_v) as bench:
         result = bench.evaluate(plan.var)
     if not result.converged:
         return plan, result, [f"the sized circuit does not simulate: {result.error}"]

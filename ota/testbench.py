@@ -16,7 +16,7 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from engine import Backend, SimulationError, open_engine
-from lut.technology import Technology, get_technology
+from lut.technology import Condition, Technology, resolve_condition
 from ota.measure import NAN, measure_testbench
 from ota.netlist import ANALYSES, DEVICE_QUANTITIES, bias_sources, device_vector, length_parameter, testbench_netlist
 from ota.topology import get_topology
@@ -77,30 +77,31 @@ class OtaResult:
 
 
 class OtaTestbench:
-    """A loaded testbench of one topology, technology, corner and temperature."""
+    """A loaded testbench of one topology at one condition (technology, corner and temperature)."""
 
     def __init__(
         self,
         topology: str = "fig7",
-        technology: str | Technology = "generic180",
-        corner: str = "tt",
-        temp_c: float = 27.0,
+        technology: Condition | Technology | str = "generic180",
+        corner: str | None = None,
+        temp_c: float | None = None,
         backend: Backend = "shared",
         timeout_s: float = DEFAULT_TIMEOUT_S,
         bias_v: Mapping[str, float] | None = None,
         length_labels: Sequence[str] = (),
         shiftable: bool = False,
     ) -> None:
-        """``bias_v``: the OTA's bias voltages by pin (None: the technology's fixed ones);
+        """``technology``: a ``Condition`` (``Technology.at``), or a technology (name) checked here
+        at ``corner`` and ``temp_c`` (None: its default corner, 27 degC).
+        ``bias_v``: the OTA's bias voltages by pin (None: the technology's fixed ones);
         ``length_labels``: variables whose channel length each candidate may set (``evaluate``).
         ``shiftable``: ``evaluate`` takes Monte Carlo shifts. The shifts start from each
         instance's own ``delvto`` and ``mulu0``: BSIM's defaults for the plain MOSFETs gmopt writes,
         read from the simulator for PDK subcircuit devices (their deck then also saves the two,
         which costs about 20 % per analysis, so plain decks do not)."""
         self.topology = get_topology(topology)
-        self.technology = technology if isinstance(technology, Technology) else get_technology(technology)
-        self.corner = self.technology.check_corner(corner)
-        self.temp_c = float(temp_c)
+        self.condition = resolve_condition(technology, corner, temp_c)
+        self.technology, self.corner, self.temp_c = self.condition.technology, self.condition.corner, self.condition.temp_c
         self.timeout_s = timeout_s
         self.bias_v = dict(bias_v) if bias_v is not None else None
         self._supplies_v = {"vdd": self.technology.vdd_v, "vss": self.technology.vss_v}
@@ -115,7 +116,7 @@ class OtaTestbench:
         default_lengths = {label: self.technology.length_m for label in self.length_labels}
         read_nominal = shiftable and any(self.technology.device(p).prefix == "x" for p in ("n", "p"))
         deck = testbench_netlist(
-            self.topology.name, reference, self.technology, self.corner, self.temp_c, bias_v=self.bias_v, lengths_m=default_lengths,
+            self.topology.name, reference, self.condition, bias_v=self.bias_v, lengths_m=default_lengths,
             device_saves=SHIFTED_PARAMETERS if read_nominal else (),
         )
         self._loaded_bias_v = {pin: volts for pin, volts in bias_sources(self.topology, self.technology, self.bias_v) if pin in self.topology.bias_pins}

@@ -24,9 +24,9 @@ def test_default_grid_is_what_the_docs_promise() -> None:
 
 
 def test_second_build_reuses_the_cached_file() -> None:
-    first = build_or_load(GENERIC180, "tt")
+    first = build_or_load(GENERIC180.at("tt"))
     stamp = first.path.stat().st_mtime_ns
-    second = build_or_load(GENERIC180, "tt")
+    second = build_or_load(GENERIC180.at("tt"))
     assert second.path == first.path and not second.simulated
     assert second.path.stat().st_mtime_ns == stamp
     assert second.tables["nmos"].meta["model_hash"] == GENERIC180.model_hash()
@@ -36,7 +36,7 @@ def test_second_build_reuses_the_cached_file() -> None:
 @pytest.mark.parametrize("device", ["nmos", "pmos"])
 def test_table_matches_a_direct_operating_point_at_an_off_default_point(device: str) -> None:
     """L = 0.5 um, VSB = 0.4 V (grid points reached by .param and alter), VGS 0.7, VDS 0.9."""
-    table = build_or_load(GENERIC180, "tt").tables[device]
+    table = build_or_load(GENERIC180.at("tt")).tables[device]
     grid = table.grid
     i, j = grid.length_m.index(0.5e-6), grid.vsb_v.index(0.4)
     k, m = int(np.argmin(abs(grid.vds - 0.9))), int(np.argmin(abs(grid.vgs - 0.7)))
@@ -58,7 +58,7 @@ def test_lookups_match_ngspice_between_grid_points(device: str, length_m: float,
     """ID/W against VGS within 2.5 % of a direct operating point (the 4-point VSB grid with linear
     interpolation of ID was 2.8 to 17 % too high here), gm/ID and gds/ID within 0.5 %; against
     gm/ID, ID/W within 0.5 % and VGS within 0.5 mV (it was 0.95 % and 0.9 mV at 0.55 V)."""
-    lut = load_lut("generic180", device)
+    lut = load_lut(GENERIC180.at(), device)
     op = direct_op(device, "tt", 10e-6, length_m, vgs_v, vds_v, vsb_v, ("id", "gm", "gds"))
     id_w, gm_id, gds_id = op["id"] / 10e-6, op["gm"] / op["id"], op["gds"] / op["id"]
     bias = {"L": length_m, "VDS": vds_v, "VSB": vsb_v}
@@ -76,7 +76,7 @@ def test_current_near_vds_zero_falls_back_to_linear_interpolation() -> None:
     assert id_w[0] == 0 and np.all(np.isfinite(id_w)) and np.all(np.diff(id_w) > 0)
 
 def test_lookup_against_vgs_is_vectorised_and_exact_on_grid_points() -> None:
-    lut = load_lut("generic180", "nmos")
+    lut = load_lut(GENERIC180.at(), "nmos")
     grid = lut.grid
     vgs = grid.vgs[20:40]
     values = lookup("generic180", "nmos", "ID_W", vgs=vgs, L=1e-6, VDS=0.9, VSB=0.2)
@@ -101,9 +101,9 @@ def test_unknown_names_and_out_of_grid_requests_are_clear_errors() -> None:
     with pytest.raises(UnknownTechnology, match="valid technologies: generic180"):
         lookup("nope", "nmos", "GM", vgs=0.8, L=1e-6, VDS=0.9)
     with pytest.raises(UnknownTechnology, match="valid corners: tt, ff, ss, fs, sf"):
-        load_lut("generic180", "nmos", corner="typ")
+        GENERIC180.at("typ")
     with pytest.raises(ValueError, match="choose 'nmos' or 'pmos'"):
-        load_lut("generic180", "nfet")
+        load_lut(GENERIC180.at(), "nfet")
     with pytest.raises(ValueError, match=r"L=5e-06 m is outside the table's grid \(L from 1.8e-07 to 2e-06 m\)"):
         lookup("generic180", "nmos", "GM", vgs=0.8, L=5e-6, VDS=0.9)
     with pytest.raises(ValueError, match=r"VDS=2.5 V is outside the table's grid \(VDS from 0 to 1.8 V\)"):
@@ -111,4 +111,4 @@ def test_unknown_names_and_out_of_grid_requests_are_clear_errors() -> None:
     with pytest.raises(ValueError, match="unknown quantity 'GAIN'"):
         lookup("generic180", "nmos", "GAIN", vgs=0.8, L=1e-6, VDS=0.9)
     with pytest.raises(ValueError, match="temperature"):
-        load_lut("generic180", "nmos", temp_c=500)
+        lookup("generic180", "nmos", "GM", vgs=0.8, L=1e-6, VDS=0.9, temp_c=500)

@@ -16,7 +16,7 @@ from lut.technology import GENERIC180
 
 @pytest.fixture
 def tables():
-    return build_or_load(GENERIC180, "tt").tables
+    return build_or_load(GENERIC180.at("tt")).tables
 
 
 @pytest.mark.parametrize("fmt,suffix", [("pygmid", ".pkl"), ("mat", ".mat")])

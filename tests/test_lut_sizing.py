@@ -25,7 +25,7 @@ def test_sized_transistor_meets_id_and_gm_id_within_2_percent(device: str, corne
     2 um at one bias), which no fixed-width table can know (see test below and docs/lut.md). The
     unrounded W is simulated."""
     rng = np.random.default_rng(2024 + len(device) + len(corner))
-    lut = load_lut(GENERIC180, device, corner)
+    lut = load_lut(GENERIC180.at(corner), device)
     errors = []
     for _ in range(POINTS_PER_CASE):
         gm_id, vds, vsb = rng.uniform(5, 20), rng.uniform(0.3, 1.5), rng.uniform(0, 0.6)
@@ -76,7 +76,7 @@ def test_gm_id_resampling_is_kept_on_disk_and_reused(tmp_path, monkeypatch) -> N
     instead of re-sampling it, and gets the same look-ups; a stale stamp forces a re-sampling."""
     from lut.lookup import Lut
 
-    table = load_lut(GENERIC180, "nmos").table
+    table = load_lut(GENERIC180.at(), "nmos").table
     cache = tmp_path / "nmos.gmid.npz"
     first = Lut(table, cache).lookup("ID_W", gm_id=[8.0, 15.0], L=1e-6, VDS=0.6, VSB=0.2)
     assert cache.exists()

@@ -108,7 +108,7 @@ def test_table_lengths_follow_each_technology_and_generic180_keeps_its_own(tmp_p
 
 
 def test_a_look_up_in_a_gap_too_wide_to_interpolate_says_so() -> None:
-    table = load_lut(GENERIC180, "nmos").table
+    table = load_lut(GENERIC180.at(), "nmos").table
     keep = [0, 5, 10]  # 0.18, 0.5 and 2 um: ratios 2.8 and 4
     from dataclasses import replace
 
@@ -116,8 +116,8 @@ def test_a_look_up_in_a_gap_too_wide_to_interpolate_says_so() -> None:
                           {q: v[keep] for q, v in table.data.items()}, table.meta))
     with pytest.raises(ValueError, match=r"L=3e-07 m lies between the table's lengths 1.8e-07 and 5e-07 m, too far apart"):
         sparse.lookup("ID_W", gm_id=12, L=0.3e-6, VDS=0.9)
-    assert sparse.lookup("ID_W", gm_id=12, L=0.5e-6, VDS=0.9) == pytest.approx(load_lut(GENERIC180, "nmos").lookup("ID_W", gm_id=12, L=0.5e-6, VDS=0.9))
-    assert np.isfinite(load_lut(GENERIC180, "nmos").lookup("ID_W", gm_id=12, L=1.7e-6, VDS=0.9))
+    assert sparse.lookup("ID_W", gm_id=12, L=0.5e-6, VDS=0.9) == pytest.approx(load_lut(GENERIC180.at(), "nmos").lookup("ID_W", gm_id=12, L=0.5e-6, VDS=0.9))
+    assert np.isfinite(load_lut(GENERIC180.at(), "nmos").lookup("ID_W", gm_id=12, L=1.7e-6, VDS=0.9))
 
 
 # -- sizing against hand-written decks -------------------------------------------------------------
@@ -154,7 +154,7 @@ def random_sizings(tech: Technology, kind: str, count: int, seed: int) -> list[t
     50 um, L log-uniform over the table (lmin to 2 um on generic180, 5 um elsewhere; mostly between its lengths), gm/ID where the
     table covers it (5-20 S/A), |VDS| 0.25-0.75 supply, |VSB| 0 to supply/6; ID = W x (ID/W)."""
     rng = np.random.default_rng(seed)
-    lut = load_lut(tech, kind)
+    lut = load_lut(tech.at(), kind)
     points = []
     while len(points) < count:
         w_m = float(np.exp(rng.uniform(np.log(3 * tech.wmin_m), np.log(50e-6))))

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from gmopt import paper
-from lut.technology import Device, Technology, get_technology, register
+from lut.technology import GENERIC180, Device, Technology, get_technology, register
 from ota.testbench import OtaTestbench
 from ota.topology import TOPOLOGIES, get_topology
 
@@ -58,7 +58,7 @@ def test_power_equals_supply_currents_times_voltages(fig7_var: list[int]) -> Non
 
     var = fig7_var
     with open_engine("shared") as engine:
-        engine.load(testbench_netlist("fig7", var))
+        engine.load(testbench_netlist("fig7", var, GENERIC180.at()))
         op = engine.run({"op": "op"})["op"]
     with OtaTestbench("fig7") as bench:
         result = bench.evaluate(var)

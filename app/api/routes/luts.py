@@ -17,6 +17,7 @@ from app.schemas import LutCreate, LutLookup, LutLookupPublic, LutPublic
 from app.simulation_pool import build_lut
 from gmopt.floats import encode_float
 from lut.lookup import load_lut
+from lut.technology import get_technology
 
 router = APIRouter(prefix="/luts", tags=["luts"])
 LutId = Annotated[int, Path(ge=1, le=2**31 - 1)]
@@ -59,7 +60,7 @@ def lookup(lut_id: LutId, query: Annotated[LutLookup, Query()], session: ReadSes
     if not pathlib.Path(lut.path).is_file():
         raise HTTPException(status.HTTP_409_CONFLICT, f"the table file of LUT {lut_id} is gone; POST /luts rebuilds it")
     try:
-        table = load_lut(lut.technology, query.device, lut.corner, lut.temp_c)
+        table = load_lut(get_technology(lut.technology).at(lut.corner, lut.temp_c), query.device)
         value = table.lookup(query.quantity, vgs=query.vgs, gm_id=query.gm_id, L=query.L, VDS=query.VDS, VSB=query.VSB)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
