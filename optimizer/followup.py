@@ -65,7 +65,14 @@ def constraints(metrics: Mapping[str, Any], spec: RunSpec) -> dict[str, float]:
 
 
 def check_spec(spec: RunSpec, nominal_names: Sequence[str]) -> None:
-    """Refuse a Monte Carlo section that names a constraint the run does not have, or a technology without coefficients."""
+    """Refuse a Monte Carlo section that names a constraint the run does not have, or a technology
+    without coefficients; and an emulator section in a run that frees lengths or biases, or runs
+    outside generic180: the emulator circuit takes widths only, at the paper's biases."""
+    if spec.emulator is not None and (spec.free.lengths or spec.free.bias_pins or spec.technology != "generic180"):
+        raise ValueError(
+            "the emulator follow-up takes widths only, at generic180's (the paper's) biases: drop 'emulator', "
+            "or free no lengths or bias pins and use generic180"
+        )
     if spec.monte_carlo is None:
         return
     missing = set(spec.monte_carlo.constraints) - set(nominal_names)

@@ -137,3 +137,11 @@ def test_a_run_takes_its_var_bounds_lambda_and_biases_from_the_technology(instal
         check_run(RunSpec(topology="fig7", technology="sky130", lambda_m=0.09e-6))
     with pytest.raises(ValueError, match="bias_v must give"):
         check_run(RunSpec(topology="fig7", technology="sky130", bias_v={"vb": 0.2}))
+
+
+def test_an_emulator_follow_up_is_refused_where_the_emulator_cannot_take_the_design() -> None:
+    """The emulator circuit takes widths at the paper's biases: a run freeing lengths would fail
+    on its first feasible candidate, so the spec is refused before any work starts."""
+    with pytest.raises(ValueError, match="emulator follow-up takes widths only"):
+        check_run(RunSpec.parse({"topology": "fig7", "emulator": {}, "free": {"lengths": ["W1"]}}))
+    check_run(RunSpec.parse({"topology": "fig7", "emulator": {}}))
