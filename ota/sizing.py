@@ -69,6 +69,10 @@ ITERATIONS = 30
 # usual compromise of gm/ID and fT), and the VDS beyond VDSAT a cascode leaves the device under it.
 DERIVED_INPUT_GM_ID = 10.0
 SATURATION_HEADROOM_V = 0.1
+# ... and a stacked cascode's gm/ID, where the designer gives none: its twin on the output side
+# (fig7's MN7, the same W3) stands between the output's 0 V and its source, so a small VDSAT
+# matters. At 12 S/A sky130's MN7 kept 20 mV too little; at 16 every technology's is saturated.
+DERIVED_STACK_CASCODE_GM_ID = 16.0
 DERIVED_MIRROR_GM_IDS = (8.0, 10.0, 12.0, 14.0, 16.0, 18.0, 20.0)  # S/A, tried in turn for headroom
 # The gm/ID box the seeded population samples (S/A, log-uniform): strong inversion (4) to the
 # edge of weak inversion (20) for the input pair, and mirrors and cascodes from moderate (6, 8)
@@ -305,7 +309,7 @@ def _plan(topology: Topology, condition: Condition, choice: GmIdChoice, fixed_v:
     budgets_v = {label: budget_v for label, (budget_v, _) in budgets.items()}
     stacks = {label: _stack(condition, by_label[label], by_label, choice, *budget) for label, budget in budgets.items()}
     # derived biases were set for the cascode at its gm/ID: split the budget there, as derived
-    stack_gm_id = choice.stack_cascode or choice.cascode if derive else choice.stack_cascode
+    stack_gm_id = choice.stack_cascode or DERIVED_STACK_CASCODE_GM_ID if derive else choice.stack_cascode
     preferred_v = {label: stack.preferred_diode_vgs_v(stack_gm_id) for label, stack in stacks.items()}
     fed = next((v for v in topology.variables if v.fed_by), None)
 
@@ -493,7 +497,7 @@ def _derived_budget(condition: Condition, variable: Variable, choice: GmIdChoice
     diode_v = 0.6 * tech.supply_v / 1.8  # a start in proportion to the supply; three passes settle VDS = VGS
     for _ in range(3):
         diode_v = float(lookup_vgs(condition, device, gm_id=choice.mirror, VDS=diode_v, **at))
-    cascode_gm_id = choice.stack_cascode or choice.cascode
+    cascode_gm_id = choice.stack_cascode or DERIVED_STACK_CASCODE_GM_ID
     vsb_v = min(diode_v, _max_vsb_v(condition, device))
     cascode = {"gm_id": cascode_gm_id, "VDS": ROLE_VDS_V["cascode"], "VSB": vsb_v, **at}
     vdsat_v = float(lookup(condition, device, "VDSAT", **cascode))
