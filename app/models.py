@@ -97,6 +97,23 @@ class Lut(Base):
     created_at: Mapped[datetime] = mapped_column(default=utc_now)
 
 
+class CircuitRecord(Base):
+    """A circuit package as added (``POST /circuits``, ``gmopt circuit add``): its exact text and
+    content hash. A run points at the record it used, so editing a circuit means adding a new one."""
+
+    __tablename__ = "circuits"
+    __table_args__ = (UniqueConstraint("name", "content_hash", name="uq_circuits_name_hash"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    testbench: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str] = mapped_column(Text)
+    content_hash: Mapped[str] = mapped_column(String(64), index=True)
+    owner: Mapped[str] = mapped_column(String(64), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utc_now)
+
+
 class Run(Base):
     """One optimization job: its spec, its place in the queue, its progress and provenance."""
 
@@ -106,7 +123,9 @@ class Run(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     status: Mapped[str] = mapped_column(String(16), default="queued")
     message: Mapped[str] = mapped_column(Text, default="")
-    topology: Mapped[str] = mapped_column(String(16), index=True)
+    topology: Mapped[str] = mapped_column(String(64), index=True)  # a built-in topology, or the circuit package's name
+    circuit_id: Mapped[int | None] = mapped_column(ForeignKey("circuits.id"), default=None, index=True)
+    circuit_hash: Mapped[str | None] = mapped_column(String(64), default=None)
     technology: Mapped[str] = mapped_column(String(64))
     spec: Mapped[dict] = mapped_column(JSON)
     seed: Mapped[int] = mapped_column(Integer)
@@ -145,6 +164,7 @@ class Evaluation(Base):
     generation: Mapped[int] = mapped_column(Integer)
     var: Mapped[list] = mapped_column(JSON)
     widths_um: Mapped[list] = mapped_column(JSON)
+    design: Mapped[dict] = mapped_column(JSON, default=dict)  # a circuit run's variables by name (SI units)
     metrics: Mapped[dict] = mapped_column(JSON)
     curves: Mapped[dict] = mapped_column(JSON)
     feasible: Mapped[bool] = mapped_column(Boolean)

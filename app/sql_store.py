@@ -24,7 +24,7 @@ _KINDS = ("objective", "constraint")
 def record_to_row(run_id: int, record: EvaluationRecord) -> Evaluation:
     encoded = record.to_json()
     row = Evaluation(
-        run_id=run_id, index=record.index, generation=record.generation, var=[int(v) for v in record.var],
+        run_id=run_id, index=record.index, generation=record.generation, var=[float(v) if isinstance(v, float) else int(v) for v in record.var], design=encoded["design"],
         widths_um=encoded["widths_um"], metrics=encoded["metrics"], curves=encoded["curves"],
         feasible=bool(record.feasible), converged=bool(record.converged), cached=bool(record.cached),
         error=record.error, wall_time_s=float(record.wall_time_s),
@@ -44,7 +44,7 @@ def row_to_record(row: Evaluation) -> EvaluationRecord:
         "index": row.index, "generation": row.generation, "var": row.var, "widths_um": row.widths_um,
         "metrics": row.metrics, "curves": row.curves, "objectives": values["objective"],
         "constraints": values["constraint"], "feasible": row.feasible, "converged": row.converged,
-        "error": row.error, "wall_time_s": row.wall_time_s, "cached": row.cached,
+        "error": row.error, "wall_time_s": row.wall_time_s, "cached": row.cached, "design": row.design or {},
     })
 
 

@@ -23,8 +23,8 @@ class EvaluationRecord:
 
     index: int                      # unique in the run: generation-major, then individual
     generation: int                 # 0 = initial population
-    var: list[int]
-    widths_um: list[float]
+    var: list[int | float]          # the design-space row: integers, and floats for continuous circuit variables
+    widths_um: list[float]          # the OTA topologies' widths; empty for a circuit package's run
     metrics: dict[str, MetricValue]  # OtaResult scalars (worst case over corners); NaN = not measured
     curves: dict[str, list[float]] = field(default_factory=dict)  # vin_v, iout_a
     objectives: list[float] = field(default_factory=list)          # as minimised
@@ -34,6 +34,7 @@ class EvaluationRecord:
     error: str | None = None
     wall_time_s: float = 0.0
     cached: bool = False
+    design: dict[str, float] = field(default_factory=dict)  # a circuit run's variables by name, in SI units (m, A, V, F)
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict in which inf and NaN survive as strings (``gmopt.floats``)."""
@@ -47,7 +48,8 @@ class EvaluationRecord:
         data["objectives"] = [decode_float(value) for value in data["objectives"]]
         data["constraints"] = [decode_float(value) for value in data["constraints"]]
         data["curves"] = {key: [decode_float(v) for v in values] for key, values in data.get("curves", {}).items()}
-        data["var"] = [int(v) for v in data["var"]]
+        data["var"] = [v if isinstance(v, int) else float(v) for v in data["var"]]
+        data["design"] = {name: decode_float(value) for name, value in (data.get("design") or {}).items()}
         return cls(**data)
 
 

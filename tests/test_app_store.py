@@ -115,3 +115,15 @@ def test_queue_limits(engine, new_run, monkeypatch: pytest.MonkeyPatch) -> None:
     new_run(owner="bob")
     with pytest.raises(QueueFull, match="queue is full"):
         new_run(owner="carol")
+
+
+def test_the_migrations_build_the_models_schema(database_url: str) -> None:
+    """Alembic's head is what app.models declares, on SQLite and PostgreSQL: autogenerate finds nothing to add."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.db import get_engine, upgrade
+    from app.models import Base
+
+    with get_engine(upgrade(database_url)).connect() as connection:
+        assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []

@@ -101,3 +101,16 @@ def test_records_of_older_runs_read_null_widths_as_nan() -> None:
     data["objectives"], data["widths_um"] = [None], [None]
     back = EvaluationRecord.from_json(data)
     assert math.isnan(back.objectives[0]) and math.isnan(back.widths_um[0])
+
+
+def test_a_circuit_runs_mixed_row_and_design_values_survive(run_store: RunStore, make_record) -> None:
+    """A circuit package's row mixes integers (W in lambda steps, m) with floats (a bias current, in
+    log10 A), and its design values are SI numbers by name: both come back with their types."""
+    record = make_record(0)
+    record.var, record.widths_um = [222, 4, -4.69897], []
+    record.design = {"w_in": 19.98e-6, "m_sink": 4.0, "ibias": 20e-6, "cc": NAN}
+    run_store.add_evaluations([record])
+    (back,) = run_store.evaluations()
+    assert back.var == [222, 4, -4.69897] and [type(v) for v in back.var] == [int, int, float]
+    assert back.design["w_in"] == 19.98e-6 and back.design["ibias"] == 20e-6 and math.isnan(back.design["cc"])
+    assert back.to_json() == record.to_json()
