@@ -28,6 +28,7 @@ from ota.testbench import OtaTestbench
 
 BASELINE = EXAMPLES_DIR / "baseline.yaml"
 MILLER = EXAMPLES_DIR / "miller.yaml"
+EXAMPLES = sorted(EXAMPLES_DIR.glob("*.yaml"))  # the built-in OTAs and the Miller op-amp as packages
 TECHNOLOGIES = [GENERIC180, PDKS["sky130"].technology, PDKS["gf180mcu"].technology]  # rendering needs only the devices
 BASE_DATA = yaml.safe_load(BASELINE.read_text())
 BASE_LINES = BASE_DATA["netlist"].splitlines()
@@ -119,7 +120,7 @@ def test_continuations_join_and_comments_drop() -> None:
     assert refused.value.line == 4
 
 
-@pytest.mark.parametrize("path", [BASELINE, MILLER], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_a_circuit_round_trips_through_json_and_pickle(path: Path) -> None:
     """Workers and the service get the circuit object (pickled) or its JSON; both render the same deck."""
     import pickle
@@ -155,7 +156,7 @@ def test_a_variable_without_default_starts_in_the_middle_of_its_range(variable: 
 
 # --- examples and rendering --------------------------------------------------------------------
 @pytest.mark.parametrize("tech", TECHNOLOGIES, ids=lambda t: t.name)
-@pytest.mark.parametrize("path", [BASELINE, MILLER], ids=lambda p: p.stem)
+@pytest.mark.parametrize("path", EXAMPLES, ids=lambda p: p.stem)
 def test_examples_render_on_every_technology(path: Path, tech) -> None:
     circuit = load_circuit(path)
     text = render_subckt(circuit, tech)
