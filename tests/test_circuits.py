@@ -15,6 +15,8 @@ import yaml
 from typer.testing import CliRunner
 
 from circuits import EXAMPLES_DIR, CircuitError, circuit_from_text, load_circuit, render_subckt
+from circuits.benches import open_bench
+from circuits.model import TESTBENCH_MEASURES
 from circuits.render import device_vector
 from circuits.parse import NetlistError, parse_netlist, parse_number, parse_value
 from engine import open_engine
@@ -22,8 +24,6 @@ from engine.batch import ngspice_binary
 from gmopt.cli import app
 from lut.pdk import PDKS
 from lut.technology import GENERIC180
-from ota.measure import measure_testbench
-from ota.netlist import ANALYSES
 from ota.testbench import OtaTestbench
 
 BASELINE = EXAMPLES_DIR / "baseline.yaml"
@@ -235,16 +235,19 @@ vhold hold 0 0
 
 @pytest.mark.parametrize("var", [[1396, 3633], [1000, 2000]])
 def test_the_baseline_as_a_user_file_measures_as_the_builtin(var: list[int]) -> None:
+    """Through the catalog's ota_open_loop bench (circuits.benches), the same devices and numbers."""
     builtin = OtaTestbench("baseline", backend="batch").evaluate(var)
     circuit = load_circuit(BASELINE)
-    engine = open_engine("batch")
-    engine.load(_user_deck(circuit, var))
-    vectors = {e.name: tuple(device_vector(circuit, GENERIC180, e.name, q, within="xota") for q in ("vds", "vdsat")) for e in circuit.parsed.mosfets}
-    user = measure_testbench(engine.run(ANALYSES), {"vdd": 0.9, "vss": -0.9}, vectors)
-    assert builtin.converged and builtin.gain_db > 20
-    assert set(vectors.values()) == set(OtaTestbench("baseline", backend="batch")._device_vectors.values())  # the same devices, the same names
-    for key in ("gain_db", "gm_s", "offset_v", "bandwidth_hz", "power_w"):
-        assert user[key] == pytest.approx(getattr(builtin, key), rel=1e-6), key
+    with open_bench(circuit, GENERIC180.at(), backend="batch") as bench:
+        user = bench.evaluate({"w1": var[0] * GENERIC180.lambda_m, "w2": var[1] * GENERIC180.lambda_m})
+    assert builtin.converged and builtin.gain_db > 20 and user.converged
+    assert user.margins_v.keys() == {device.lower() for device in builtin.margins_v}  # the same devices
+    assert set(user.metrics) == set(TESTBENCH_MEASURES["ota_open_loop"])
+    for key in user.metrics:
+        assert user.metrics[key] == pytest.approx(getattr(builtin, key), rel=1e-6), key
+    for device, margin in builtin.margins_v.items():
+        assert user.margins_v[device.lower()] == pytest.approx(margin, rel=1e-6, abs=1e-9), device
+    assert user.curves["iout_a"] == pytest.approx(builtin.iout_a, rel=1e-6, abs=1e-12)
 
 
 # --- injection attempts ------------------------------------------------------------------------
