@@ -86,6 +86,33 @@ def population_front(pop: Population, spec: RunSpec) -> tuple[float, list[int]]:
     return hypervolume(F, spec), indices
 
 
+def circuit_population_front(pop: Population, problem: Any, spec: RunSpec) -> tuple[float, list[int]]:
+    """``population_front`` of a circuit run. Its objectives have any units, so the hypervolume
+    normalises each minimised objective between the best and worst value the converged candidates
+    of generation 0 (the seeded population) reached: fixed once, kept with the problem in every
+    checkpoint, so values compare across the generations of a run and across runs of the same spec
+    and seed. The reference point is ``spec.hypervolume.reference`` (1.1) in every normalised
+    objective; a design better than generation 0's best counts beyond 1 (the box is not clipped)."""
+    from optimizer.circuit_problem import FAILED_OBJECTIVE
+
+    F = np.asarray(pop.get("F"), dtype=float)
+    if getattr(problem, "hv_bounds", None) is None:
+        converged = F[np.all(F < FAILED_OBJECTIVE, axis=1)]
+        if len(converged) == 0:
+            return 0.0, []
+        ideal, nadir = converged.min(axis=0), converged.max(axis=0)
+        nadir = np.where(nadir > ideal, nadir, ideal + np.maximum(np.abs(ideal), 1e-30))
+        problem.hv_bounds = (ideal, nadir)
+    ideal, nadir = problem.hv_bounds
+    feasible = np.flatnonzero(pop.get("feas"))
+    front = feasible[nondominated(F[feasible])]
+    indices = sorted(int(index) for index in pop.get("index")[front])
+    if len(feasible) == 0:
+        return 0.0, indices
+    indicator = HV(ref_point=np.full(len(ideal), spec.hypervolume.reference), ideal=ideal, nadir=nadir, norm_ref_point=False, zero_to_one=True)
+    return float(indicator.do(F[feasible])), indices
+
+
 def front_of(records: Sequence[EvaluationRecord]) -> list[EvaluationRecord]:
     """The feasible, non-dominated records among ``records`` (duplicated designs once)."""
     unique = {tuple(record.var): record for record in records if record.feasible}
