@@ -54,7 +54,9 @@ def output_swing(out_v: np.ndarray, error_v: np.ndarray) -> tuple[float, np.ndar
     ``SWING_DROP_DB`` of its peak, with the gain (dB) at the midpoints of the sweep's steps.
 
     The contiguous range around the peak is taken (a gain that recovers past a collapse does
-    not count), and each end is interpolated on the gain in dB between the two sweep points."""
+    not count), and each end is interpolated on the gain in dB between the two sweep points; a
+    gain within 3 dB up to an end of the sweep takes the sweep's end (a linear amplifier's swing
+    is the whole sweep, rail to rail)."""
     gain = np.abs(np.diff(out_v) / np.where(np.diff(error_v) == 0, np.nan, np.diff(error_v)))
     gain_db_ = 20 * np.log10(np.maximum(np.nan_to_num(gain, nan=1e-300), 1e-300))
     middle = (out_v[1:] + out_v[:-1]) / 2
@@ -67,30 +69,43 @@ def output_swing(out_v: np.ndarray, error_v: np.ndarray) -> tuple[float, np.ndar
             k += direction
         outside = k + direction
         if not 0 <= outside < len(gain_db_):
-            ends.append(middle[k])  # within 3 dB to the end of the sweep
+            ends.append(out_v[0] if direction < 0 else out_v[-1])  # within 3 dB to the end of the sweep: all of it
             continue
         fraction = (gain_db_[k] - level) / (gain_db_[k] - gain_db_[outside])
         ends.append(middle[k] + fraction * (middle[outside] - middle[k]))
     return float(abs(ends[1] - ends[0])), middle, gain_db_
 
 
+def _first_crossing(time_s: np.ndarray, out_v: np.ndarray, level_v: float, after_s: float = 0.0) -> float:
+    """The first time after ``after_s`` at which a rising ``out_v`` reaches ``level_v``, interpolated."""
+    above = np.nonzero((out_v >= level_v) & (time_s >= after_s))[0]
+    if above.size == 0 or above[0] == 0:
+        return NAN
+    k = int(above[0])
+    return float(np.interp(level_v, out_v[k - 1:k + 1], time_s[k - 1:k + 1]))
+
+
 def step_response(time_s: np.ndarray, out_v: np.ndarray, step_v: float) -> tuple[float, float]:
     """(slew rate V/s, 1 % settling time s) of a rising step that starts at t = 0.
 
-    The slew rate is the steepest rise between two time points (for a linear single-pole follower,
-    step / tau); the settling time is when the output last leaves the band of +-1 % of the step
-    around its final value (the last point), linearly interpolated; NaN when it leaves the band
-    in the last fifth of the window (not settled)."""
-    slopes = np.diff(out_v) / np.diff(time_s)
-    slew = float(np.max(slopes)) if slopes.size else NAN
+    The slew rate is the datasheets' 10 %-90 % one: 0.8 of the output's step (first point to last)
+    over the time it takes from 10 % to 90 % of it; a linear single-pole follower gives
+    0.8 / ln 9 = 0.364 step / tau. (The steepest slope would be the capacitive feedthrough of the
+    ideal input edge instead: 5e9 V/s on the Miller example, whose linear slope is 1.7e7 V/s.)
+    The settling time is when the output last leaves the band of +-1 % of the step around its
+    final value (the last point), interpolated; NaN when that is in the last fifth of the window."""
+    start_v, final_v = float(out_v[0]), float(out_v[-1])
+    t10 = _first_crossing(time_s, out_v, start_v + 0.1 * (final_v - start_v))
+    t90 = _first_crossing(time_s, out_v, start_v + 0.9 * (final_v - start_v), t10 if math.isfinite(t10) else 0.0)
+    slew = 0.8 * (final_v - start_v) / (t90 - t10) if final_v > start_v and t90 > t10 else NAN
     band = SETTLING_BAND * abs(step_v)
-    outside = np.nonzero(np.abs(out_v - out_v[-1]) > band)[0]
+    outside = np.nonzero(np.abs(out_v - final_v) > band)[0]
     if outside.size == 0:
         return slew, 0.0
     k = int(outside[-1])
     if k + 1 >= len(time_s) or time_s[k] > 0.8 * time_s[-1]:
         return slew, NAN
-    e0, e1 = abs(out_v[k] - out_v[-1]), abs(out_v[k + 1] - out_v[-1])
+    e0, e1 = abs(out_v[k] - final_v), abs(out_v[k + 1] - final_v)
     fraction = (e0 - band) / (e0 - e1) if e0 != e1 else 0.0
     return slew, float(time_s[k] + fraction * (time_s[k + 1] - time_s[k]))
 
@@ -149,7 +164,7 @@ class OpampBench(CircuitBench):
     def _export_analyses(self) -> tuple[str, ...]:
         """What ``_measure`` runs, in order; the step's length comes from the UGF that ``ac`` measured."""
         return (
-            self._sweep, self._ac, "meas ac ugf_hz when vdb(out)=0",
+            self._sweep, self._ac, f"meas ac gain_db find vdb(out) at={LOW_FREQUENCY_HZ:g}", "meas ac ugf_hz when vdb(out)=0",
             f"let tstep_s = 1 / (2 * pi * ugf_hz) / {TRAN_STEPS_PER_TAU}", f"let tstop_s = {TRAN_TAUS} / (2 * pi * ugf_hz)",
             "set tstep_s = $&tstep_s", "set tstop_s = $&tstop_s",
             "alter vinn acmag=1", self._low, "alter vinn acmag=0", "alter vinp acmag=0", "alter vdd acmag=1", self._low,
