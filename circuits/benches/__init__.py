@@ -12,12 +12,13 @@ from collections.abc import Mapping
 from typing import Protocol
 
 from circuits.benches.base import DEFAULT_TIMEOUT_S, BenchResult, CircuitBench
+from circuits.benches.opamp import OpampBench
 from circuits.benches.ota_open_loop import OtaOpenLoopBench
 from circuits.model import Circuit
 from engine import Backend
 from lut.technology import Condition
 
-BENCHES: dict[str, type[CircuitBench]] = {"ota_open_loop": OtaOpenLoopBench}
+BENCHES: dict[str, type[CircuitBench]] = {"ota_open_loop": OtaOpenLoopBench, "opamp": OpampBench}
 
 
 class Bench(Protocol):
