@@ -96,7 +96,8 @@ def provenance(spec: RunSpec) -> dict[str, Any]:
 
 def check_run(spec: RunSpec) -> Any:
     """Check the spec against what exists (technology, corners, the technology's Var range and
-    lambda, bias pins); cheap, so the API can answer 422 at once. Returns the topology."""
+    lambda, bias pins; a circuit package's binding to the technology); cheap, so the API can answer
+    422 at once. Returns the topology, or a circuit run's ``Circuit``."""
     return _checked_run(spec)[0]
 
 

@@ -325,6 +325,13 @@ class RunSpec(_Strict):
             raise ValueError(f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}") from exc
         if not isinstance(data, dict):
             raise ValueError(f"{path} must hold a mapping of spec fields, e.g. 'topology: fig7'")
+        if data.get("circuit") is not None and data.get("circuit_package") is None:
+            # a spec file is an edge too: its 'circuit: miller.yaml' (beside the spec file) is read here, once
+            from circuits.library import resolve
+
+            reference = str(data["circuit"])
+            beside = path.parent / reference
+            data["circuit_package"] = resolve(str(beside) if beside.is_file() else reference).text
         return cls.parse(data, source=str(path))
 
     @classmethod

@@ -84,8 +84,12 @@ def test_the_space_has_lambda_grid_integer_and_log_columns() -> None:
     assert np.array_equal(seeds, seeded_rows(space, row, 10, 0.3, seed=1))
 
 
-def test_a_circuit_spec_takes_no_ota_fields() -> None:
+def test_a_circuit_spec_takes_no_ota_fields(tmp_path: Path) -> None:
     text = MILLER.read_text()
+    (tmp_path / "mine.yaml").write_text(text)
+    (tmp_path / "spec.yaml").write_text("circuit: mine.yaml\npop_size: 8\n")  # a spec file names the package beside it
+    from_file = RunSpec.from_file(tmp_path / "spec.yaml")
+    assert from_file.circuit_package == text and from_file.circuit == "mine.yaml" and from_file.pop_size == 8
     for field, value in (("objectives", ["gain"]), ("constraints", {"gain_min_db": 10}), ("bias_v", {"vb": 0.5}), ("var_max", 100)):
         with pytest.raises(ValueError, match=f"{field} do not apply to a circuit run"):
             RunSpec.parse({"circuit_package": text, field: value})
