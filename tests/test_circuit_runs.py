@@ -21,7 +21,7 @@ from circuits.library import content_hash, from_text
 from engine.batch import ngspice_binary
 from gmopt.cli import app
 from lut.technology import get_technology
-from optimizer.circuit_problem import FAILED_OBJECTIVE, constraint_names, constraints_of, objectives_of
+from optimizer.circuit_problem import FAILED_OBJECTIVE, candidate_metrics, constraint_names, constraints_of, objectives_of
 from optimizer.circuit_space import circuit_space, seeded_rows
 from optimizer.file_store import FileRunStore
 from optimizer.results import final_population, front_of
@@ -142,6 +142,21 @@ def test_constraints_are_normalised_and_failures_finite() -> None:
     assert objectives_of(circuit, metrics) == [1e-3, -1e6]
     failed = {"converged": False, "error": "timestep too small"}
     assert objectives_of(circuit, failed) == [FAILED_OBJECTIVE] * 2 and min(constraints_of(circuit, failed)) >= 1e3
+
+
+def test_the_worst_case_over_conditions_follows_each_measure_s_use() -> None:
+    circuit = from_text(MILLER.read_text()).circuit  # gain, gbw, PM: >= limits; power: min goal; gbw: max goal too
+    typical = {"converged": True, "gain_db": 70.0, "gbw_hz": 12e6, "phase_margin_deg": 62.0, "power_w": 2e-4, "offset_v": 1e-3,
+               "cmrr_db": 80.0, "margins_v": {"mn1": 0.2, "mp7": 0.1}}
+    slow = typical | {"gain_db": 72.0, "gbw_hz": 9e6, "phase_margin_deg": 65.0, "power_w": 1.5e-4, "offset_v": -2e-3,
+                      "cmrr_db": 60.0, "margins_v": {"mn1": 0.05, "mp7": 0.3}}
+    measures = ("gain_db", "gbw_hz", "phase_margin_deg", "power_w", "offset_v", "cmrr_db")
+    worst = candidate_metrics(circuit, [typical, slow], measures)
+    assert (worst["gain_db"], worst["gbw_hz"], worst["phase_margin_deg"], worst["power_w"]) == (70.0, 9e6, 62.0, 2e-4)
+    assert worst["offset_v"] == -2e-3 and worst["cmrr_db"] == 80.0  # the largest offset; an unused measure at the first condition
+    assert (worst["margin_v.mn1"], worst["margin_v.mp7"]) == (0.05, 0.1) and worst["converged"]
+    failed = candidate_metrics(circuit, [typical, {"converged": False, "error": "no convergence"}], measures)
+    assert not failed["converged"] and failed["error"] == "no convergence"
 
 
 def test_the_same_seed_gives_the_same_run(seeded_run: tuple[RunSpec, FileRunStore], tmp_path: Path) -> None:
