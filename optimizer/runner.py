@@ -19,6 +19,7 @@ from typing import Any
 import numpy as np
 from pymoo.core.population import Population
 
+from optimizer import circuit_problem
 from optimizer.algorithm import build_nsga2, seeded_population
 from lut.technology import Condition
 from circuits.model import TESTBENCH_MEASURES
@@ -291,8 +292,6 @@ class _CircuitSession(_EvaluationSession):
         return tuple(self.job.space.canonical(x))
 
     def _record(self, index: int, var: tuple, simulated: dict[str, Any]) -> EvaluationRecord:
-        from optimizer import circuit_problem
-
         results = simulated["results"]
         self.skipped_conditions += simulated["skipped"]
         metrics = circuit_problem.candidate_metrics(self.circuit, results, self.measures)
@@ -399,7 +398,6 @@ def run_optimization(
 def _new_circuit_algorithm(spec: RunSpec, job: CircuitJob, technology: Any) -> Any:
     """NSGA-II on a circuit's mixed space: seeded with the variables' nominal values and spread
     copies of them (``seeding: gmid``, the seeded start), or uniform rows (``random``)."""
-    from optimizer.circuit_problem import CircuitProblem
     from optimizer.circuit_space import random_rows, seeded_rows
 
     circuit, space = spec.circuit_object, job.space
@@ -408,7 +406,7 @@ def _new_circuit_algorithm(spec: RunSpec, job: CircuitJob, technology: Any) -> A
     else:
         initial = random_rows(space, spec.pop_size, spec.seed)
     algorithm = build_nsga2(spec, initial, space)
-    algorithm.setup(CircuitProblem(circuit, space), termination=("n_gen", spec.generations), verbose=False)
+    algorithm.setup(circuit_problem.CircuitProblem(circuit, space), termination=("n_gen", spec.generations), verbose=False)
     return algorithm
 
 

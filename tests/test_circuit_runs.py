@@ -22,7 +22,7 @@ from engine.batch import ngspice_binary
 from gmopt.cli import app
 from lut.technology import get_technology
 from optimizer.circuit_problem import FAILED_OBJECTIVE, candidate_metrics, constraint_names, constraints_of, objectives_of
-from optimizer.circuit_space import circuit_space, seeded_rows
+from optimizer.circuit_space import circuit_space, random_rows, seeded_rows
 from optimizer.file_store import FileRunStore
 from optimizer.results import final_population, front_of
 from optimizer.runner import _CircuitSession, run_optimization
@@ -82,6 +82,8 @@ def test_the_space_has_lambda_grid_integer_and_log_columns() -> None:
     seeds = seeded_rows(space, row, 10, 0.3, seed=1)
     assert len({tuple(r) for r in seeds}) == 10 and list(seeds[0]) == pytest.approx(row)
     assert np.array_equal(seeds, seeded_rows(space, row, 10, 0.3, seed=1))
+    drawn = random_rows(space, 10, seed=3)
+    assert np.array_equal(drawn, random_rows(space, 10, seed=3)) and all(space.canonical(r) == list(r) for r in drawn)
 
 
 def test_a_circuit_spec_takes_no_ota_fields(tmp_path: Path) -> None:
