@@ -166,6 +166,15 @@ def test_the_input_common_mode_and_supply_come_from_the_package_when_it_gives_th
     assert result.metrics["swing_v"] == pytest.approx(3.0 * 1e4 / (1 + 1e4), rel=1e-6)
 
 
+def test_a_result_is_flat_with_the_curves_asked_for(single_pole_bench) -> None:
+    result = single_pole_bench.evaluate({})
+    flat = result.to_dict(curves=["freq_hz"])
+    assert flat["converged"] is True and flat["error"] is None and flat["sim_time_s"] == result.sim_time_s
+    assert {name: flat[name] for name in TESTBENCH_MEASURES["opamp"]} == result.metrics
+    assert flat["freq_hz"] == result.curves["freq_hz"] and "tran_out_v" not in flat and flat["margins_v"] == {}
+    assert set(result.to_dict()) >= set(result.curves) and not set(result.to_dict(curves=False)) & set(result.curves)
+
+
 # --- failures are results ----------------------------------------------------------------------
 def test_a_candidate_ngspice_cannot_solve_is_a_result_with_the_reason_and_the_next_one_works(single_pole_bench) -> None:
     bench = open_bench(ideal(SINGLE_POLE, SINGLE_POLE_VARIABLES), CONDITION, timeout_s=1e-9)
