@@ -215,12 +215,24 @@ def test_a_bias_voltage_outside_the_rails_is_a_result_and_bad_input_a_clear_erro
 MILLER = EXAMPLES_DIR / "miller.yaml"
 
 
-def _direct_miller(circuit, tech, condition, values: dict[str, float], cl_f: float) -> dict[str, float]:
-    """A hand-written deck, independent of the bench's fixture: the op-amp in a plain unity-gain
-    follower (out wired to inn) for the operating point, and the loop gain measured there by
-    Middlebrook's voltage injection (vinj between out and inn: A = -v(out) / v(inn), exact where
-    inn is a gate), with ngspice's own meas for UGF and phase."""
-    vdd, vss = tech.supply_v / 2, -tech.supply_v / 2
+def _rising_step(time_s: np.ndarray, out_v: np.ndarray, band_v: float) -> tuple[float, float]:
+    """(10-90 % slope, time of the last exit from the band around the final value) of a rising step."""
+    start, final = out_v[0], out_v[-1]
+    crossings = [float(np.interp(start + f * (final - start), out_v[k - 1:k + 1], time_s[k - 1:k + 1]))
+                 for f in (0.1, 0.9) for k in [int(np.argmax(out_v >= start + f * (final - start)))]]
+    last = int(np.nonzero(np.abs(out_v - final) > band_v)[0][-1])
+    return 0.8 * (final - start) / (crossings[1] - crossings[0]), float(time_s[last + 1])
+
+
+def _direct_miller(circuit, tech, condition, values: dict[str, float], cl_f: float, ugf_hz: float) -> dict[str, float]:
+    """A hand-written deck, independent of the bench's fixture: the op-amp wired as a plain
+    unity-gain follower, vinj (0 V) between out and inn. The operating point; the loop gain by
+    Middlebrook's voltage injection (ac on vinj: A = -v(out) / v(inn), exact where inn is a gate);
+    the closed-loop common-mode and supply responses, referred to the op-amp by (1 + A):
+    ac on vinp and vinj together puts vc on both inputs, out = Acm vc / (1 + A); ac on vdd gives
+    out = Avdd / (1 + A); and the same step as the bench's, on its own time grid (tau / 20)."""
+    vdd, vss, cm = tech.supply_v / 2, -tech.supply_v / 2, tech.input_cm_v
+    step_v = STEP_FRACTION * tech.supply_v
     params = " ".join(f"{name}={value!r}" for name, value in values.items())
     margins = " ".join(device_vector(circuit, tech, e.name, q, within="x1") for e in circuit.parsed.mosfets for q in ("vds", "vdsat"))
     deck = f"""* miller: unity-gain follower, loop gain by voltage injection
@@ -231,25 +243,40 @@ def _direct_miller(circuit, tech, condition, values: dict[str, float], cl_f: flo
 vdd vdd 0 {vdd}
 vss vss 0 {vss}
 iib vdd bias_ib {values["ibias"]!r}
-vinp inp 0 dc {tech.input_cm_v}
+vinp inp 0 dc {cm} ac 0 pulse({cm - step_v / 2} {cm + step_v / 2} 0 1p 1p 1 2)
 vinj inn out dc 0 ac 1
 x1 inp inn out vdd vss bias_ib miller {" ".join(f"{name}={{{name}}}" for name in values)}
 cl out 0 {cl_f!r}
 .save v(out) v(inn) i(vdd) i(vss) {margins}
 .end
 """
-    engine = open_engine("batch")
-    engine.load(deck)
-    results = engine.run({"op": "op", "ac": "ac dec 100 1 1e10"})
+    engine = open_engine("shared")  # one load of the models (10 s for sky130), then several runs
+    try:
+        engine.load(deck)
+        results = engine.run({"op": "op", "ac": "ac dec 100 1 1e10"})
+        engine.alter("vinp", acmag=1)
+        common = complex(engine.run({"ac": "ac lin 1 1 1"})["ac"]["out"][0])
+        engine.alter("vinp", acmag=0)
+        engine.alter("vinj", acmag=0)
+        engine.alter("vdd", acmag=1)
+        supply = complex(engine.run({"ac": "ac lin 1 1 1"})["ac"]["out"][0])
+        tau_s = 1 / (2 * math.pi * ugf_hz)
+        tran = engine.run({"tran": f"tran {tau_s / 20:.6g} {30 * tau_s:.6g} 0 {tau_s / 20:.6g}"})["tran"]
+    finally:
+        engine.close()
     op = {name: float(np.real(v[0])) for name, v in results["op"].items()}
     freq, loop = np.real(results["ac"]["frequency"]), -results["ac"]["out"] / results["ac"]["inn"]
     magnitude_db = 20 * np.log10(np.abs(loop))
     k = int(np.nonzero(magnitude_db < 0)[0][0])
     ugf = 10 ** np.interp(0.0, magnitude_db[[k, k - 1]], np.log10(freq[[k, k - 1]]))
     phase = np.degrees(np.unwrap(np.angle(loop)))
+    slew, settled = _rising_step(np.real(tran["time"]), np.real(tran["out"]), SETTLING_BAND * step_v)
     return {
         "gain_db": float(magnitude_db[0]), "ugf_hz": float(ugf), "phase_margin_deg": float(180 + np.interp(np.log10(ugf), np.log10(freq), phase)),
-        "offset_v": op["out"] - tech.input_cm_v, "power_w": -vdd * op["vdd#branch"] - vss * op["vss#branch"],
+        "cmrr_db": float(magnitude_db[0] - 20 * np.log10(abs(common * (1 + loop[0])))),
+        "psrr_db": float(magnitude_db[0] - 20 * np.log10(abs(supply * (1 + loop[0])))),
+        "slew_rate_v_per_s": slew, "settling_time_s": settled,
+        "offset_v": op["out"] - cm, "power_w": -vdd * op["vdd#branch"] - vss * op["vss#branch"],
         "margins_v": {e.name: abs(op[device_vector(circuit, tech, e.name, "vds", within="x1")]) - abs(op[device_vector(circuit, tech, e.name, "vdsat", within="x1")])
                       for e in circuit.parsed.mosfets},
     }
@@ -262,12 +289,18 @@ def _check_miller(tech) -> dict[str, float]:
         result = bench.evaluate({})
         values = bench.values({})
     assert result.converged, result.error
-    direct = _direct_miller(circuit, tech, condition, values, circuit.testbench.load_capacitance_f)
+    direct = _direct_miller(circuit, tech, condition, values, circuit.testbench.load_capacitance_f, result.metrics["ugf_hz"])
     metrics = result.metrics
     assert metrics["gain_db"] == pytest.approx(direct["gain_db"], abs=0.1)
     # the injection sees inn's gate on the output, which the open-loop fixture grounds: a few % on the UGF
     assert metrics["ugf_hz"] == pytest.approx(direct["ugf_hz"], rel=0.05)
     assert metrics["phase_margin_deg"] == pytest.approx(direct["phase_margin_deg"], abs=3)
+    # open-loop responses against closed-loop ones referred by (1 + A): measured within 0.001 dB
+    assert metrics["cmrr_db"] == pytest.approx(direct["cmrr_db"], abs=0.1)
+    assert metrics["psrr_db"] == pytest.approx(direct["psrr_db"], abs=0.1)
+    # the same follower's step on a time grid twice as fine: measured within 0.5 %
+    assert metrics["slew_rate_v_per_s"] == pytest.approx(direct["slew_rate_v_per_s"], rel=0.03)
+    assert metrics["settling_time_s"] == pytest.approx(direct["settling_time_s"], rel=0.03)
     assert metrics["offset_v"] == pytest.approx(direct["offset_v"], abs=1e-6)
     assert metrics["power_w"] == pytest.approx(direct["power_w"], rel=1e-6)
     for device, margin in direct["margins_v"].items():
