@@ -224,13 +224,15 @@ def _rising_step(time_s: np.ndarray, out_v: np.ndarray, band_v: float) -> tuple[
     return 0.8 * (final - start) / (crossings[1] - crossings[0]), float(time_s[last + 1])
 
 
-def _direct_miller(circuit, tech, condition, values: dict[str, float], cl_f: float, ugf_hz: float) -> dict[str, float]:
+def _direct_miller(circuit, tech, condition, values: dict[str, float], cl_f: float, ugf_hz: float, levels_v: tuple[float, ...]) -> dict:
     """A hand-written deck, independent of the bench's fixture: the op-amp wired as a plain
     unity-gain follower, vinj (0 V) between out and inn. The operating point; the loop gain by
     Middlebrook's voltage injection (ac on vinj: A = -v(out) / v(inn), exact where inn is a gate);
     the closed-loop common-mode and supply responses, referred to the op-amp by (1 + A):
     ac on vinp and vinj together puts vc on both inputs, out = Acm vc / (1 + A); ac on vdd gives
-    out = Avdd / (1 + A); and the same step as the bench's, on its own time grid (tau / 20)."""
+    out = Avdd / (1 + A); the same step as the bench's, on its own time grid (tau / 20); and the
+    small-signal loop gain at 1 Hz with the output moved to each of ``levels_v`` by vinj's DC value
+    (out = cm - vinj, the inputs at cm), as the linearised gain beside the bench's DC differences."""
     vdd, vss, cm = tech.supply_v / 2, -tech.supply_v / 2, tech.input_cm_v
     step_v = STEP_FRACTION * tech.supply_v
     params = " ".join(f"{name}={value!r}" for name, value in values.items())
@@ -262,6 +264,13 @@ cl out 0 {cl_f!r}
         supply = complex(engine.run({"ac": "ac lin 1 1 1"})["ac"]["out"][0])
         tau_s = 1 / (2 * math.pi * ugf_hz)
         tran = engine.run({"tran": f"tran {tau_s / 20:.6g} {30 * tau_s:.6g} 0 {tau_s / 20:.6g}"})["tran"]
+        engine.alter("vdd", acmag=0)
+        engine.alter("vinj", acmag=1)
+        level_gains_db = []
+        for level in levels_v:
+            engine.alter("vinj", dc=cm - level)
+            at = engine.run({"ac": "ac lin 1 1 1"})["ac"]
+            level_gains_db.append(float(20 * np.log10(abs(complex(at["out"][0]) / complex(at["inn"][0])))))
     finally:
         engine.close()
     op = {name: float(np.real(v[0])) for name, v in results["op"].items()}
@@ -275,7 +284,7 @@ cl out 0 {cl_f!r}
         "gain_db": float(magnitude_db[0]), "ugf_hz": float(ugf), "phase_margin_deg": float(180 + np.interp(np.log10(ugf), np.log10(freq), phase)),
         "cmrr_db": float(magnitude_db[0] - 20 * np.log10(abs(common * (1 + loop[0])))),
         "psrr_db": float(magnitude_db[0] - 20 * np.log10(abs(supply * (1 + loop[0])))),
-        "slew_rate_v_per_s": slew, "settling_time_s": settled,
+        "slew_rate_v_per_s": slew, "settling_time_s": settled, "level_gains_db": level_gains_db,
         "offset_v": op["out"] - cm, "power_w": -vdd * op["vdd#branch"] - vss * op["vss#branch"],
         "margins_v": {e.name: abs(op[device_vector(circuit, tech, e.name, "vds", within="x1")]) - abs(op[device_vector(circuit, tech, e.name, "vdsat", within="x1")])
                       for e in circuit.parsed.mosfets},
@@ -289,7 +298,12 @@ def _check_miller(tech) -> dict[str, float]:
         result = bench.evaluate({})
         values = bench.values({})
     assert result.converged, result.error
-    direct = _direct_miller(circuit, tech, condition, values, circuit.testbench.load_capacitance_f, result.metrics["ugf_hz"])
+    out_v, gains_db = np.array(result.curves["dc_out_v"]), np.array(result.curves["dc_gain_db"])
+    peak = int(np.argmax(gains_db))
+    # the swing's ends: where the DC sweep's gain, followed from its peak, first falls 3 dB below it
+    ends = [next(out_v[k] for k in indices if gains_db[k] < gains_db[peak] - 3) for indices in (range(peak, -1, -1), range(peak, len(out_v)))]
+    levels = (out_v[peak], *ends)
+    direct = _direct_miller(circuit, tech, condition, values, circuit.testbench.load_capacitance_f, result.metrics["ugf_hz"], levels)
     metrics = result.metrics
     assert metrics["gain_db"] == pytest.approx(direct["gain_db"], abs=0.1)
     # the injection sees inn's gate on the output, which the open-loop fixture grounds: a few % on the UGF
@@ -302,6 +316,12 @@ def _check_miller(tech) -> dict[str, float]:
     assert metrics["slew_rate_v_per_s"] == pytest.approx(direct["slew_rate_v_per_s"], rel=0.03)
     assert metrics["settling_time_s"] == pytest.approx(direct["settling_time_s"], rel=0.03)
     assert metrics["offset_v"] == pytest.approx(direct["offset_v"], abs=1e-6)
+    # the swing: the DC sweep's incremental gain is the small-signal gain at its peak and at the
+    # first points past each end (compared at the same output levels), and the ends span swing_v
+    for level, gain in zip(levels, direct["level_gains_db"]):
+        assert float(np.interp(level, out_v[::-1], gains_db[::-1])) == pytest.approx(gain, abs=0.2), level  # measured: within 0.06 dB
+    assert direct["level_gains_db"][0] - max(direct["level_gains_db"][1:]) > 3
+    assert abs(ends[0] - ends[1]) >= metrics["swing_v"] > abs(ends[0] - ends[1]) - 2 * tech.supply_v / 60
     assert metrics["power_w"] == pytest.approx(direct["power_w"], rel=1e-6)
     for device, margin in direct["margins_v"].items():
         assert result.margins_v[device] == pytest.approx(margin, abs=1e-6), device
