@@ -203,6 +203,7 @@ def test_a_bias_voltage_outside_the_rails_is_a_result_and_bad_input_a_clear_erro
         outside = bench.evaluate({"vb": 1.5})
         assert not outside.converged and "bias pin vb = 1.5 V lies outside the rails" in outside.error
         assert bench.evaluate({"vb": -0.5}).converged
+    assert single_pole_bench.evaluate({"GM": np.float64(GM_S), "r": np.int64(R_OHM)}).converged  # names in any case, numpy numbers
     with pytest.raises(ValueError, match="nosuch: not a variable"):
         single_pole_bench.evaluate({"nosuch": 1.0})
     with pytest.raises(ValueError, match="give a finite number"):
