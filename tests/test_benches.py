@@ -175,6 +175,25 @@ def test_a_result_is_flat_with_the_curves_asked_for(single_pole_bench) -> None:
     assert set(result.to_dict()) >= set(result.curves) and not set(result.to_dict(curves=False)) & set(result.curves)
 
 
+@pytest.mark.parametrize("current_a", [10e-6, -10e-6])
+def test_a_bias_current_is_drawn_from_the_rails_and_its_expression_follows_the_variables(current_a: float) -> None:
+    """A current into pin ib (out of it when negative) through RB = 10 kohm to ground: V(ib) =
+    I RB, and the rail that sources it (vdd, or vss for a negative current) delivers |I| x 0.9 V."""
+    netlist = SINGLE_POLE.replace(".subckt ideal inp inn out vdd vss", ".subckt ideal inp inn out vdd vss ib").replace(".ends", "RB ib 0 10k\n.ends")
+    text = yaml.safe_dump({
+        "name": "ideal", "variables": [{"name": "gm", "kind": "r", "min": 1e-4, "max": 1e-2, "default": GM_S},
+                                       {"name": "r", "kind": "r", "min": 1e5, "max": 1e8, "default": R_OHM},
+                                       {"name": "ihalf", "kind": "ibias", "min": 1e-6, "max": 1e-4, "default": abs(current_a) / 2}],
+        "netlist": netlist, "devices": {}, "pins": PINS | {"bias": {"ib": {"current": f"{{{'-' if current_a < 0 else ''}2*ihalf}}"}}},
+        "testbench": {"name": "opamp"},
+    })
+    with open_bench(circuit_from_text(text), CONDITION) as bench:
+        assert bench.evaluate({}).metrics["power_w"] == pytest.approx(abs(current_a) * SUPPLY_V / 2, rel=1e-9)
+        assert bench.evaluate({"ihalf": abs(current_a)}).metrics["power_w"] == pytest.approx(2 * abs(current_a) * SUPPLY_V / 2, rel=1e-9)
+        source = "ibias_ib vdd bias_ib dc 2e-05" if current_a > 0 else "ibias_ib bias_ib vss dc 2e-05"
+        assert source in bench.deck({"ihalf": 1e-5}).splitlines()
+
+
 # --- failures are results ----------------------------------------------------------------------
 def test_a_candidate_ngspice_cannot_solve_is_a_result_with_the_reason_and_the_next_one_works(single_pole_bench) -> None:
     bench = open_bench(ideal(SINGLE_POLE, SINGLE_POLE_VARIABLES), CONDITION, timeout_s=1e-9)
