@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from circuits import EXAMPLES_DIR, circuit_from_text, load_circuit
+from circuits import EXAMPLES_DIR, Circuit, circuit_from_text, load_circuit
 from circuits.benches import open_bench
 from circuits.benches.opamp import SETTLING_BAND, STEP_FRACTION
 from circuits.model import TESTBENCH_MEASURES
@@ -29,7 +29,7 @@ SUPPLY_V = GENERIC180.supply_v
 PINS = {"inp": "inp", "inn": "inn", "out": "out", "vdd": "vdd", "vss": "vss"}
 
 
-def ideal(netlist: str, variables: list[dict] | None = None, **testbench: object) -> object:
+def ideal(netlist: str, variables: list[dict] | None = None, **testbench: object) -> Circuit:
     """An op-amp package of ideal elements (no MOS devices) on the opamp bench."""
     text = yaml.safe_dump({
         "name": "ideal", "variables": variables or [], "netlist": netlist, "devices": {}, "pins": PINS,
