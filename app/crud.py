@@ -26,6 +26,7 @@ from app.schemas import EvaluationPublic, HypervolumePoint, LutPublic, RunPublic
 from app.sql_store import FINAL_STATUSES, SqlRunStore, row_to_record
 from gmopt.floats import encode_float
 from gmopt.settings import Settings
+from optimizer import circuit_problem
 from optimizer.problem import constraint_names
 from optimizer.results import design_netlist, front_csv
 from optimizer.spec import RunSpec
@@ -52,6 +53,7 @@ def _public(row) -> RunPublic:
         attempts=run.attempts, cancel_requested=run.cancel_requested, created_at=run.created_at,
         started_at=run.started_at, finished_at=run.finished_at, gmopt_version=run.gmopt_version,
         ngspice_version=run.ngspice_version, model_hash=run.model_hash, provenance=run.provenance, spec=run.spec,
+        circuit_id=run.circuit_id, circuit_hash=run.circuit_hash, circuit_name=None if run.circuit_hash is None else run.topology,
         constraint_names=_constraint_names(run.spec),
     )
 
@@ -60,9 +62,10 @@ def _constraint_names(spec: dict) -> list[str]:
     """What each stored constraint value is; [] for a spec this version no longer reads (a run stored
     by an older gmopt must still list, not fail every GET /runs)."""
     try:
-        return constraint_names(RunSpec.model_validate(spec))
+        run = RunSpec.model_validate(spec)
     except ValueError:  # pydantic's ValidationError
         return []
+    return circuit_problem.constraint_names(run.circuit_object) if run.is_circuit else constraint_names(run)
 
 
 class RunEnded(Exception):
@@ -73,10 +76,11 @@ def run_exists(session: Session, run_id: int) -> bool:
     return session.get(Run, run_id) is not None
 
 
-def create_run(engine: Engine, spec: dict, owner: str, settings: Settings) -> RunPublic:
-    """Queue a validated spec (``app.queue.QueueFull`` when the queue or the owner's share is full)."""
+def create_run(engine: Engine, spec: dict, owner: str, settings: Settings, circuit: tuple[int, str, str] | None = None) -> RunPublic:
+    """Queue a validated spec (``app.queue.QueueFull`` when the queue or the owner's share is full);
+    ``circuit``: a circuit run's stored circuit (id, name, content hash)."""
     with session_scope(engine) as session:
-        run = enqueue(session, spec, owner, settings)
+        run = enqueue(session, spec, owner, settings, circuit)
         return get_run(session, run.id)
 
 
@@ -139,7 +143,7 @@ def point_netlist(session: Session, run_id: int, index: int, corner: str | None,
     corner = corner or spec.corners[0]
     temp_c = spec.temps_c[0] if temp_c is None else temp_c
     text = design_netlist(spec, found[1], corner, temp_c)
-    return f"run{run_id}-point{index}-{spec.topology}-{spec.technology}-{corner}-{temp_c:g}C.cir", text
+    return f"run{run_id}-point{index}-{spec.design_name}-{spec.technology}-{corner}-{temp_c:g}C.cir", text
 
 
 def list_evaluations(
