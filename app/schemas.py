@@ -91,8 +91,9 @@ class EvaluationPublic(BaseModel):
 
     index: int
     generation: int
-    var: list[int]
+    var: list[int | float] = Field(description="The design-space row (a circuit run's float columns: its continuous variables).")
     widths_um: list[JsonFloat]
+    design: dict[str, float] = Field(default_factory=dict, description="A circuit run's variable values by name, in SI units (m, A, V, F, ohm).")
     metrics: dict[str, JsonFloat | bool | str | None]
     curves: dict[str, list[JsonFloat]] = Field(
         description="vin_v and iout_a of the DC sweep, freq_hz, ac_magnitude_db and ac_phase_deg of the AC response "

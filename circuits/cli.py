@@ -55,10 +55,13 @@ def _refuse(message: str) -> None:
 def add(file: Path = typer.Argument(..., help="The circuit package, a YAML or JSON file.")) -> None:
     """Validate FILE and store it in the service's database: the same text again keeps its id; a
     changed text under the same name becomes a new version (runs keep the one they used)."""
-    from app import circuits as store
+    from circuits.library import from_text
 
     try:
         text = file.read_text(encoding="utf-8")
+        from_text(text, str(file))  # a refusal costs no database
+        from app import circuits as store
+
         record, created = store.add_circuit(_store(), text, source=str(file))
     except (OSError, UnicodeDecodeError) as exc:
         _refuse(f"cannot read {file}: {exc}")
@@ -77,8 +80,10 @@ def list_command() -> None:
     from app import circuits as store
     from app.db import reader, session_scope
 
-    table = Table("id", "name", "testbench", "versions", "sha256", "added (UTC)", title="stored circuits")
-    table.add_column("description", no_wrap=True, overflow="ellipsis", max_width=60)
+    table = Table(title="stored circuits")
+    for column in ("id", "name", "testbench", "versions", "sha256", "added (UTC)"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("description", no_wrap=True, overflow="ellipsis")
     with session_scope(reader(_store())) as session:
         for record in store.list_circuits(session):
             table.add_row(
