@@ -31,8 +31,8 @@ def sha256(text: str) -> str:
 
 
 def edited(text: str) -> str:
-    """The same circuit with another description: a new version under the same name."""
-    return text.replace("description: ", "description: Edited. ", 1)
+    """The same circuit with one more comment line: a new version (another hash) under the same name."""
+    return "# edited\n" + text
 
 
 # --- the store ---------------------------------------------------------------------------------
