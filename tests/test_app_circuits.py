@@ -162,13 +162,13 @@ def test_injection_through_the_api_is_refused(attempt: str, injection_server: st
 
 
 @pytest.mark.parametrize("attempt", ATTEMPTS)
-def test_injection_through_gmopt_circuit_add_is_refused(attempt: str, marker: Path, tmp_path: Path) -> None:
+def test_injection_through_gmopt_circuit_add_is_refused(attempt: str, marker: Path, tmp_path: Path, data_dir: Path) -> None:
     text, where, reason = _attempt(attempt, marker)
     path = tmp_path / "attempt.yaml"
     path.write_text(text)
     added = subprocess.run([GMOPT, "circuit", "add", str(path)], capture_output=True, text=True, timeout=120)
     assert added.returncode == 1 and where in added.stderr and reason in added.stderr, added.stderr
-    assert added.stdout == "" and not (tmp_path / "gmopt.sqlite").exists()
+    assert added.stdout == "" and not (data_dir / "gmopt.sqlite").exists()  # refused before the database is opened
 
 
 def test_enough_attempts_are_shared() -> None:
