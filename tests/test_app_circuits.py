@@ -111,7 +111,7 @@ def test_circuits_round_trip_through_the_api_with_the_token(server) -> None:
 
 def test_a_refused_or_oversized_package_says_what_to_fix(server) -> None:
     url, _ = server
-    text, offset = package(netlist=None, testbench={"name": "bode_plot"})
+    text, _ = package(testbench={"name": "bode_plot"})
     refused = httpx.post(f"{url}/circuits", json={"text": text}, headers=AUTH)
     assert refused.status_code == 422 and "testbench.name" in refused.json()["detail"] and "ota_open_loop" in refused.json()["detail"]
     too_big = httpx.post(f"{url}/circuits", json={"text": "x" * 200_001}, headers=AUTH)
