@@ -64,7 +64,7 @@ def versions(session: Session, name: str) -> int:
 def get_circuit(session: Session, reference: str | int) -> CircuitRecord:
     """A record by id (digits) or by name (its newest record); ``UnknownCircuit`` otherwise."""
     text = str(reference).strip()
-    if text.isdigit():
+    if text.isascii() and text.isdigit():  # "¹" is a digit to str.isdigit, not to int()
         record = session.get(CircuitRecord, int(text)) if int(text) < 2**31 else None
     else:
         record = session.scalar(

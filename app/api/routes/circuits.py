@@ -21,7 +21,9 @@ from app.schemas import CircuitCreate, CircuitDetail, CircuitsPublic
 from circuits.model import MAX_FILE_BYTES, CircuitError
 
 router = APIRouter(prefix="/circuits", tags=["circuits"])
-Reference = Annotated[str, Path(min_length=1, max_length=64, description="A stored circuit's id, or its name (the newest version).")]
+Reference = Annotated[str, Path(
+    min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_]+$", description="A stored circuit's id, or its name (the newest version).",
+)]
 TEXT_TYPES = ("text/", "application/yaml", "application/x-yaml")
 
 
