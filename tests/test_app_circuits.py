@@ -225,3 +225,10 @@ def test_a_run_posted_by_circuit_name_reaches_the_worker(server, tmp_path: Path)
     evaluations = httpx.get(f"{url}/runs/{run['id']}/evaluations", params={"limit": 8}).json()["data"]
     assert len(evaluations) == 8 and {e["index"] for e in evaluations} == set(range(8))
     assert [r["id"] for r in httpx.get(f"{url}/runs", params={"topology": "miller"}).json()["data"]] == [run["id"]]
+    # the exported deck is the bench's, at the stored design: the compensation capacitor's value is in it
+    deck = httpx.get(f"{url}/runs/{run['id']}/evaluations/0/netlist", timeout=120)
+    assert deck.status_code == 200, deck.text
+    assert ".subckt miller" in deck.text.lower() and ".control" in deck.text and "miller" in deck.headers["content-disposition"]
+    assert f"{evaluations[0]['design']['cc']:.12g}" in deck.text or f"{evaluations[0]['design']['cc']:.6g}" in deck.text
+    bad = httpx.get(f"{url}/runs/{run['id']}/evaluations/0/netlist", params={"corner": "zz"})
+    assert bad.status_code == 422 and "tt" in bad.text

@@ -14,12 +14,13 @@ from sqlalchemy.orm import Session
 
 from app import circuits, crud
 from app.db import reader, session_scope
-from app.api.deps import EngineDep, FrontCacheDep, ReadSessionDep, SettingsDep, WriterDep
+from app.api.deps import EngineDep, FrontCacheDep, PoolDep, ReadSessionDep, SettingsDep, WriterDep, simulate
 from app.queue import QueueFull
 from app.schemas import (
     EvaluationPublic, EvaluationsPublic, FrontPublic, HypervolumesPublic, RunCreate, RunPublic, RunsPublic, RunStatus,
 )
 from circuits.model import CircuitError
+from optimizer.results import circuit_design_deck
 from optimizer.runner import check_run
 from optimizer.spec import RunSpec, SpecError
 
@@ -164,21 +165,25 @@ def get_evaluation(run_id: RunId, index: RowId, session: ReadSessionDep) -> Eval
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "The deck, as a download"},
                404: {"description": "No such run or evaluation"}, 422: {"description": "A corner the technology lacks"}},
 )
-def get_netlist(
-    run_id: RunId, index: RowId, session: ReadSessionDep,
+async def get_netlist(
+    run_id: RunId, index: RowId, engine: EngineDep, pool: PoolDep, settings: SettingsDep,
     corner: Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
     temp_c: Annotated[float | None, Query(ge=-55, le=175)] = None,
 ) -> PlainTextResponse:
     """The point as the standalone SPICE testbench ``gmopt export`` writes (``ngspice -b`` runs it as is),
-    at the run's first corner and temperature unless ``corner``/``temp_c`` name others."""
+    at the run's first corner and temperature unless ``corner``/``temp_c`` name others. A circuit
+    run's deck is its bench's, rendered in the simulation pool."""
     try:
-        found = crud.point_netlist(session, run_id, index, corner, temp_c)
+        found = await run_in_threadpool(crud.point_netlist, engine, run_id, index, corner, temp_c)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if found is None:
-        _exists(session, run_id)
+        with session_scope(reader(engine)) as session:
+            _exists(session, run_id)
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no evaluation {index}")
     filename, text = found
+    if not isinstance(text, str):
+        text = await simulate(pool, settings, circuit_design_deck, *text)
     return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
