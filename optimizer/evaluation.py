@@ -18,6 +18,7 @@ outright (ngspice crashed) breaks it with ``BrokenProcessPool`` instead of being
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import threading
 import time
@@ -197,7 +198,8 @@ class CircuitJob:
 
     def __call__(self, row: Sequence[float]) -> dict[str, Any]:
         started = time.perf_counter()
-        design = self.space.decode(row)
+        sized = self.space.sized(row)
+        values = self.space.bench_values(sized.design)
         results = []
         with _LOCK:
             for position, condition in enumerate(self.conditions):
@@ -205,10 +207,18 @@ class CircuitJob:
                     bench = _circuit_bench(self.package, condition)
                 except CircuitLoadError as exc:
                     return {"load_error": str(exc)}
-                results.append(bench.evaluate(design).to_dict(curves=position == 0))
+                if sized.error:  # an electrical group's width not found: scored as a failed simulation
+                    from circuits.benches import BenchResult
+
+                    results.append(BenchResult(False, sized.error, dict.fromkeys(bench.measures, math.nan)).to_dict(curves=False))
+                else:
+                    results.append(bench.evaluate(values).to_dict(curves=position == 0))
                 if not results[-1]["converged"]:
                     break
-        return {"results": results, "skipped": len(self.conditions) - len(results), "wall_time_s": time.perf_counter() - started}
+        return {
+            "results": results, "skipped": len(self.conditions) - len(results), "wall_time_s": time.perf_counter() - started,
+            "design": sized.design, "notes": sized.notes,
+        }
 
 
 @dataclass(frozen=True)

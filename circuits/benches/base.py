@@ -29,6 +29,8 @@ from spice_templates import render
 DEFAULT_TIMEOUT_S = 30.0
 INSTANCE = "xdut"
 DEVICE_QUANTITIES = ("vds", "vdsat")
+# ... and what ``operating_point`` reports of each MOS device (the gm/ID seeding sizes from them)
+OP_QUANTITIES = ("id", "gm", "vgs", "vds", "vbs", "vdsat")
 # Failures of one candidate that become a result: ngspice's own, non-finite or missing vectors.
 CANDIDATE_ERRORS = (SimulationError, FloatingPointError, np.linalg.LinAlgError, KeyError, IndexError, StopIteration, ValueError)
 
@@ -106,6 +108,9 @@ class CircuitBench(ABC):
             e.name: tuple(device_vector(circuit, tech, e.name, q, within=INSTANCE) for q in DEVICE_QUANTITIES) for e in circuit.parsed.mosfets
         }
         self.saturation_devices = tuple(name for name in self.device_vectors if circuit.devices[name].saturation)
+        self.op_vectors = {
+            e.name: {q: device_vector(circuit, tech, e.name, q, within=INSTANCE) for q in OP_QUANTITIES} for e in circuit.parsed.mosfets
+        }
         self._engine: Engine = open_engine(backend)
         self._bias_now = {source.name: source.value(circuit, self.nominal) for source in self._bias}
         self._engine.load(self._deck(self.nominal, control=()))
@@ -132,7 +137,8 @@ class CircuitBench(ABC):
         return f"{INSTANCE} {nodes} {netlist.name}{params}"
 
     def _deck(self, values: Mapping[str, float], control: tuple[str, ...]) -> str:
-        saves = [*self.saved_nodes, *(vector for vectors in self.device_vectors.values() for vector in vectors)]
+        devices = [vector for vectors in self.op_vectors.values() for vector in vectors.values()]
+        saves = list(dict.fromkeys([*self.saved_nodes, *(vector for vectors in self.device_vectors.values() for vector in vectors), *devices]))
         return render(
             self.template, circuit=self.circuit.name, tech=self.condition.technology.name, corner=self.condition.corner,
             temp_c=self.condition.temp_c, include=self.condition.include(), subckt=self._subckt,
@@ -187,6 +193,18 @@ class CircuitBench(ABC):
         unknown = set(metrics) - set(self.measures)
         assert not unknown, f"measures {unknown} are not listed for {self.circuit.testbench.name}"
         return BenchResult(True, None, {name: float(metrics.get(name, NAN)) for name in self.measures}, margins, curves, time.perf_counter() - started)
+
+    def operating_point(self, values: Mapping[str, float]) -> dict[str, dict[str, float]]:
+        """Each MOS device's DC operating point at ``values`` (as ``evaluate`` takes them), from
+        the loaded deck's ``op``: magnitudes (A, S, V; a PMOS's VSG, VSD) of ``OP_QUANTITIES``.
+        The testbench's DC state is its measures' operating point (the op-amp's follower, the OTA's
+        held output). SimulationError when ngspice cannot solve it."""
+        env = self.values(values)
+        self._set(env)
+        op = self._engine.run({"op": "op"}, timeout_s=self.timeout_s)["op"]
+        return {
+            device: {q: abs(float(np.real(op[vector][0]))) for q, vector in vectors.items()} for device, vectors in self.op_vectors.items()
+        }
 
     def _set(self, env: Mapping[str, float]) -> None:
         for source in self._bias:
