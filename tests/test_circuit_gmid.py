@@ -140,7 +140,9 @@ def test_a_short_run_with_an_electrical_group_stores_widths_and_gm_id(tmp_path) 
         gm_id = record.design["gm_id_w_in"]
         assert 5 <= gm_id <= 25 and isinstance(record.var[0], float) and record.var[0] == pytest.approx(gm_id)
         direct = size_transistor(condition, "nmos", gm_id, record.design["ibias"] / 2, record.design["l"], vds=tech.supply_v / 4)
-        assert record.design["w_in"] == pytest.approx(direct.w_rounded_m, rel=1e-9)
+        widest_m = math.floor(200e-6 / tech.lambda_m) * tech.lambda_m  # w_in's max on lambda
+        assert record.design["w_in"] == pytest.approx(min(direct.w_rounded_m, widest_m), rel=1e-9)
+        assert ("clipped to" in record.metrics.get("sizing_note", "")) == (direct.w_m > widest_m)
         assert math.isfinite(record.metrics["gain_db"]) and record.feasible
     first = store.evaluations()[0]
     assert first.design["gm_id_w_in"] == pytest.approx(14.0)  # the seeded start: the group's default gm/ID
