@@ -6,6 +6,7 @@ point's gm and id, on generic180 and sky130) and a short run whose front holds W
 from __future__ import annotations
 
 import math
+import re
 
 import pytest
 import yaml
@@ -18,6 +19,7 @@ from lut.sizing import size_transistor
 from lut.technology import get_technology
 from optimizer.circuit_space import circuit_space
 from optimizer.file_store import FileRunStore
+from optimizer.results import circuit_design_deck
 from optimizer.runner import run_optimization
 from optimizer.spec import RunSpec
 
@@ -144,5 +146,9 @@ def test_a_short_run_with_an_electrical_group_stores_widths_and_gm_id(tmp_path) 
         assert record.design["w_in"] == pytest.approx(min(direct.w_rounded_m, widest_m), rel=1e-9)
         assert ("clipped to" in record.metrics.get("sizing_note", "")) == (direct.w_m > widest_m)
         assert math.isfinite(record.metrics["gain_db"]) and record.feasible
+    deck = circuit_design_deck(spec, front[0].design)  # the export takes the design's variables, W included
+    param_line = next(line for line in deck.splitlines() if line.startswith(".param") and " w_in=" in line)
+    assert float(re.search(r" w_in=(\S+)", param_line)[1]) == pytest.approx(front[0].design["w_in"], rel=1e-6)
+    assert "gm_id_w_in" not in deck
     first = store.evaluations()[0]
     assert first.design["gm_id_w_in"] == pytest.approx(14.0)  # the seeded start: the group's default gm/ID
