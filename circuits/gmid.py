@@ -87,8 +87,23 @@ def device_gm_id(circuit: "Circuit", device: str) -> float | None:
     return binding.gm_id if binding.gm_id is not None else ROLE_GM_ID.get(binding.role) if binding.role else None
 
 
-def seed_design(circuit: "Circuit", space: "CircuitSpace", bench) -> tuple[dict[str, float], list[str]]:
-    """The seeded start's column values (by name) and what could not be seeded, in words.
+@dataclass
+class Seeding:
+    """The seeded start: every column's value (by name), the w variables sized (-> the gm/ID,
+    S/A, their devices were sized for) and, in words, what could not be."""
+
+    columns: dict[str, float]
+    seeded: dict[str, float]
+    notes: list[str]
+
+    def summary(self) -> str:
+        """One line for the run's status: ``sized w_in at 15 S/A, ...; w_load: no device with a role``."""
+        sized = ", ".join(f"{name} at {gm_id:.3g} S/A" for name, gm_id in self.seeded.items()) or "nothing"
+        return "; ".join([f"sized {sized}", *self.notes])
+
+
+def seed_design(circuit: "Circuit", space: "CircuitSpace", bench) -> Seeding:
+    """The seeded start's column values, what was seeded and what could not be.
 
     ``bench``: the run's testbench at its first condition (``open_bench``), whose operating points
     the widths are sized from, with that condition's tables. A variable that cannot be
@@ -111,6 +126,7 @@ def seed_design(circuit: "Circuit", space: "CircuitSpace", bench) -> tuple[dict[
             notes.append(f"{variable.name}: its devices ask for different gm/ID ({listed}); sized for their geometric mean")
         widths.append((variable, marked))
     failed: dict[str, str] = {}
+    passes = 0
     for _ in range(SEED_PASSES):
         sized = space.sized(space.encode(columns))
         if sized.error:
@@ -130,8 +146,12 @@ def seed_design(circuit: "Circuit", space: "CircuitSpace", bench) -> tuple[dict[
             except ValueError as exc:
                 failed[variable.name] = str(exc)
                 columns[variable.name] = space.nominal_columns()[variable.name]
+        passes += 1
     notes += [f"{name}: {reason}; kept nominal" for name, reason in failed.items()]
-    return columns, notes
+    seeded = {
+        variable.name: math.exp(sum(map(math.log, marked.values())) / len(marked)) for variable, marked in widths if variable.name not in failed
+    } if passes else {}
+    return Seeding(columns, seeded, notes)
 
 
 def _resized_m(

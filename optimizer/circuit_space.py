@@ -100,8 +100,9 @@ class Electrical:
     """A width set by an electrical group: the group, and the w variable's own column (the step
     and range its width is snapped and clipped to)."""
 
-    group: "SizingGroup"
+    column: str  # the group's gm/ID column
     width: Column
+    group: "SizingGroup" = field(compare=False, repr=False)  # holds parsed expressions: compared by the two above
 
 
 @dataclass(frozen=True)
@@ -194,7 +195,7 @@ def circuit_space(circuit: "Circuit", tech: "Technology", condition: "Condition 
         if group is None:
             columns.append(column)
             continue
-        electrical.append(Electrical(group, column))
+        electrical.append(Electrical(group.column, column, group))
         columns.append(Column(group.column, "gm_id", "lin", group.gm_id.min, group.gm_id.max))
     nominal = tuple((v.name, v.nominal(tech)) for v in circuit.variables)
     return CircuitSpace(tuple(columns), tuple(electrical), circuit, condition or tech.at(), nominal)

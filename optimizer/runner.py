@@ -217,7 +217,7 @@ class _EvaluationSession:
         self.known: dict[tuple[int, ...], EvaluationRecord] = {tuple(r.var): r for r in store.evaluations()}
         self.last_indices: list[int] = []
         self.simulated = self.cached = self.skipped_conditions = 0
-        self.seeding_note = ""  # what the seeded start could not size, for the run's final status
+        self.seeding_note = ""  # what the seeded start sized and could not, for the run's final status
         self.followups = FollowUps(spec, job.space, parallel)
 
     def _row(self, x: np.ndarray) -> tuple:
@@ -407,9 +407,9 @@ def _new_circuit_algorithm(spec: RunSpec, job: CircuitJob) -> tuple[Any, str]:
     circuit, space = spec.circuit_object, job.space
     note = ""
     if spec.seeding == "gmid":
-        seeded, notes = seeded_design(spec, job)
-        note = f"seeding: {'; '.join(notes)}" if notes else ""
-        initial = seeded_rows(space, space.encode(seeded), spec.pop_size, spec.operators.seed_spread, spec.seed)
+        seeding = seeded_design(spec, job)
+        note = f"seeding: {seeding.summary()}"
+        initial = seeded_rows(space, space.encode(seeding.columns), spec.pop_size, spec.operators.seed_spread, spec.seed)
     else:
         initial = random_rows(space, spec.pop_size, spec.seed)
     algorithm = build_nsga2(spec, initial, space)
@@ -417,19 +417,19 @@ def _new_circuit_algorithm(spec: RunSpec, job: CircuitJob) -> tuple[Any, str]:
     return algorithm, note
 
 
-def seeded_design(spec: RunSpec, job: CircuitJob) -> tuple[dict[str, float], list[str]]:
-    """The gm/ID-seeded column values of a circuit run (by name) and what was not seeded; the
-    operating points come from this process's own bench at the first condition (a bench that
-    does not load leaves every value nominal: the workers then report the load failure)."""
+def seeded_design(spec: RunSpec, job: CircuitJob) -> Any:
+    """The gm/ID-seeded start of a circuit run (``circuits.gmid.Seeding``); the operating points
+    come from this process's own bench at the first condition (a bench that does not load leaves
+    every value nominal: the workers then report the load failure)."""
     from circuits.benches import open_bench
-    from circuits.gmid import seed_design
+    from circuits.gmid import Seeding, seed_design
     from engine import SimulationError
 
     circuit, space = spec.circuit_object, job.space
     try:
         bench = open_bench(circuit, job.conditions[0])
     except (SimulationError, ValueError) as exc:
-        return space.nominal_columns(), [f"nothing seeded: the testbench did not load ({str(exc).strip()[:200]})"]
+        return Seeding(space.nominal_columns(), {}, [f"the testbench did not load ({str(exc).strip()[:200]})"])
     with bench:
         return seed_design(circuit, space, bench)
 

@@ -101,8 +101,9 @@ def test_the_seeded_miller_opamps_devices_run_at_their_gm_id(technology: str, in
     condition = tech.at()
     space = circuit_space(circuit, tech, condition)
     with open_bench(circuit, condition) as bench:
-        columns, notes = seed_design(circuit, space, bench)
-        assert notes == []
+        seeding = seed_design(circuit, space, bench)
+        columns = seeding.columns
+        assert seeding.notes == [] and seeding.seeded == pytest.approx({"w_in": 15, "w_load": 8, "w_bias": 9, "w_cs": 10})
         design = space.sized(space.encode(columns)).design
         nominal = bench.operating_point(space.bench_values(space.sized(space.encode(space.nominal_columns())).design))
         op = bench.operating_point(space.bench_values(design))
@@ -120,9 +121,12 @@ def test_seeding_reports_what_it_could_not_size() -> None:
     tech = get_technology("generic180")
     space = circuit_space(circuit, tech)
     with open_bench(circuit, tech.at()) as bench:
-        columns, notes = seed_design(circuit, space, bench)
-    assert "w_load: no device with a role or gm_id" in notes
+        seeding = seed_design(circuit, space, bench)
+    columns, notes = seeding.columns, seeding.notes
+    assert "w_load: no device with a role or gm_id" in notes and "w_load" not in seeding.seeded
     assert any(note.startswith("w_bias: its devices ask for different gm/ID") for note in notes)
+    assert seeding.seeded["w_bias"] == pytest.approx((10 * 8 * 8) ** (1 / 3))  # the geometric mean of bias, tail, mirror
+    assert seeding.summary().startswith("sized w_in at 15 S/A, w_bias at 8.62 S/A, w_cs at 10 S/A; w_load: no device")
     assert columns["w_load"] == space.nominal_columns()["w_load"] and columns["w_in"] != space.nominal_columns()["w_in"]
 
 
@@ -134,6 +138,7 @@ def test_a_short_run_with_an_electrical_group_stores_widths_and_gm_id(tmp_path) 
     store = FileRunStore(tmp_path / "run")
     summary = run_optimization(spec, store, workers=1)
     assert summary.status == "finished" and summary.evaluations == 12
+    assert "seeding: sized w_load at 8 S/A, w_bias at 8.62 S/A, w_cs at 10 S/A; w_bias: its devices" in store.status_message()
     tech = get_technology("generic180")
     condition = tech.at()
     front = store.front()

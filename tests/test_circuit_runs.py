@@ -112,7 +112,7 @@ def test_every_record_decodes_to_its_row_and_matches_a_direct_bench(seeded_run: 
     space = circuit_space(circuit, tech)
     records = store.evaluations()
     with open_bench(circuit, tech.at()) as seeding_bench:
-        seeded, _ = seed_design(circuit, space, seeding_bench)
+        seeded = seed_design(circuit, space, seeding_bench).columns
     assert records[0].var == pytest.approx(space.encode(seeded))  # the seeded start begins at the gm/ID-seeded design
     for record in records:
         assert record.widths_um == [] and record.design == space.decode(record.var) and space.canonical(record.var) == record.var
