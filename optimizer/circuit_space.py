@@ -39,6 +39,10 @@ if TYPE_CHECKING:
 EPS = 1e-9  # relative slack on a bound that is an exact multiple of a step
 
 
+def _tidy(value: float) -> float:
+    return float(f"{value:.12g}")
+
+
 @dataclass(frozen=True)
 class Column:
     """One variable as a column: ``mode`` step | index | log | lin; bounds in column units."""
@@ -57,12 +61,13 @@ class Column:
         return self.mode in ("step", "index")
 
     def value(self, x: float) -> float:
-        """The SI value of column value ``x`` (already canonical)."""
+        """The SI value of column value ``x`` (already canonical), to the 12 significant digits a
+        deck holds (``spice_templates.spice_number``): 166 x 0.09 um is 1.494e-05, not 1.4939999999999999e-05."""
         if self.mode == "step":
-            return self.origin + int(x) * self.step
+            return _tidy(self.origin + int(x) * self.step)
         if self.mode == "index":
             return self.grid[int(x)]
-        return 10.0 ** float(x) if self.mode == "log" else float(x)
+        return _tidy(10.0 ** float(x)) if self.mode == "log" else float(x)
 
     def encode(self, value: float) -> int | float:
         """The column value nearest to an SI value, within bounds."""

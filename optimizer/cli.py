@@ -195,14 +195,14 @@ def register(app: typer.Typer) -> None:
         """Show a run's feasible Pareto front (point 0 = best linearity)."""
         with user_errors():
             store = existing_run(run)
+            if (table8 or plot is not None) and RunSpec.parse(store.read_header()[0]).is_circuit:
+                raise ValueError("--table8 and --plot show an OTA run's figures; a circuit run has its front table, --json and --csv")
             if json_output:
                 print_json(front_document(store))
             elif csv_output:
                 typer.echo(front_csv(store.front()), nl=False)
             else:
                 print_front(store)
-            if (table8 or plot is not None) and RunSpec.parse(store.read_header()[0]).is_circuit:
-                raise ValueError("--table8 and --plot show an OTA run's figures; a circuit run has its front table, --json and --csv")
             if table8:
                 print_comparison(store, RunSpec.parse(store.read_header()[0]).topology)
             if plot is not None:

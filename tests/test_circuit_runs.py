@@ -4,6 +4,7 @@ the CLI's optimize / evaluate / front / export for circuit runs."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import re
@@ -21,14 +22,15 @@ from circuits.gmid import seed_design
 from circuits.library import content_hash, from_text
 from engine.batch import ngspice_binary
 from gmopt.cli import app
-from lut.technology import get_technology
+from lut.technology import GENERIC180, get_technology, register
 from optimizer.circuit_problem import FAILED_OBJECTIVE, candidate_metrics, constraint_names, constraints_of, objectives_of
 from optimizer.circuit_space import circuit_space, random_rows, seeded_rows
 from optimizer.file_store import FileRunStore
 from optimizer.results import final_population, front_of
 from optimizer.runner import _CircuitSession, run_optimization
-from optimizer.evaluation import CircuitJob
+from optimizer.evaluation import CircuitJob, CircuitLoadError
 from optimizer.spec import RunSpec
+from spice_templates import model_path
 
 MILLER = EXAMPLES_DIR / "miller.yaml"
 
@@ -210,6 +212,20 @@ def test_known_designs_are_looked_up_not_simulated(seeded_run: tuple[RunSpec, Fi
     assert [r.cached for r in records] == [True, False, True]
     assert records[0].metrics == known.metrics and records[0].design == known.design
     assert metrics[1] == metrics[2] and records[1].design["w_in"] == pytest.approx(known.design["w_in"] + tech.lambda_m)
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["in-process", "process-pool"])
+def test_a_package_that_cannot_load_ends_the_run_once(workers: int, tmp_path: Path) -> None:
+    """generic180 with its PMOS card renamed (as a model file edited after registration): every
+    bench fails to load, so the run ends at once with ngspice's words, not resumable, nothing stored."""
+    text = model_path("generic180.lib").read_text().replace('"generic180.lib"', '"nopmos.lib"')
+    (tmp_path / "nopmos.lib").write_text(re.sub(r"^\.model pch ", ".model pch_renamed ", text, flags=re.M))
+    register(dataclasses.replace(GENERIC180, name="nopmos", model_file=tmp_path / "nopmos.lib"))
+    store = FileRunStore(tmp_path / "run")
+    with pytest.raises(CircuitLoadError, match="circuit miller does not load in technology 'nopmos' at corner tt") as raised:
+        run_optimization(small_spec(technology="nopmos"), store, workers=workers)
+    assert "could not find a valid modelname" in str(raised.value) and "not resumable" in str(raised.value)
+    assert store.status() == "failed" and not store.evaluations()
 
 
 def test_cli_optimize_front_export_of_a_circuit(tmp_path: Path) -> None:
