@@ -142,7 +142,7 @@ def seed_design(circuit: "Circuit", space: "CircuitSpace", bench) -> Seeding:
             if variable.name in failed:
                 continue
             try:
-                columns[variable.name] = _resized_m(circuit, condition, variable.name, sized.design[variable.name], marked, op, env)
+                columns[variable.name] = _resized_m(circuit, condition, sized.design[variable.name], marked, op, env)
             except ValueError as exc:
                 failed[variable.name] = str(exc)
                 columns[variable.name] = space.nominal_columns()[variable.name]
@@ -155,7 +155,7 @@ def seed_design(circuit: "Circuit", space: "CircuitSpace", bench) -> Seeding:
 
 
 def _resized_m(
-    circuit: "Circuit", condition: Condition, name: str, width_m: float, marked: Mapping[str, float],
+    circuit: "Circuit", condition: Condition, width_m: float, marked: Mapping[str, float],
     op: Mapping[str, Mapping[str, float]], env: Mapping[str, float],
 ) -> float:
     """One w variable's next width: the geometric mean over its marked devices of W J(g_m) / J(g_t)."""
@@ -163,7 +163,7 @@ def _resized_m(
     for device, target in marked.items():
         point = op[device]
         if point["id"] < MIN_CURRENT_A:
-            raise ValueError(f"{device} carries {point['id']:.3g} A (off) at the nominal design")
+            raise ValueError(f"{device} carries {point['id']:.3g} A (off) at the operating point")
         element = circuit.parsed.element(device)
         length_m = element.params["l"].evaluate(env)
         lut = load_lut(condition, circuit.devices[device].type)

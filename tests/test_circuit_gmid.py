@@ -116,7 +116,8 @@ def test_the_seeded_miller_opamps_devices_run_at_their_gm_id(technology: str, in
 
 def test_seeding_reports_what_it_could_not_size() -> None:
     data = miller()
-    data["devices"] = {**data["devices"], "MP3": {"type": "pmos"}, "MP4": {"type": "pmos"}}  # the load loses its role
+    # the load loses its role; the second stage asks for a gm/ID beyond the pmos table (1.2 to 26.2 S/A there)
+    data["devices"] = {**data["devices"], "MP3": {"type": "pmos"}, "MP4": {"type": "pmos"}, "MP7": {"type": "pmos", "gm_id": 38}}
     circuit = circuit_from_text(package(data))
     tech = get_technology("generic180")
     space = circuit_space(circuit, tech)
@@ -126,7 +127,9 @@ def test_seeding_reports_what_it_could_not_size() -> None:
     assert "w_load: no device with a role or gm_id" in notes and "w_load" not in seeding.seeded
     assert any(note.startswith("w_bias: its devices ask for different gm/ID") for note in notes)
     assert seeding.seeded["w_bias"] == pytest.approx((10 * 8 * 8) ** (1 / 3))  # the geometric mean of bias, tail, mirror
-    assert seeding.summary().startswith("sized w_in at 15 S/A, w_bias at 8.62 S/A, w_cs at 10 S/A; w_load: no device")
+    assert any(note.startswith("w_cs: mp7 at gm/ID 38 S/A is outside the tables") and note.endswith("kept nominal") for note in notes)
+    assert columns["w_cs"] == space.nominal_columns()["w_cs"] and "w_cs" not in seeding.seeded
+    assert seeding.summary().startswith("sized w_in at 15 S/A, w_bias at 8.62 S/A; w_load: no device")
     assert columns["w_load"] == space.nominal_columns()["w_load"] and columns["w_in"] != space.nominal_columns()["w_in"]
 
 
