@@ -427,7 +427,7 @@ def seeded_design(spec: RunSpec, job: CircuitJob) -> Any:
 
     circuit, space = spec.circuit_object, job.space
     try:
-        bench = open_bench(circuit, job.conditions[0])
+        bench = open_bench(circuit, job.conditions[0], operating_points=True)
     except (SimulationError, ValueError) as exc:
         return Seeding(space.nominal_columns(), {}, [f"the testbench did not load ({str(exc).strip()[:200]})"])
     with bench:

@@ -100,7 +100,7 @@ def test_the_seeded_miller_opamps_devices_run_at_their_gm_id(technology: str, in
     circuit = circuit_from_text(package(_miller_marked()))
     condition = tech.at()
     space = circuit_space(circuit, tech, condition)
-    with open_bench(circuit, condition) as bench:
+    with open_bench(circuit, condition, operating_points=True) as bench:
         seeding = seed_design(circuit, space, bench)
         columns = seeding.columns
         assert seeding.notes == [] and seeding.seeded == pytest.approx({"w_in": 15, "w_load": 8, "w_bias": 9, "w_cs": 10})
@@ -121,9 +121,11 @@ def test_seeding_reports_what_it_could_not_size() -> None:
     circuit = circuit_from_text(package(data))
     tech = get_technology("generic180")
     space = circuit_space(circuit, tech)
-    with open_bench(circuit, tech.at()) as bench:
+    with open_bench(circuit, tech.at(), operating_points=True) as bench:
         seeding = seed_design(circuit, space, bench)
     columns, notes = seeding.columns, seeding.notes
+    with open_bench(circuit, tech.at()) as plain, pytest.raises(ValueError, match="open it with operating_points=True"):
+        plain.operating_point({})  # a run's workers' benches save no operating-point vectors
     assert "w_load: no device with a role or gm_id" in notes and "w_load" not in seeding.seeded
     assert any(note.startswith("w_bias: its devices ask for different gm/ID") for note in notes)
     assert seeding.seeded["w_bias"] == pytest.approx((10 * 8 * 8) ** (1 / 3))  # the geometric mean of bias, tail, mirror

@@ -113,7 +113,7 @@ def test_every_record_decodes_to_its_row_and_matches_a_direct_bench(seeded_run: 
     tech = get_technology("generic180")
     space = circuit_space(circuit, tech)
     records = store.evaluations()
-    with open_bench(circuit, tech.at()) as seeding_bench:
+    with open_bench(circuit, tech.at(), operating_points=True) as seeding_bench:
         seeded = seed_design(circuit, space, seeding_bench).columns
     assert records[0].var == pytest.approx(space.encode(seeded))  # the seeded start begins at the gm/ID-seeded design
     for record in records:
