@@ -1,8 +1,10 @@
-"""``gmopt circuit check FILE``: validate a circuit package and print its rendered subcircuit."""
+"""``gmopt circuit check FILE``: validate a circuit package and print its rendered subcircuit; and
+``gmopt evaluate --circuit FILE``: one design of a package on its bench."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -10,6 +12,9 @@ from circuits.model import CircuitError, load_circuit
 from circuits.parse import NetlistError
 from circuits.render import render_subckt
 from lut.technology import UnknownTechnology, get_technology
+
+if TYPE_CHECKING:
+    from circuits.model import Circuit
 
 circuit_app = typer.Typer(help="Circuit packages of your own (YAML or JSON): check them.", no_args_is_help=True)
 
@@ -35,3 +40,66 @@ def check(
 
 def register(app: typer.Typer) -> None:
     app.add_typer(circuit_app, name="circuit")
+
+
+def parse_values(circuit: "Circuit", text: str) -> dict[str, float]:
+    """``--values w_in=20u,cc=2p``: numbers with SPICE suffixes, each a declared variable within its
+    [min, max]; ValueError naming what to fix. A variable not given is nominal."""
+    from circuits.parse import parse_number
+    from circuits.units import VARIABLE_UNITS, engineering
+
+    declared = {v.name: v for v in circuit.variables}
+    values: dict[str, float] = {}
+    for item in (part.strip() for part in text.split(",")):
+        if not item:
+            continue
+        name, sep, number = item.partition("=")
+        name = name.strip().lower()
+        if not sep or not name:
+            raise ValueError(f"--values {item!r} must look like NAME=VALUE, e.g. {next(iter(declared), 'ibias')}=20u")
+        if name not in declared:
+            raise ValueError(f"--values: {name} is not a variable of circuit {circuit.name} ({', '.join(declared) or 'none'})")
+        value = parse_number(number)
+        variable, unit = declared[name], VARIABLE_UNITS[declared[name].kind]
+        if not variable.min * (1 - 1e-9) <= value <= variable.max * (1 + 1e-9):
+            raise ValueError(
+                f"--values: {name} = {engineering(value, unit)} lies outside its range "
+                f"{engineering(variable.min, unit)} to {engineering(variable.max, unit)}"
+            )
+        values[name] = value
+    return values
+
+
+def evaluate_circuit(reference: str, values_text: str, tech: str, corner: str, temp_c: float, json_output: bool, curves: bool) -> None:
+    """``gmopt evaluate --circuit FILE --values ...``: one design of a circuit package on its bench.
+    A refused file, technology or value is one red line and exit code 1, as ``gmopt circuit check``."""
+    from circuits.benches import open_bench
+    from circuits.library import resolve
+    from circuits.units import VARIABLE_UNITS, engineering, measure_unit
+    from gmopt.cli_support import print_json
+
+    try:
+        circuit = resolve(reference).circuit
+        technology = get_technology(tech)
+        render_subckt(circuit, technology)  # the package binds to the technology (sizes, models)
+        values = parse_values(circuit, values_text)
+        condition = technology.at(corner, temp_c)
+    except (CircuitError, UnknownTechnology, ValueError) as exc:
+        typer.secho(f"error: {exc}", fg=typer.colors.RED, err=True)
+        raise typer.Exit(code=1) from exc
+    bench = open_bench(circuit, condition)
+    try:
+        design = bench.values(values)
+        result = bench.evaluate(design)
+    finally:
+        bench.close()
+    if json_output:
+        print_json({"circuit": circuit.name, "technology": tech, "corner": corner, "temp_c": temp_c, "design": design} | result.to_dict(curves=curves))
+        return
+    for variable in circuit.variables:
+        typer.echo(f"{variable.name:24s} {engineering(design[variable.name], VARIABLE_UNITS[variable.kind])}")
+    if not result.converged:
+        typer.echo(f"did not converge: {result.error}")
+        return
+    for name, value in result.metrics.items():
+        typer.echo(f"{name:24s} {engineering(value, measure_unit(name))}")

@@ -17,6 +17,8 @@ from pymoo.operators.mutation.pm import PM
 from pymoo.operators.repair.rounding import RoundingRepair
 from pymoo.operators.sampling.rnd import IntegerRandomSampling
 
+from optimizer.circuit_problem import CanonicalRepair
+from optimizer.circuit_space import CircuitSpace
 from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
 
@@ -50,18 +52,21 @@ def seeded_population(sizings: Sequence[Sequence[int]], spec: RunSpec, space: De
     return np.array(rows)
 
 
-def build_nsga2(spec: RunSpec, initial: np.ndarray | None = None) -> NSGA2:
+def build_nsga2(spec: RunSpec, initial: np.ndarray | None = None, circuit_space: CircuitSpace | None = None) -> NSGA2:
     """NSGA-II as Section 4.2 sets it up; ``initial`` None means pymoo's integer random sampling.
+    A circuit run's mixed rows (``circuit_space``) take the same operators on the float vector,
+    repaired to the space's canonical rows (integer columns rounded, all clipped) instead of rounded.
 
     ``mutation_prob`` is pymoo's ``prob_var`` (the chance of mutating each variable, as the paper
     says); pymoo's per-individual ``prob`` stays 1.0 so every offspring goes through mutation.
     """
     operators = spec.operators
+    repair = RoundingRepair() if circuit_space is None else CanonicalRepair(circuit_space)
     return NSGA2(
         pop_size=spec.pop_size,
         sampling=IntegerRandomSampling() if initial is None else initial,
-        crossover=SBX(prob=operators.crossover_prob, eta=operators.crossover_eta, vtype=float, repair=RoundingRepair()),
-        mutation=PM(prob=1.0, prob_var=operators.mutation_prob, eta=operators.mutation_eta, vtype=float, repair=RoundingRepair()),
+        crossover=SBX(prob=operators.crossover_prob, eta=operators.crossover_eta, vtype=float, repair=repair),
+        mutation=PM(prob=1.0, prob_var=operators.mutation_prob, eta=operators.mutation_eta, vtype=float, repair=repair),
         eliminate_duplicates=True,
         seed=spec.seed,
     )

@@ -14,9 +14,9 @@ from rich.table import Table
 from gmopt.cli_support import print_json, user_errors
 from optimizer.file_store import FileRunStore
 from optimizer.results import (
-    DESIGN_COLUMNS, best_linearity, design_netlist, design_row, export_front, follow_up_row, front_csv, front_design,
+    DESIGN_COLUMNS, best_linearity, circuit_design_deck, design_netlist, design_row, export_front, follow_up_row, front_csv, front_design,
     front_document,
-    front_table, least_violating,
+    front_point, front_table, least_violating,
 )
 from optimizer.spec import RunSpec
 
@@ -33,16 +33,26 @@ def _split(text: str | None, kind: type) -> list[Any] | None:
         raise ValueError(f"{text!r} must be a comma-separated list of {kind.__name__} values") from exc
 
 
-def build_spec(store: FileRunStore, spec_file: Path | None, resume: bool, **options: Any) -> RunSpec:
-    """The run spec: the stored one when resuming, else the spec file (or defaults) with the options given."""
+def build_spec(store: FileRunStore, spec_file: Path | None, resume: bool, circuit: str | None = None, **options: Any) -> RunSpec:
+    """The run spec: the stored one when resuming, else the spec file (or defaults) with the options given.
+
+    ``circuit`` (a package file) is read once, here, through ``circuits.library.resolve``: the spec
+    carries its exact text, so the run (and its resume, export and front) never reads the file again."""
     header = store.read_header()
     if resume and header is not None and spec_file is None:
         data = header[0]
     else:
         data = RunSpec.from_file(spec_file).model_dump() if spec_file is not None else {}
     data.update({key: value for key, value in options.items() if value is not None})
-    if "topology" not in data:
-        raise ValueError("say which OTA to size: --topology fig7 (or a spec file with 'topology:')")
+    if circuit is not None:
+        from circuits.library import resolve
+
+        if options.get("topology") is not None:
+            raise ValueError("give --topology (a built-in OTA) or --circuit (a circuit package), not both")
+        resolved = resolve(circuit)
+        data = {key: value for key, value in data.items() if key != "topology"} | {"circuit": circuit, "circuit_package": resolved.text}
+    if data.get("topology") is None and data.get("circuit_package") is None:
+        raise ValueError("say what to size: --topology fig7 (a built-in OTA), --circuit FILE (a circuit package), or a spec file with 'topology:'")
     return RunSpec.parse(data, source=str(spec_file) if spec_file else "the options")
 
 
@@ -56,7 +66,7 @@ def run_with_progress(spec: RunSpec, store: FileRunStore, workers: int, dask: st
         TimeRemainingColumn(),
     )
     progress = Progress(*columns, console=console)
-    task = progress.add_task(f"{spec.topology} generations", total=spec.generations, rate="-", feasible="-", hv="-")
+    task = progress.add_task(f"{spec.design_name} generations", total=spec.generations, rate="-", feasible="-", hv="-")
 
     def show(info: ProgressInfo) -> None:
         progress.start()  # on the first report, so that a refused spec prints no empty bar
@@ -79,6 +89,10 @@ def print_front(store: FileRunStore) -> None:
         verdict = "no feasible design in this run" if status == "finished" else "no feasible design yet"
         console.print(f"[yellow]{verdict}[/yellow] (status: {status})")
         return
+    spec = RunSpec.parse(store.read_header()[0])
+    if spec.is_circuit:
+        print_circuit_front(spec, table)
+        return
     view = Table(title=f"feasible Pareto front ({len(table)} designs; point 0 = best linearity)")
     for column in ("point", "index", *DESIGN_COLUMNS):
         view.add_column(column, justify="right")
@@ -95,6 +109,28 @@ def print_front(store: FileRunStore) -> None:
         console.print(extra)
 
 
+def print_circuit_front(spec: RunSpec, table: Any) -> None:
+    """A circuit run's front: every variable and measure in engineering units (20 uA, 2 pF),
+    the objectives' measures first; point 0 has the best first objective."""
+    from circuits.model import TESTBENCH_MEASURES
+    from circuits.units import VARIABLE_UNITS, engineering, measure_unit
+
+    circuit = spec.circuit_object
+    goals = {objective.measure: objective.goal for objective in circuit.objectives}
+    measures = [*goals, *(m for m in TESTBENCH_MEASURES[circuit.testbench.name] if m not in goals and m in table.columns)]
+    variables = [(v.name, VARIABLE_UNITS[v.kind]) for v in circuit.variables] + [(group.column, "S/A") for group in circuit.sizing]
+    view = Table(title=f"{circuit.name} ({spec.technology}): feasible Pareto front ({len(table)} designs; point 0 = best {circuit.objectives[0].measure})")
+    for column in ("point", "index", *(name for name, _ in variables), *(f"{m} ({goals[m]})" if m in goals else m for m in measures)):
+        view.add_column(column, justify="right")
+    for point, row in table.iterrows():
+        view.add_row(
+            str(point), str(row["index"]), *(engineering(row[name], unit) for name, unit in variables),
+            *(engineering(row.get(m), measure_unit(m)) for m in measures),
+        )
+    # a package has many columns: print wider than a terminal rather than cut every value
+    Console(width=max(console.width, 14 * len(view.columns))).print(view)
+
+
 def _fmt(value: Any) -> str:
     return "-" if value is None or (isinstance(value, float) and not math.isfinite(value)) else f"{value:.4g}"
 
@@ -109,6 +145,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def optimize(
         topology: str | None = typer.Option(None, "--topology", help="OTA topology: baseline, fig7, fig8, fig9."),
+        circuit: str | None = typer.Option(None, "--circuit", help="A circuit package (YAML or JSON file) to size instead of a topology."),
         tech: str | None = typer.Option(None, "--tech", help="Technology (default generic180)."),
         pop: int | None = typer.Option(None, "--pop", help="Population size (default 20, Section 4.2)."),
         gens: int | None = typer.Option(None, "--gens", help="Generations including the initial one (default 50)."),
@@ -122,11 +159,11 @@ def register(app: typer.Typer) -> None:
         temps: str | None = typer.Option(None, "--temps", help="Temperatures in degC, e.g. -40,27,125."),
         random_start: bool = typer.Option(False, "--random-start", help="Random initial population instead of the gm/ID seed."),
     ) -> None:
-        """Size an OTA with NSGA-II (every evaluation stored in --out; resumable)."""
+        """Size an OTA or a circuit package with NSGA-II (every evaluation stored in --out; resumable)."""
         with user_errors():
             store = FileRunStore(out)
             spec = build_spec(
-                store, spec_file, resume, topology=topology, technology=tech, pop_size=pop, generations=gens,
+                store, spec_file, resume, circuit=circuit, topology=topology, technology=tech, pop_size=pop, generations=gens,
                 seed=seed, corners=_split(corners, str), temps_c=_split(temps, float),
                 seeding="random" if random_start else None,
             )
@@ -158,6 +195,8 @@ def register(app: typer.Typer) -> None:
         """Show a run's feasible Pareto front (point 0 = best linearity)."""
         with user_errors():
             store = existing_run(run)
+            if (table8 or plot is not None) and RunSpec.parse(store.read_header()[0]).is_circuit:
+                raise ValueError("--table8 and --plot show an OTA run's figures; a circuit run has its front table, --json and --csv")
             if json_output:
                 print_json(front_document(store))
             elif csv_output:
@@ -243,14 +282,19 @@ def register(app: typer.Typer) -> None:
 
 
 def _run_label(store: FileRunStore) -> str:
-    """What tells runs apart on a comparison: topology, technology, corners and temperatures."""
+    """What tells runs apart on a comparison: topology (or circuit), technology, corners and temperatures."""
     spec = RunSpec.parse(store.read_header()[0])
     temps = ",".join(f"{t:g}" for t in spec.temps_c)
-    return f"{spec.topology}/{spec.technology}/{','.join(spec.corners)}/{temps}C {store.folder.name}"
+    return f"{spec.design_name}/{spec.technology}/{','.join(spec.corners)}/{temps}C {store.folder.name}"
 
 
 def export_design(store: FileRunStore, point: int, out: Path) -> Path:
-    """The chosen front point as a standalone deck at the run's first (corner, temperature)."""
+    """The chosen front point as a standalone deck at the run's first (corner, temperature); a
+    circuit run's point as the deck its bench runs, with the design's values."""
+    spec = RunSpec.parse(store.read_header()[0])
+    if spec.is_circuit:
+        out.write_text(circuit_design_deck(spec, front_point(store, point).design))
+        return out
     spec, row = front_design(store, point)
     out.write_text(design_netlist(spec, row))
     return out

@@ -1,7 +1,8 @@
 """Where candidates are simulated: in this process, in N local worker processes, or on Dask.
 
-Workers receive candidates (integer lists), never simulators. Each worker process keeps its own
-``OtaTestbench`` per (corner, temperature), created once (pool initializer, or on first use on
+Workers receive candidates (rows of numbers), never simulators. Each worker process keeps its own
+``OtaTestbench`` (an OTA run) or catalog bench (a circuit run: ``CircuitJob``) per (corner,
+temperature), created once (pool initializer, or on first use on
 a Dask worker) and reused for every candidate. The three back-ends are parallelization
 callables ``run(f, X) -> list`` (pymoo's, or one over a process pool), so swapping one for
 another is one argument.
@@ -17,6 +18,7 @@ outright (ngspice crashed) breaks it with ``BrokenProcessPool`` instead of being
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import threading
 import time
@@ -30,6 +32,7 @@ from pymoo.parallelization import DaskParallelization
 
 from engine import SimulationError
 from lut.technology import Condition
+from optimizer.circuit_space import CircuitSpace
 from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
 
@@ -148,6 +151,76 @@ class SimulationJob:
         }
 
 
+def _circuit_bench(package: str, condition: Condition) -> Any:
+    """This worker's bench of a circuit package at one condition, loaded once (keyed by the
+    package's hash); a load that failed once fails again at once, as ``_testbench``'s."""
+    from circuits.benches import open_bench
+    from circuits.library import content_hash, from_text
+
+    key = ("circuit", content_hash(package), condition)
+    if key not in _TESTBENCHES and key not in _LOAD_FAILURES:
+        circuit = None
+        try:
+            circuit = from_text(package, "the run's circuit package").circuit
+            _TESTBENCHES[key] = open_bench(circuit, condition)
+        except Exception as exc:  # anything: a worker that raises at start-up is respawned, forever
+            reason = str(exc) if isinstance(exc, SimulationError) else f"{type(exc).__name__}: {exc}"
+            name = circuit.name if circuit is not None else "package"
+            _LOAD_FAILURES[key] = (
+                f"circuit {name} does not load in technology {condition.technology.name!r} at corner {condition.corner}, "
+                f"{condition.temp_c:g} degC: {reason}\n{NOT_RESUMABLE}"
+            )
+    if key in _LOAD_FAILURES:
+        raise CircuitLoadError(_LOAD_FAILURES[key])
+    return _TESTBENCHES[key]
+
+
+@dataclass(frozen=True)
+class CircuitJob:
+    """What a worker needs to simulate candidates of a circuit run: the package's exact text (each
+    worker parses it once), the conditions and the design space. A candidate's answer is as
+    ``SimulationJob``'s: one ``BenchResult.to_dict`` per condition (curves at the first only), or
+    ``load_error``."""
+
+    package: str
+    conditions: tuple[Condition, ...]
+    space: CircuitSpace
+
+    def warm_up(self) -> None:
+        """Load every condition's bench once; ``CircuitLoadError`` if one does not load."""
+        with _LOCK:
+            for condition in self.conditions:
+                _circuit_bench(self.package, condition)
+
+    def start_worker(self) -> None:
+        with contextlib.suppress(CircuitLoadError):
+            self.warm_up()
+
+    def __call__(self, row: Sequence[float]) -> dict[str, Any]:
+        started = time.perf_counter()
+        sized = self.space.sized(row)
+        values = self.space.bench_values(sized.design)
+        results = []
+        with _LOCK:
+            for position, condition in enumerate(self.conditions):
+                try:
+                    bench = _circuit_bench(self.package, condition)
+                except CircuitLoadError as exc:
+                    return {"load_error": str(exc)}
+                if sized.error:  # an electrical group's width not found: scored as a failed simulation
+                    from circuits.benches import BenchResult
+
+                    results.append(BenchResult(False, sized.error, dict.fromkeys(bench.measures, math.nan)).to_dict(curves=False))
+                else:
+                    results.append(bench.evaluate(values).to_dict(curves=position == 0))
+                if not results[-1]["converged"]:
+                    break
+        return {
+            "results": results, "skipped": len(self.conditions) - len(results), "wall_time_s": time.perf_counter() - started,
+            "design": sized.design, "notes": sized.notes,
+        }
+
+
 @dataclass(frozen=True)
 class SampleJob:
     """Monte Carlo samples of one candidate at one condition, in the worker's loaded testbench.
@@ -198,7 +271,7 @@ class EmulatorJob:
 
 
 @contextlib.contextmanager
-def simulation_backend(job: SimulationJob, workers: int = 1, dask_address: str | None = None) -> Iterator[Parallelization]:
+def simulation_backend(job: SimulationJob | CircuitJob, workers: int = 1, dask_address: str | None = None) -> Iterator[Parallelization]:
     """A parallelization callable for the run's lifetime.
 
     ``dask_address`` None: ``workers`` local processes (1 = in this process); ``"local"``: a Dask

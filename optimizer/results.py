@@ -86,6 +86,33 @@ def population_front(pop: Population, spec: RunSpec) -> tuple[float, list[int]]:
     return hypervolume(F, spec), indices
 
 
+def circuit_population_front(pop: Population, problem: Any, spec: RunSpec) -> tuple[float, list[int]]:
+    """``population_front`` of a circuit run. Its objectives have any units, so the hypervolume
+    normalises each minimised objective between the best and worst value the converged candidates
+    of generation 0 (the seeded population) reached: fixed once, kept with the problem in every
+    checkpoint, so values compare across the generations of a run and across runs of the same spec
+    and seed. The reference point is ``spec.hypervolume.reference`` (1.1) in every normalised
+    objective; a design better than generation 0's best counts beyond 1 (the box is not clipped)."""
+    from optimizer.circuit_problem import FAILED_OBJECTIVE
+
+    F = np.asarray(pop.get("F"), dtype=float)
+    if getattr(problem, "hv_bounds", None) is None:
+        converged = F[np.all(F < FAILED_OBJECTIVE, axis=1)]
+        if len(converged) == 0:
+            return 0.0, []
+        ideal, nadir = converged.min(axis=0), converged.max(axis=0)
+        nadir = np.where(nadir > ideal, nadir, ideal + np.maximum(np.abs(ideal), 1e-30))
+        problem.hv_bounds = (ideal, nadir)
+    ideal, nadir = problem.hv_bounds
+    feasible = np.flatnonzero(pop.get("feas"))
+    front = feasible[nondominated(F[feasible])]
+    indices = sorted(int(index) for index in pop.get("index")[front])
+    if len(feasible) == 0:
+        return 0.0, indices
+    indicator = HV(ref_point=np.full(len(ideal), spec.hypervolume.reference), ideal=ideal, nadir=nadir, norm_ref_point=False, zero_to_one=True)
+    return float(indicator.do(F[feasible])), indices
+
+
 def front_of(records: Sequence[EvaluationRecord]) -> list[EvaluationRecord]:
     """The feasible, non-dominated records among ``records`` (duplicated designs once)."""
     unique = {tuple(record.var): record for record in records if record.feasible}
@@ -97,8 +124,17 @@ def front_of(records: Sequence[EvaluationRecord]) -> list[EvaluationRecord]:
 
 
 def best_linearity(front: Sequence[EvaluationRecord]) -> EvaluationRecord | None:
-    """The paper's highlighted design (thick line in Figures 12-14): lowest RMSE on the front."""
-    return min(front, key=lambda record: float(record.metrics["rmse_a"]), default=None)
+    """The paper's highlighted design (thick line in Figures 12-14): lowest RMSE on the front;
+    a circuit run's records (``design``) are ranked by their first objective instead."""
+    return min(front, key=_point_order, default=None)
+
+
+def _point_order(record: EvaluationRecord) -> tuple[float, int]:
+    """How the front numbers its points: lowest RMSE first (OTA runs), or the best first objective
+    of a circuit package (its first listed objective, as minimised)."""
+    if record.design:
+        return (record.objectives[0] if record.objectives else math.inf), record.index
+    return _rmse(record), record.index
 
 
 def violation(record: EvaluationRecord) -> float:
@@ -121,10 +157,14 @@ def final_population(store: RunStore) -> list[EvaluationRecord]:
 
 
 def design_row(record: EvaluationRecord) -> dict[str, Any]:
-    """One design as a flat row: index, metrics in designer units, integer widths, widths in um.
+    """One design as a flat row: index, metrics in designer units, integer widths, widths in um;
+    a circuit run's design: its variables (SI units, by name) and every measure (SI, by name).
 
     An unmeasured metric is NaN (``gmopt.floats``); one a record does not hold (an older run) is None."""
     row: dict[str, Any] = {"index": record.index, "generation": record.generation, "feasible": record.feasible}
+    if record.design:
+        scalars = {key: value for key, value in record.metrics.items() if isinstance(value, float) and key != "sim_time_s" and "." not in key}
+        return row | dict(record.design) | scalars
     for column, (key, scale) in DESIGN_COLUMNS.items():
         value = record.metrics.get(key)
         row[column] = None if value is None else float(value) * scale
@@ -136,8 +176,7 @@ def design_row(record: EvaluationRecord) -> dict[str, Any]:
 
 def front_rows(front: Sequence[EvaluationRecord]) -> list[dict[str, Any]]:
     """The front's designs as rows, best linearity first (point 0, as ``gmopt front`` numbers them)."""
-    ordered = sorted(front, key=lambda record: (_rmse(record), record.index))
-    return [design_row(record) for record in ordered]
+    return [design_row(record) for record in sorted(front, key=_point_order)]
 
 
 def _rmse(record: EvaluationRecord) -> float:
@@ -164,6 +203,31 @@ def front_table(store: RunStore) -> pd.DataFrame:
     import pandas as pd  # here, not at the top: every CLI start and every spawned worker would pay 0.3 s
 
     return pd.DataFrame(front_rows(store.front()))
+
+
+def front_point(store: RunStore, point: int) -> EvaluationRecord:
+    """A front point's record as ``gmopt front`` numbers it (0 = best linearity, or a circuit run's best first objective)."""
+    front = sorted(store.front(), key=_point_order)
+    if not front:
+        raise ValueError("the run has no feasible design yet")
+    if not 0 <= point < len(front):
+        raise ValueError(f"point {point} is not on the front's {len(front)} designs (0..{len(front) - 1})")
+    return front[point]
+
+
+def circuit_design_deck(spec: RunSpec, design: dict[str, float], corner: str | None = None, temp_c: float | None = None) -> str:
+    """A circuit run's design as the full deck its bench runs (with its analyses in ``.control``), at
+    the run's first corner and temperature unless others are named."""
+    from circuits.benches import open_bench
+    from lut.technology import get_technology
+
+    condition = get_technology(spec.technology).at(corner or spec.corners[0], spec.temps_c[0] if temp_c is None else temp_c)
+    bench = open_bench(spec.circuit_object, condition)
+    try:
+        names = {variable.name for variable in spec.circuit_object.variables}
+        return bench.deck({name: value for name, value in design.items() if name in names})  # not an electrical group's gm/ID
+    finally:
+        bench.close()
 
 
 def front_design(store: RunStore, point: int) -> tuple[RunSpec, list[int]]:

@@ -19,14 +19,16 @@ from typing import Any
 import numpy as np
 from pymoo.core.population import Population
 
+from optimizer import circuit_problem
 from optimizer.algorithm import build_nsga2, seeded_population
 from lut.technology import Condition
-from optimizer.evaluation import STORED_CURVES, CircuitLoadError, SimulationJob, simulation_backend
+from circuits.model import TESTBENCH_MEASURES
+from optimizer.evaluation import STORED_CURVES, CircuitJob, CircuitLoadError, SimulationJob, simulation_backend
 from optimizer.followup import FollowUps, check_spec
 from optimizer.problem import (
     SizingProblem, candidate_metrics, constraint_names, constraints_of, is_feasible, nominal_constraints_of, objectives_of,
 )
-from optimizer.results import population_front
+from optimizer.results import circuit_population_front, population_front
 from optimizer.space import DesignSpace, design_space
 from optimizer.spec import RunSpec, SpecError
 from optimizer.store import EvaluationRecord, RunStore
@@ -80,6 +82,12 @@ def provenance(spec: RunSpec) -> dict[str, Any]:
         "ngspice_version": ngspice_version(), "started_at": datetime.now(timezone.utc).isoformat(),
         "bias_v": spec.bias_v, "lambda_m": spec.lambda_m, "var_bounds": [spec.var_min, spec.var_max],
     }
+    if spec.is_circuit:
+        from circuits.library import content_hash
+
+        record.update(circuit=spec.design_name, circuit_hash=content_hash(spec.circuit_package), circuit_reference=spec.circuit)
+        for key in ("bias_v", "lambda_m", "var_bounds"):
+            record.pop(key)
     if spec.monte_carlo is not None:
         from mismatch.model import mismatch_model
 
@@ -89,7 +97,8 @@ def provenance(spec: RunSpec) -> dict[str, Any]:
 
 def check_run(spec: RunSpec) -> Any:
     """Check the spec against what exists (technology, corners, the technology's Var range and
-    lambda, bias pins); cheap, so the API can answer 422 at once. Returns the topology."""
+    lambda, bias pins; a circuit package's binding to the technology); cheap, so the API can answer
+    422 at once. Returns the topology, or a circuit run's ``Circuit``."""
     return _checked_run(spec)[0]
 
 
@@ -102,13 +111,15 @@ def _checked_run(spec: RunSpec) -> tuple[Any, tuple[Condition, ...]]:
         technology = get_technology(spec.technology)
     except ValueError as exc:
         raise SpecError("technology", str(exc)) from exc
-    topology = get_topology(spec.topology)
     conditions: list[Condition] = []
     for position, corner in enumerate(spec.corners):
         try:  # the temperatures passed the spec's own field type: only a corner can be wrong
             conditions += [technology.at(corner, temp_c) for temp_c in spec.temps_c]
         except ValueError as exc:
             raise SpecError(f"corners.{position}", str(exc)) from exc
+    if spec.is_circuit:
+        return _checked_circuit(spec, technology), tuple(conditions)
+    topology = get_topology(spec.topology)
     low, high = technology.var_bounds
     for name, value in (("var_min", spec.var_min), ("var_max", spec.var_max)):
         if value is not None and not low <= value <= high:
@@ -143,6 +154,23 @@ def _checked_run(spec: RunSpec) -> tuple[Any, tuple[Condition, ...]]:
     return topology, tuple(conditions)
 
 
+def _checked_circuit(spec: RunSpec, technology: Any) -> Any:
+    """A circuit run's package bound to the technology (its sizes within the technology's limits,
+    every model name the technology's) and holding objectives to optimize. Returns the circuit."""
+    from circuits.render import render_subckt
+
+    circuit = spec.circuit_object
+    if not circuit.objectives:
+        raise SpecError("circuit_package", f"circuit {circuit.name} lists no objectives: add e.g. '- {{measure: power_w, goal: min}}'")
+    if not circuit.variables:
+        raise SpecError("circuit_package", f"circuit {circuit.name} declares no variables: nothing to optimize")
+    try:
+        render_subckt(circuit, technology)
+    except ValueError as exc:
+        raise SpecError("circuit_package", f"circuit {circuit.name} does not bind to {technology.name}: {exc}") from exc
+    return circuit
+
+
 def prepare_run(spec: RunSpec) -> RunSpec:
     """The spec with every technology default filled in: Var bounds, lambda, and the bias voltages
     (the technology's fixed ones, or derived once by the first sizing at the first corner and
@@ -155,6 +183,8 @@ def _prepared_run(spec: RunSpec) -> tuple[RunSpec, Any, tuple[Condition, ...]]:
     from ota.sizing import GmIdChoice, derive_bias_v, spec_gm_range_s
 
     topology, conditions = _checked_run(spec)
+    if spec.is_circuit:  # nothing to fill in: the package and its bench bring every value
+        return spec, topology, conditions
     technology = conditions[0].technology
     bias_v = spec.bias_v
     if bias_v is None:
@@ -187,11 +217,15 @@ class _EvaluationSession:
         self.known: dict[tuple[int, ...], EvaluationRecord] = {tuple(r.var): r for r in store.evaluations()}
         self.last_indices: list[int] = []
         self.simulated = self.cached = self.skipped_conditions = 0
-        self.seeding_note = ""  # what the seeded start could not size, for the run's final status
+        self.seeding_note = ""  # what the seeded start sized and could not, for the run's final status
         self.followups = FollowUps(spec, job.space, parallel)
 
+    def _row(self, x: np.ndarray) -> tuple:
+        """A candidate as the store keys it: an OTA run's row of integers."""
+        return tuple(int(v) for v in x)
+
     def evaluate_batch(self, X: np.ndarray) -> list[dict[str, Any]]:
-        rows = [tuple(int(v) for v in row) for row in X]
+        rows = [self._row(row) for row in X]
         new = list(dict.fromkeys(row for row in rows if row not in self.known))
         fresh = dict(zip(new, self.parallel(self.job, [list(row) for row in new]))) if new else {}
         self._follow_up(fresh)
@@ -245,6 +279,34 @@ class _EvaluationSession:
         })
 
 
+class _CircuitSession(_EvaluationSession):
+    """A circuit run's ``evaluate_batch``: rows of a ``CircuitSpace`` (integers and floats), records
+    with the design by name and the bench's curves; no follow-ups (the package has none)."""
+
+    def __init__(self, spec: RunSpec, store: RunStore, job: CircuitJob, parallel: Callable[..., list[Any]]) -> None:
+        self.circuit = spec.circuit_object
+        self.measures = TESTBENCH_MEASURES[self.circuit.testbench.name]
+        super().__init__(spec, store, job, parallel)  # type: ignore[arg-type]
+
+    def _row(self, x: np.ndarray) -> tuple:
+        return tuple(self.job.space.canonical(x))
+
+    def _record(self, index: int, var: tuple, simulated: dict[str, Any]) -> EvaluationRecord:
+        results = simulated["results"]
+        self.skipped_conditions += simulated["skipped"]
+        metrics = circuit_problem.candidate_metrics(self.circuit, results, self.measures)
+        if simulated.get("notes"):  # an electrical group's width clipped to its variable's range
+            metrics["sizing_note"] = "; ".join(simulated["notes"])
+        constraints = circuit_problem.constraints_of(self.circuit, metrics)
+        curves = {key: [float(x) for x in value] for key, value in results[0].items() if isinstance(value, list)}
+        return EvaluationRecord(
+            index=index, generation=self.generation, var=list(var), widths_um=[], metrics=metrics, curves=curves,
+            objectives=circuit_problem.objectives_of(self.circuit, metrics), constraints=constraints,
+            feasible=is_feasible(constraints), converged=bool(metrics["converged"]), error=metrics.get("error"),
+            wall_time_s=float(simulated["wall_time_s"]), cached=False, design=simulated.get("design") or self.job.space.sized(var).design,
+        )
+
+
 def _check_store(spec: RunSpec, store: RunStore, resume: bool) -> None:
     header = store.read_header()
     if header is None:
@@ -267,7 +329,9 @@ def _stored_or_prepared(spec: RunSpec, store: RunStore, resume: bool) -> tuple[R
     header = store.read_header()
     if header is not None and resume:
         stored = RunSpec.parse(header[0], source="the stored run spec")
-        defaults = {key: getattr(stored, key) for key in ("var_min", "var_max", "lambda_m", "bias_v") if getattr(spec, key) is None}
+        defaults = {} if spec.is_circuit else {
+            key: getattr(stored, key) for key in ("var_min", "var_max", "lambda_m", "bias_v") if getattr(spec, key) is None
+        }
         spec = spec.model_copy(update=defaults)  # only fields the request left empty: its own values are all checked
         return spec, *_checked_run(spec)
     return _prepared_run(spec)
@@ -309,17 +373,65 @@ def run_optimization(
     spec, topology, conditions = _stored_or_prepared(spec, store, resume)
     _check_store(spec, store, resume)
     technology = conditions[0].technology
-    space = design_space(spec, topology, technology)
-    # the conditions were checked once, with the spec; the job, the seeding and the workers take them as they are
-    job = SimulationJob.from_spec(spec, space, conditions)
+    job: SimulationJob | CircuitJob
+    if spec.is_circuit:
+        from optimizer.circuit_space import circuit_space
+
+        job = CircuitJob(spec.circuit_package, conditions, circuit_space(topology, technology, conditions[0]))
+    else:
+        # the conditions were checked once, with the spec; the job, the seeding and the workers take them as they are
+        job = SimulationJob.from_spec(spec, space=design_space(spec, topology, technology), conditions=conditions)
     try:
         # The workers start and load their circuits while this process sizes the seeded
         # population: on two cores that hides most of the start-up of a 20 x 50 run.
         with simulation_backend(job, workers, dask_address) as parallel:
-            return _run_generations(spec, store, technology.length_m, _EvaluationSession(spec, store, job, parallel), progress, should_stop)
+            if isinstance(job, CircuitJob):
+                session: _EvaluationSession = _CircuitSession(spec, store, job, parallel)
+                start: Callable[[], tuple[Any, str]] = lambda: _new_circuit_algorithm(spec, job)
+            else:
+                session = _EvaluationSession(spec, store, job, parallel)
+                start = lambda: _new_algorithm(spec, job, technology.length_m)
+            return _run_generations(spec, store, start, session, progress, should_stop)
     except BaseException as exc:
         store.set_status(*_failure(exc))
         raise
+
+
+def _new_circuit_algorithm(spec: RunSpec, job: CircuitJob) -> tuple[Any, str]:
+    """NSGA-II on a circuit's mixed space, and what the seeded start could not size ('' if all):
+    ``seeding: gmid`` starts from the gm/ID-seeded design (``circuits.gmid.seed_design``: each w
+    variable whose devices have a role sized to its gm/ID at the nominal design's operating point,
+    at the run's first condition) and spread copies of it; ``random`` from uniform rows."""
+    from optimizer.circuit_space import random_rows, seeded_rows
+
+    circuit, space = spec.circuit_object, job.space
+    note = ""
+    if spec.seeding == "gmid":
+        seeding = seeded_design(spec, job)
+        note = f"seeding: {seeding.summary()}"
+        initial = seeded_rows(space, space.encode(seeding.columns), spec.pop_size, spec.operators.seed_spread, spec.seed)
+    else:
+        initial = random_rows(space, spec.pop_size, spec.seed)
+    algorithm = build_nsga2(spec, initial, space)
+    algorithm.setup(circuit_problem.CircuitProblem(circuit, space), termination=("n_gen", spec.generations), verbose=False)
+    return algorithm, note
+
+
+def seeded_design(spec: RunSpec, job: CircuitJob) -> Any:
+    """The gm/ID-seeded start of a circuit run (``circuits.gmid.Seeding``); the operating points
+    come from this process's own bench at the first condition (a bench that does not load leaves
+    every value nominal: the workers then report the load failure)."""
+    from circuits.benches import open_bench
+    from circuits.gmid import Seeding, seed_design
+    from engine import SimulationError
+
+    circuit, space = spec.circuit_object, job.space
+    try:
+        bench = open_bench(circuit, job.conditions[0], operating_points=True)
+    except (SimulationError, ValueError) as exc:
+        return Seeding(space.nominal_columns(), {}, [f"the testbench did not load ({str(exc).strip()[:200]})"])
+    with bench:
+        return seed_design(circuit, space, bench)
 
 
 def _failure(exc: BaseException) -> tuple[str, str]:
@@ -337,7 +449,7 @@ def _failure(exc: BaseException) -> tuple[str, str]:
 def _run_generations(
     spec: RunSpec,
     store: RunStore,
-    length_m: float,
+    new_algorithm: Callable[[], tuple[Any, str]],
     session: _EvaluationSession,
     progress: Callable[[ProgressInfo], None] | None,
     should_stop: Callable[[], bool] | None,
@@ -347,7 +459,7 @@ def _run_generations(
         state = pickle.loads(checkpoint[1])
         algorithm, session.next_index, generation = state["algorithm"], state["next_index"], checkpoint[0] + 1
     else:
-        (algorithm, session.seeding_note), generation = _new_algorithm(spec, session.job, length_m), 0
+        (algorithm, session.seeding_note), generation = new_algorithm(), 0
     algorithm.problem.evaluate_batch = session.evaluate_batch
     started = time.perf_counter()
     first_generation = generation
@@ -374,7 +486,9 @@ def _run_generations(
             algorithm.evaluator.eval(algorithm.problem, offspring)
             offspring.set("index", np.array(session.last_indices))
             algorithm.tell(infills=offspring)
-            hypervolume, front = population_front(algorithm.pop, spec)
+            hypervolume, front = (
+                circuit_population_front(algorithm.pop, algorithm.problem, spec) if spec.is_circuit else population_front(algorithm.pop, spec)
+            )
             state = {"format": CHECKPOINT_FORMAT, "algorithm": algorithm, "next_index": session.next_index}
             store.complete_generation(generation, pickle.dumps(state), hypervolume, front)
             generation += 1

@@ -6,9 +6,10 @@ field is validated strictly so a typo in a spec file becomes a message naming th
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
@@ -18,6 +19,9 @@ from gmopt.limits import within
 from lut.technology import TemperatureC
 from ota.netlist import AC_START_HZ, AC_STOP_HZ
 from ota.topology import TOPOLOGIES
+
+if TYPE_CHECKING:
+    from circuits.model import Circuit
 
 TopologyName = Literal[*TOPOLOGIES]  # the catalog in spice_templates/ota/topologies.yaml
 ObjectiveName = Literal["rmse", "gain", "power", "offset_sigma", "pinch", "asymmetry"]
@@ -174,10 +178,42 @@ class EmulatorSpec(_Strict):
         return frequencies
 
 
-class RunSpec(_Strict):
-    """One NSGA-II sizing run of one OTA topology."""
+# The fields only a built-in OTA run takes: a circuit package brings its own objectives,
+# constraints and variables, and its bench its own biases and sizes.
+OTA_ONLY_FIELDS = ("var_min", "var_max", "lambda_m", "bias_v", "derive_bias", "free", "objectives", "constraints", "monte_carlo", "emulator")
+MAX_PACKAGE_CHARS = 200_000  # as circuits.model.MAX_FILE_BYTES: a run header keeps the whole text
 
-    topology: TopologyName
+
+@functools.lru_cache(maxsize=16)
+def _package(text: str, source: str) -> "Circuit":
+    """A package text parsed once per process (a spec is parsed again on every resume and header read)."""
+    from circuits.library import from_text
+
+    return from_text(text, source).circuit
+
+
+def _is_default(key: str, value: object) -> bool:
+    """Whether an OTA-only field holds nothing a circuit run would ignore (a stored circuit run's
+    header holds the defaults: null, false, and free variables with nothing free)."""
+    if key == "free" and isinstance(value, (dict, FreeVariables)):
+        return FreeVariables.model_validate(value) == FreeVariables()
+    return value is None or value is False
+
+
+class RunSpec(_Strict):
+    """One NSGA-II sizing run of one built-in OTA topology or of one circuit package.
+
+    A circuit run names the package it was given (``circuit``: a path or a stored name, for the
+    reader) and carries its exact text (``circuit_package``, filled at the edge by the CLI or the
+    API through ``circuits.library``): resume and export read the header, never the file again.
+    Its objectives and constraints are the package's; the OTA-only fields are refused.
+    """
+
+    topology: TopologyName | None = Field(None, description="A built-in OTA; null for a circuit run.")
+    circuit: str | None = Field(None, min_length=1, max_length=500, description="The circuit reference the run was given (informative).")
+    circuit_package: str | None = Field(
+        None, min_length=1, max_length=MAX_PACKAGE_CHARS, description="The exact circuit package text a circuit run uses.",
+    )
     technology: str = Field("generic180", min_length=1)
     corners: list[str] = Field(default_factory=lambda: ["tt"], min_length=1)
     temps_c: list[TemperatureC] = Field(default_factory=lambda: [27.0], min_length=1)
@@ -194,17 +230,67 @@ class RunSpec(_Strict):
     )
     derive_bias: bool = Field(False, description="Derive the biases from the tables even where the technology has fixed ones.")
     free: FreeVariables = Field(default_factory=FreeVariables, description="Lengths and bias voltages optimized beside the widths.")
-    objectives: list[ObjectiveName] = Field(default_factory=lambda: list(OBJECTIVE_NAMES), min_length=1)
-    constraints: ConstraintSpec = Field(default_factory=ConstraintSpec)
+    objectives: list[ObjectiveName] | None = Field(
+        None, min_length=1, description="An OTA run's objectives; null: eq. 11's three (a circuit run: the package's).",
+    )
+    constraints: ConstraintSpec | None = Field(None, description="An OTA run's limits; null: the defaults (a circuit run: the package's).")
     operators: OperatorSpec = Field(default_factory=OperatorSpec)
     hypervolume: HypervolumeSpec = Field(default_factory=HypervolumeSpec)
     monte_carlo: MonteCarloSpec | None = Field(None, description="Mismatch yield of nominal-feasible candidates; null: none.")
     emulator: EmulatorSpec | None = Field(None, description="Emulator loop of nominal-feasible candidates; null: none.")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind(cls, data: object) -> object:
+        """Exactly one of topology and circuit_package; a circuit run takes none of the OTA-only
+        fields (null or absent), an OTA run gets their defaults (null means the default)."""
+        if not isinstance(data, dict):
+            return data
+        if (data.get("topology") is None) == (data.get("circuit_package") is None):
+            raise ValueError(
+                "give exactly one of 'topology' (a built-in OTA) and 'circuit_package' (a circuit package's text: "
+                "the CLI's --circuit FILE and the API's circuit fill it)"
+            )
+        if data.get("topology") is None:
+            given = [key for key in OTA_ONLY_FIELDS if not _is_default(key, data.get(key))]
+            if given:
+                raise ValueError(
+                    f"{', '.join(given)} do not apply to a circuit run: its objectives, constraints and variables come "
+                    "from the circuit package (edit the package's objectives/constraints/variables); drop them"
+                )
+            return {key: value for key, value in data.items() if key not in OTA_ONLY_FIELDS}
+        if data.get("circuit") is not None:
+            raise ValueError("'circuit' names a circuit run's package; an OTA run (topology) takes none")
+        return {**data, "objectives": data.get("objectives") or list(OBJECTIVE_NAMES), "constraints": data.get("constraints") or {}}
+
+    @model_validator(mode="after")
+    def _package_valid(self) -> "RunSpec":
+        """A circuit run's package is validated here, once per spec (``CircuitError`` says the line)."""
+        if self.circuit_package is not None:
+            _package(self.circuit_package, self.circuit or "circuit_package")
+        return self
+
+    @property
+    def is_circuit(self) -> bool:
+        return self.circuit_package is not None
+
+    @property
+    def circuit_object(self) -> "Circuit":
+        """A circuit run's validated package."""
+        if self.circuit_package is None:
+            raise ValueError("an OTA run has no circuit package")
+        return _package(self.circuit_package, self.circuit or "circuit_package")
+
+    @property
+    def design_name(self) -> str:
+        """What the run sizes, as the run list and the stored ``topology`` column name it: the
+        topology, or the circuit package's name."""
+        return self.topology if self.topology is not None else self.circuit_object.name
+
     @field_validator("corners", "objectives")
     @classmethod
-    def _unique_names(cls, names: list[str], info: ValidationInfo) -> list[str]:
-        if len(set(names)) != len(names):
+    def _unique_names(cls, names: list[str] | None, info: ValidationInfo) -> list[str] | None:
+        if names is not None and len(set(names)) != len(names):
             raise ValueError(f"{info.field_name} {names} repeat a name")
         return names
 
@@ -216,9 +302,10 @@ class RunSpec(_Strict):
 
     @model_validator(mode="after")
     def _follow_ups_asked(self) -> "RunSpec":
-        if "offset_sigma" in self.objectives and self.monte_carlo is None:
+        objectives = set(self.objectives or ())
+        if "offset_sigma" in objectives and self.monte_carlo is None:
             raise ValueError("the offset_sigma objective needs a monte_carlo section (e.g. 'monte_carlo: {samples: 200}')")
-        if {"pinch", "asymmetry"} & set(self.objectives) and self.emulator is None:
+        if {"pinch", "asymmetry"} & objectives and self.emulator is None:
             raise ValueError("the pinch and asymmetry objectives need an emulator section (e.g. 'emulator: {}')")
         return self
 
@@ -238,6 +325,13 @@ class RunSpec(_Strict):
             raise ValueError(f"{path} is not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: {exc}") from exc
         if not isinstance(data, dict):
             raise ValueError(f"{path} must hold a mapping of spec fields, e.g. 'topology: fig7'")
+        if data.get("circuit") is not None and data.get("circuit_package") is None:
+            # a spec file is an edge too: its 'circuit: miller.yaml' (beside the spec file) is read here, once
+            from circuits.library import resolve
+
+            reference = str(data["circuit"])
+            beside = path.parent / reference
+            data["circuit_package"] = resolve(str(beside) if beside.is_file() else reference).text
         return cls.parse(data, source=str(path))
 
     @classmethod

@@ -70,12 +70,19 @@ def evaluate(
     curves: bool = typer.Option(False, "--curves", help="Include the swept vectors in the JSON."),
     bias: list[str] = BIAS_OPTION,
     json_output: bool = JSON_OPTION,
+    circuit: str | None = typer.Option(None, "--circuit", help="A circuit package (YAML or JSON file) instead of a topology."),
+    values: str = typer.Option("", "--values", help="With --circuit: variable values, e.g. w_in=20u,ibias=15u,cc=2p (others nominal)."),
 ) -> None:
-    """Simulate one OTA candidate (default widths: the paper's Table 5) and print its figures of merit."""
+    """Simulate one OTA candidate (default widths: the paper's Table 5), or one design of a circuit
+    package (--circuit), and print its figures of merit."""
     from lut.technology import get_technology
     from ota.sizing import evaluation_bias_v
     from ota.testbench import OtaTestbench
 
+    if circuit is not None:
+        from circuits.cli import evaluate_circuit
+
+        return evaluate_circuit(circuit, values, tech, corner, temp, json_output, curves)
     with user_errors():
         shape, condition = get_topology(topology), get_technology(tech).at(corner, temp)
         technology = condition.technology
