@@ -107,7 +107,7 @@ PDKS: dict[str, PdkSpec] = {
                 wmin_m=0.42e-6,
                 lmax_m=100e-6,
                 lambda_m=0.075e-6,
-                length_m=1e-6,
+                length_m=0.7e-6,
                 # the lengths the binned nfet/pfet_01v8 models are fitted at
                 design_lengths_m=(0.15e-6, 0.18e-6, 0.25e-6, 0.5e-6, 1e-6, 2e-6, 4e-6),
                 # An NMOS input pair's VGS is about 0.85 V at gm/ID 10 with its body effect, so a
