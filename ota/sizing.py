@@ -304,7 +304,7 @@ def _plan(topology: Topology, condition: Condition, choice: GmIdChoice, fixed_v:
     length_m = tech.length_m
     max_width_m = tech.var_bounds[1] * tech.lambda_m
     by_label = {variable.label: variable for variable in topology.variables}
-    budgets = {v.label: _derived_budget(condition, v, choice) if derive else (_fixed_budget_v(tech, v, fixed_v), None)
+    budgets = {v.label: _derived_budget(condition, v, choice) if derive else (_fixed_budget_v(tech, v, fixed_v), _fixed_feed_room_v(condition, v, choice))
                for v in topology.variables if v.stacked_on}
     budgets_v = {label: budget_v for label, (budget_v, _) in budgets.items()}
     stacks = {label: _stack(condition, by_label[label], by_label, choice, *budget) for label, budget in budgets.items()}
@@ -502,6 +502,17 @@ def _derived_budget(condition: Condition, variable: Variable, choice: GmIdChoice
     cascode = {"gm_id": cascode_gm_id, "VDS": ROLE_VDS_V["cascode"], "VSB": vsb_v, **at}
     vdsat_v = float(lookup(condition, device, "VDSAT", **cascode))
     return diode_v + float(lookup_vgs(condition, device, **cascode)), tech.supply_v - diode_v - vdsat_v - SATURATION_HEADROOM_V
+
+
+def _fixed_feed_room_v(condition: Condition, variable: Variable, choice: GmIdChoice) -> float | None:
+    """The most a stack's feed may take of the supply under given bias voltages (V): None (it sits
+    at its diode's VDS) for a technology with fixed biases of its own (generic180: the paper's
+    circuit); else the room ``_derived_budget`` leaves, because the given biases are then a run's
+    derived ones, and its gm/ID variants are sized as the biases were: on sky130 a PMOS feed at its
+    diode's VSG (1.24 V at gm/ID 8) left the cascode 8 mV, and half a run's seeds could not be sized."""
+    if condition.technology.bias_v is not None:
+        return None
+    return _derived_budget(condition, variable, choice)[1]
 
 
 def _stack(condition: Condition, variable: Variable, by_label: dict[str, Variable], choice: GmIdChoice,
