@@ -262,15 +262,15 @@ class Lut:
     def _resample_on_gm_id(self, names: list[str]) -> dict[str, np.ndarray]:
         stacked = np.stack([np.asarray(self._components[name]) for name in names], axis=-1)
         axis = self._gm_id_axis
-        out = np.full((*self.grid.shape[:3], axis.size, len(names)), np.nan)
+        out = np.full((len(names), *self.grid.shape[:3], axis.size), np.nan)  # one contiguous array per name
         gm_id = self._gm_id
         for node in np.ndindex(*self.grid.shape[:3]):
             branch = _strong_inversion_branch(gm_id[node])
             if branch.size >= 2:
                 ratio = gm_id[node][branch][::-1]
                 curves = stacked[node][branch][::-1]
-                out[node] = PchipInterpolator(ratio, curves, axis=0, extrapolate=False)(axis)
-        return {name: out[..., index] for index, name in enumerate(names)}
+                out[(slice(None), *node)] = PchipInterpolator(ratio, curves, axis=0, extrapolate=False)(axis).T
+        return dict(zip(names, out))
 
 
 def _body_axis(vsb: np.ndarray) -> np.ndarray:
