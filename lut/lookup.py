@@ -333,8 +333,8 @@ class _Cells:
         return values[self.index]
 
     def combine(self, corners: np.ndarray) -> np.ndarray:
-        """The weighted sum over the 16 corners: N values."""
-        return (self.weights * corners).reshape(16, -1).sum(axis=0)
+        """The weighted sum over the 16 corners: N values (einsum: no 16 x N temporary)."""
+        return np.einsum("kn,kn->n", self.weights.reshape(16, -1), corners.reshape(16, -1))
 
 
 class _Corners(dict):
@@ -373,11 +373,12 @@ class _Interpolator:
         """The quantity at the points of ``cells``; N values."""
         corners = _Corners(self._components, cells)
         with np.errstate(divide="ignore", invalid="ignore"):
-            values = np.asarray(self._formula(corners), dtype=float)
-            result = np.exp(cells.combine(np.log(np.where(values > 0, values, np.nan))))
+            values = np.broadcast_to(np.asarray(self._formula(corners), dtype=float), cells.weights.shape)
+            logs = np.log(values, out=np.full(values.shape, np.nan), where=values > 0)
+            result = np.exp(cells.combine(logs))
         linear = np.isnan(result)
         if linear.any():
-            result[linear] = (cells.weights * values).reshape(16, -1)[:, linear].sum(axis=0)
+            result[linear] = cells.combine(values)[linear]
         result[cells.outside] = np.nan
         return result
 
