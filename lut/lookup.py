@@ -165,8 +165,9 @@ class Lut:
         answers = [np.empty(points.shape[1]) for _ in interpolators]
         for start in range(0, points.shape[1], CHUNK_POINTS):
             cells = _Cells(interpolators[0].axes, points[:, start:start + CHUNK_POINTS])
+            corners = _Corners(interpolators[0].components, cells)  # one domain: shared by every quantity
             for interpolator, answer in zip(interpolators, answers):
-                answer[start:start + CHUNK_POINTS] = interpolator(cells)
+                answer[start:start + CHUNK_POINTS] = interpolator(cells, corners)
         results = []
         for quantity, answer in zip(quantities, answers):
             values = answer.reshape(xs.shape)
@@ -366,12 +367,11 @@ class _Interpolator:
     def __init__(self, axes: _Axes, components: Mapping[str, np.ndarray],
                  formula: Callable[[dict[str, np.ndarray]], np.ndarray]) -> None:
         self.axes = axes
-        self._components = components
+        self.components = components
         self._formula = formula
 
-    def __call__(self, cells: _Cells) -> np.ndarray:
-        """The quantity at the points of ``cells``; N values."""
-        corners = _Corners(self._components, cells)
+    def __call__(self, cells: _Cells, corners: "_Corners") -> np.ndarray:
+        """The quantity at the points of ``cells``, from ``corners`` (of ``components``); N values."""
         with np.errstate(divide="ignore", invalid="ignore"):
             values = np.broadcast_to(np.asarray(self._formula(corners), dtype=float), cells.weights.shape)
             logs = np.log(values, out=np.full(values.shape, np.nan), where=values > 0)
