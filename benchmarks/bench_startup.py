@@ -26,7 +26,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 BASELINE_COMMIT = "ffbb186"  # main before this work: compressed .npz caches, whole-grid interpolators
 RUN = ["optimize", "--topology", "fig7", "--pop", "20", "--gens", "50", "--workers", "2", "--seed", "1"]
-REPEATS = 3
+REPEATS = 5
 
 # Run as a file, so that spawned workers re-run its top level as they re-run the console script.
 PROBE = '''
@@ -111,9 +111,12 @@ for name, count, x in (("vgs", 1_000_000, lambda n: {"vgs": rng.uniform(0.0, 1.8
                        ("gm_id", 200_000, lambda n: {"gm_id": rng.uniform(5.0, 20.0, n)})):
     bias = {"L": np.exp(rng.uniform(np.log(grid.length_m[0]), np.log(grid.length_m[-1]), count)),
             "VDS": rng.uniform(0.2, grid.vds[-1], count), "VSB": rng.uniform(grid.vsb_v[0], grid.vsb_v[-1], count), **x(count)}
-    begun = time.perf_counter()
-    table.lookup("ID_W", **bias)
-    figures[f"lookup_{name}_points_per_s"] = count / (time.perf_counter() - begun)
+    seconds = []
+    for _ in range(3):  # the best of three: a shared machine only ever slows a pass down
+        begun = time.perf_counter()
+        table.lookup("ID_W", **bias)
+        seconds.append(time.perf_counter() - begun)
+    figures[f"lookup_{name}_points_per_s"] = count / min(seconds)
 print(json.dumps(figures))
 '''
 
