@@ -195,5 +195,8 @@ def _cached(path: Path) -> dict[str, LutTable] | None:
         tables = load_tables(legacy)
     except (OSError, ValueError, KeyError):
         return None
-    save_mapped_tables(path, tables)
+    try:
+        save_mapped_tables(path, tables)
+    except OSError:
+        return tables  # a read-only cache: this process reads the old file whole, as before
     return load_mapped_tables(path)

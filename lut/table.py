@@ -1,6 +1,6 @@
 """A gm/ID look-up table in memory and on disk: grid, data and provenance.
 
-Two files formats: gmopt's own ``.npz`` (compressed, one portable file: ``gmopt lut import``
+Two file formats: gmopt's own ``.npz`` (compressed, one portable file: ``gmopt lut import``
 writes it), and the cache's memory-mapped arrays (``save_mapped``/``load_mapped``: a raw ``.npy``
 beside a JSON header), which a process opens without reading them: only the pages its look-ups
 touch are read, and every process on the machine shares them through the page cache.
