@@ -321,11 +321,11 @@ class _Cells:
         low = np.floor(position)
         fraction = position - low
         low = low.astype(np.intp)
-        pairs = (low, np.minimum(low + 1, axes.last))
-        weights = (1.0 - fraction, fraction)
+        pairs = np.array((low, np.minimum(low + 1, axes.last)))   # (2, 4, N): each axis' two neighbours
+        weights = np.array((1.0 - fraction, fraction))              # (2, 4, N): their weights
         shapes = ((2, 1, 1, 1, count), (1, 2, 1, 1, count), (1, 1, 2, 1, count), (1, 1, 1, 2, count))
-        self.index = tuple(np.concatenate((pairs[0][dim], pairs[1][dim])).reshape(shape) for dim, shape in enumerate(shapes))
-        w = [np.concatenate((weights[0][dim], weights[1][dim])).reshape(shape) for dim, shape in enumerate(shapes)]
+        self.index = tuple(pairs[:, dim].reshape(shape) for dim, shape in enumerate(shapes))
+        w = [weights[:, dim].reshape(shape) for dim, shape in enumerate(shapes)]
         self.weights = w[0] * w[1] * w[2] * w[3]
         self.outside = ((points < axes.lowest) | (points > axes.highest)).any(axis=0)
 
