@@ -3,6 +3,7 @@ once, to the package text and its parsed ``Circuit``; the run then carries the t
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,14 @@ class ResolvedCircuit:
 
 
 def from_text(text: str, source: str = "circuit") -> ResolvedCircuit:
-    return ResolvedCircuit(text, circuit_from_text(text, source), source)
+    return ResolvedCircuit(text, parsed(text, source), source)
+
+
+@functools.lru_cache(maxsize=16)
+def parsed(text: str, source: str = "circuit") -> Circuit:
+    """A package text validated once per process: a run's spec is parsed again on every resume
+    and header read, and a worker looks its bench up per candidate."""
+    return circuit_from_text(text, source)
 
 
 def resolve(reference: str) -> ResolvedCircuit:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 import yaml
@@ -16,7 +17,9 @@ from pydantic import (
     AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, PrivateAttr, ValidationError, model_validator,
 )
 
-from circuits.parse import RESERVED, Netlist, NetlistError, Value, check_identifier, parse_netlist, parse_number, parse_value
+from circuits.parse import (
+    IDENTIFIER, RESERVED, Netlist, NetlistError, Value, check_identifier, parse_expression, parse_netlist, parse_number, parse_value,
+)
 from lut.technology import Technology
 from ota.topology import ROLES as OTA_ROLES
 
@@ -66,12 +69,26 @@ def _expression(value: object) -> Value:
     return parse_value(str(value))
 
 
+def _expression_or_name(value: object) -> Value:
+    """As ``_expression``, and also a bare variable name (``length: l``) or arithmetic over braced
+    names (``'{ibias}/2'``): these fields are never written into a deck, only evaluated."""
+    if not isinstance(value, str) or "'" in value or '"' in value:
+        return _expression(value)
+    if IDENTIFIER.match(value.strip().lower()):
+        return parse_expression(value)
+    try:
+        return _expression(value)
+    except ValueError:
+        return parse_expression(value.replace("{", "(").replace("}", ")"))
+
+
 Number = Annotated[float, BeforeValidator(_number)]
 Identifier = Annotated[str, AfterValidator(lambda text: check_identifier(text, "name"))]
 # A number or an expression over the circuit's variables ({ibias}, '2*vb'); names checked by Circuit.
-Expression = Annotated[
-    Value, BeforeValidator(_expression), PlainSerializer(lambda value: value.number if value.number is not None else value.text),
-]
+_SERIALIZE = PlainSerializer(lambda value: value.number if value.number is not None else value.text)
+Expression = Annotated[Value, BeforeValidator(_expression), _SERIALIZE]
+# ... or a bare variable name, where no SPICE line is written (an electrical group's fields).
+NameOrExpression = Annotated[Value, BeforeValidator(_expression_or_name), _SERIALIZE]
 
 
 class _Strict(BaseModel):
@@ -194,12 +211,63 @@ def _device(value: object) -> object:
 
 
 class DeviceBinding(_Strict):
-    """A MOS instance bound to the technology's nmos or pmos; ``role`` guides the first gm/ID
-    sizing; ``saturation: false`` leaves it out of the saturation check (a triode tail)."""
+    """A MOS instance bound to the technology's nmos or pmos; ``role`` (or ``gm_id``, S/A, which
+    overrides the role's default) sets the gm/ID the seeded start sizes it for
+    (``circuits.gmid``); ``saturation: false`` leaves it out of the saturation check (a triode tail)."""
 
     type: Literal["nmos", "pmos"]
     role: Literal[ROLES] | None = None  # type: ignore[valid-type]
+    gm_id: Number | None = None
     saturation: bool = True
+
+    @model_validator(mode="after")
+    def _gm_id(self) -> "DeviceBinding":
+        if self.gm_id is not None and not 1.0 <= self.gm_id <= 40.0:
+            raise ValueError(f"gm_id {self.gm_id:g} S/A is not a MOSFET's (1 to 40 S/A: strong to weak inversion)")
+        return self
+
+
+class GmIdRange(_Strict):
+    """The gm/ID (S/A) an electrical group's column spans; ``default``: its nominal (None: the
+    geometric middle)."""
+
+    min: Number
+    max: Number
+    default: Number | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "GmIdRange":
+        if not 1.0 <= self.min < self.max <= 40.0:
+            raise ValueError(f"gm_id: min {self.min:g} must be below max {self.max:g}, both within 1 to 40 S/A")
+        if self.default is not None and not self.min <= self.default <= self.max:
+            raise ValueError(f"gm_id: default {self.default:g} lies outside [{self.min:g}, {self.max:g}]")
+        return self
+
+    def nominal(self) -> float:
+        return self.default if self.default is not None else math.sqrt(self.min * self.max)
+
+
+class SizingGroup(_Strict):
+    """One device group given electrically: the run optimises its gm/ID (a column named
+    ``gm_id_<width>``, S/A) and the worker finds the width variable ``width`` from the technology's
+    tables: W = I_D / (m (I_D/W)(gm/ID, L, VDS, VSB)), on the variable's step and within its range.
+
+    ``current`` is each device's drain current (A, all ``m`` copies together), ``length`` its L
+    (m; None: the devices' own L), ``vds`` and ``vsb`` the bias magnitudes the tables are read at
+    (V; None: a quarter of the supply, a device in saturation with room above VDSAT, and 0);
+    each a number or an expression over the circuit's other variables."""
+
+    width: Identifier
+    devices: list[Identifier] = Field(default_factory=list)
+    gm_id: GmIdRange
+    current: NameOrExpression
+    length: NameOrExpression | None = None
+    vds: NameOrExpression | None = None
+    vsb: NameOrExpression | None = None
+
+    @property
+    def column(self) -> str:
+        return f"gm_id_{self.width}"
 
 
 class ModelNames(_Strict):
@@ -248,6 +316,7 @@ class Circuit(_Strict):
     devices: dict[Identifier, Annotated[DeviceBinding, BeforeValidator(_device)]]
     pins: Pins
     testbench: Testbench
+    sizing: list[SizingGroup] = Field(default_factory=list)
     constraints: list[Constraint] = Field(default_factory=list)
     objectives: list[Objective] = Field(default_factory=list)
     _parsed: Netlist = PrivateAttr()
@@ -258,7 +327,11 @@ class Circuit(_Strict):
 
     def nominal_values(self, tech: Technology | None = None) -> dict[str, float]:
         """Every variable's nominal value, then every .param evaluated over them."""
-        env = {v.name: v.nominal(tech) for v in self.variables}
+        return self.environment({v.name: v.nominal(tech) for v in self.variables})
+
+    def environment(self, values: Mapping[str, float]) -> dict[str, float]:
+        """The variables' ``values``, then every .param evaluated over them (what an element reads)."""
+        env = dict(values)
         for name, value, line in self._parsed.params:
             try:
                 env[name] = value.evaluate(env)
@@ -276,6 +349,7 @@ class Circuit(_Strict):
         self._check_devices(netlist)
         self._check_pins(netlist, set(names))
         self._check_variables(netlist)
+        self._check_sizing(netlist)
         measures = TESTBENCH_MEASURES[self.testbench.name]
         for where, items in (("constraints", self.constraints), ("objectives", self.objectives)):
             for index, item in enumerate(items):
@@ -332,6 +406,45 @@ class Circuit(_Strict):
                 value = element.params.get(key) if key != "value" else element.value
                 if value is None or not self._reads(value, variable.name, netlist):
                     raise NetlistError(element.line, f"{device}'s {key} does not use variable {variable.name}, which lists it")
+
+    def _check_sizing(self, netlist: Netlist) -> None:
+        """Electrical groups: a w variable each, at most one group per variable, MOS devices of one
+        type that read it, and fields over the other (free) variables only."""
+        variables = {v.name: v for v in self.variables}
+        electrical = [group.width for group in self.sizing]
+        free = set(variables) - set(electrical)
+        for index, group in enumerate(self.sizing):
+            where = ("sizing", index)
+            variable = variables.get(group.width)
+            if variable is None or variable.kind != "w":
+                found = f"a {variable.kind} variable" if variable else "not a declared variable"
+                raise FieldError((*where, "width"), f"{group.width} is {found}; an electrical group sets a w variable")
+            if electrical.count(group.width) > 1:
+                raise FieldError((*where, "width"), f"width variable {group.width} is in two sizing groups; give each w variable one group")
+            if group.column in variables:
+                raise FieldError((*where, "width"), f"the group's gm/ID column {group.column} has the name of a variable: rename that variable")
+            devices = group.devices or variable.devices
+            if not devices:
+                raise FieldError((*where, "devices"), f"list the devices whose width is {group.width} (here or in the variable's devices)")
+            unknown_devices = [device for device in devices if device not in self.devices]
+            if unknown_devices:
+                raise FieldError((*where, "devices"), f"{unknown_devices[0]} is not a MOS device of the netlist ({', '.join(self.devices)})")
+            if len({self.devices[device].type for device in devices}) > 1:
+                raise FieldError((*where, "devices"), f"{', '.join(devices)} mix nmos and pmos; a group is one device type (one table)")
+            for device in devices:
+                element = netlist.element(device)
+                if not self._reads(element.params["w"], group.width, netlist):
+                    raise NetlistError(element.line, f"{device}'s w does not use variable {group.width}, which sizing group {index} sets")
+            for key in ("current", "length", "vds", "vsb"):
+                value = getattr(group, key)
+                unknown = sorted((value.names if value is not None else set()) - free)
+                if unknown:
+                    why = "set by an electrical group" if set(unknown) & set(electrical) else "not a declared variable"
+                    raise FieldError((*where, key), f"{', '.join(unknown)} is {why}; {key} reads the circuit's free variables")
+
+    def group_devices(self, group: SizingGroup) -> list[str]:
+        """The devices a sizing group sizes: its own list, else its width variable's devices."""
+        return group.devices or next(v.devices for v in self.variables if v.name == group.width)
 
     @staticmethod
     def _reads(value: Value, name: str, netlist: Netlist) -> bool:

@@ -12,7 +12,7 @@ VARIABLE_UNITS = {"w": "m", "l": "m", "m": "", "ibias": "A", "vbias": "V", "c": 
 # Longest suffix first: slew_rate_v_per_s is V/s, not s.
 MEASURE_UNITS = (("_v_per_s", "V/s"), ("_db", "dB"), ("_deg", "deg"), ("_hz", "Hz"), ("_w", "W"), ("_v", "V"), ("_a", "A"), ("_s", "s"))
 # Units printed as plain numbers (no prefix): logarithmic or angular ones.
-PLAIN_UNITS = ("dB", "deg", "")
+PLAIN_UNITS = ("dB", "deg", "", "S/A")  # a gm/ID (an electrical group's column) reads as 14.2 S/A
 PREFIXES = ((1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "u"), (1e-9, "n"), (1e-12, "p"), (1e-15, "f"), (1e-18, "a"))
 
 

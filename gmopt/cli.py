@@ -2,16 +2,9 @@
 
 from __future__ import annotations
 
-import typer
+import multiprocessing
 
-from app import cli as service_cli
-import circuits.cli
-import lut.cli
-import memristor.cli
-import mismatch.cli
-import neuromorphic.cli
-import optimizer.cli
-import ota.cli
+import typer
 
 app = typer.Typer(
     name="gmopt",
@@ -20,8 +13,29 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
-for module in (lut.cli, ota.cli, service_cli, neuromorphic.cli, optimizer.cli, memristor.cli, mismatch.cli, circuits.cli):
-    module.register(app)
+
+def _register_commands() -> None:
+    """Every package's subcommands (importing their modules: the service, circuits, memristor ...)."""
+    from app import cli as service_cli
+    import circuits.cli
+    import lut.cli
+    import memristor.cli
+    import mismatch.cli
+    import neuromorphic.cli
+    import optimizer.cli
+    import ota.cli
+
+    for module in (lut.cli, ota.cli, service_cli, neuromorphic.cli, optimizer.cli, memristor.cli, mismatch.cli, circuits.cli):
+        module.register(app)
+
+
+# A spawned worker (multiprocessing's "spawn": an optimization's simulation pool, a Dask worker)
+# re-runs the console script while it starts, which imports this module, and never runs a
+# command: it skips the subcommands' modules, 0.2-0.4 s of imports per worker (docs/benchmarks.md).
+# ``_inheriting`` is set during that start-up phase (multiprocessing's own check of it:
+# spawn._check_not_importing_main).
+if not getattr(multiprocessing.current_process(), "_inheriting", False):
+    _register_commands()
 
 
 @app.command()

@@ -23,7 +23,7 @@ import numpy as np
 from engine import SimulationError, ngspice_version, open_engine
 from gmopt import __version__ as gmopt_version
 from gmopt.settings import get_settings
-from lut.table import DEVICES, SIMULATED, Grid, LutTable, load_tables, save_tables
+from lut.table import DEVICES, SIMULATED, Grid, LutTable, load_mapped_tables, load_tables, save_mapped_tables
 from lut.technology import Condition, Technology
 from spice_templates import render, spice_number
 
@@ -97,8 +97,16 @@ def cache_key(meta: dict) -> str:
 
 
 def cache_path(meta: dict) -> Path:
-    name = f"{meta['technology']}-{meta['corner']}-{meta['temp_c']:g}C-{cache_key(meta)}.npz"
+    """The cache file: a memory-mapped ``.npy`` beside its ``.json`` header (``lut.table.save_mapped``).
+    Before it, the same key named a compressed ``.npz`` (``legacy_cache_path``), still read."""
+    name = f"{meta['technology']}-{meta['corner']}-{meta['temp_c']:g}C-{cache_key(meta)}.npy"
     return get_settings().lut_cache_dir / name
+
+
+def legacy_cache_path(path: Path) -> Path:
+    """Where earlier versions kept the table of ``path``'s key: a compressed ``.npz``, which had to be
+    decompressed whole into every process (33 MB for generic180, about a second)."""
+    return path.with_suffix(".npz")
 
 
 def sweep_netlist(condition: Condition, grid: Grid) -> str:
@@ -165,8 +173,30 @@ def build_or_load(
     started = time.perf_counter()
     grid = grid or default_grid(condition.technology)
     path = cache_path(provenance(condition, grid))
-    if path.is_file() and not force:
-        return BuildResult(load_tables(path), path, False, time.perf_counter() - started)
+    if not force:
+        tables = _cached(path)
+        if tables is not None:
+            return BuildResult(tables, path, False, time.perf_counter() - started)
     tables = simulate_tables(condition, grid, progress)
-    save_tables(path, tables)
-    return BuildResult(tables, path, True, time.perf_counter() - started)
+    save_mapped_tables(path, tables)
+    return BuildResult(load_mapped_tables(path), path, True, time.perf_counter() - started)
+
+
+def _cached(path: Path) -> dict[str, LutTable] | None:
+    """The cached tables at ``path``, memory-mapped; an earlier version's ``.npz`` of the same key
+    (the same provenance, so the same numbers) is converted once; None when neither is readable
+    (missing, another format, truncated): the caller simulates and overwrites."""
+    try:
+        return load_mapped_tables(path)
+    except (OSError, ValueError, KeyError, TypeError):
+        pass
+    legacy = legacy_cache_path(path)
+    try:
+        tables = load_tables(legacy)
+    except (OSError, ValueError, KeyError):
+        return None
+    try:
+        save_mapped_tables(path, tables)
+    except OSError:
+        return tables  # a read-only cache: this process reads the old file whole, as before
+    return load_mapped_tables(path)

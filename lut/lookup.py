@@ -6,7 +6,8 @@ them or of one and ``W`` (``GM_ID``, ``ID_W``, ``GM_GDS`` = intrinsic gain gm*ro
 ``CGG_W``), ``FT`` = gm / (2 pi cgg), and ``VGS``. All voltages are magnitudes (VSG, VSD, VBS
 of a PMOS); SI units (L in metres, ID_W in A/m).
 
-Two interpolation domains, both multilinear (scipy.ndimage) on log(L) and sqrt(2 phi_F + VSB):
+Two interpolation domains, both multilinear (over the 16 grid points around each look-up, read
+from the memory-mapped cache) on log(L) and sqrt(2 phi_F + VSB):
 
 * against VGS, on the simulated grid (L, VSB, VDS, VGS);
 * against gm/ID, on a derived grid (L, VSB, VDS, GM_ID): each simulated (L, VSB, VDS) curve is
@@ -21,17 +22,15 @@ from __future__ import annotations
 
 import functools
 import math
-import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
 from scipy.constants import Boltzmann as BOLTZMANN, elementary_charge as ELEMENTARY_CHARGE, zero_Celsius as ZERO_CELSIUS_K
 from scipy.interpolate import PchipInterpolator
-from scipy.ndimage import map_coordinates
 
 from lut.build import build_or_load, cache_path, default_grid, provenance
-from lut.table import SIMULATED, LutTable
+from lut.table import SIMULATED, LutTable, load_mapped, save_mapped
 from lut.technology import Condition, Technology, resolve_condition
 
 ArrayLike = float | np.ndarray
@@ -42,7 +41,8 @@ GM_ID_STEP = 0.1  # S/A, spacing of the gm/ID axis of the derived grid
 # 1.3 (lut.build.LENGTH_RATIOS); an imported or hand-listed table with wider gaps is not trusted
 # between them (docs/lut.md: at ratio 1.46 interpolation was up to 20 % off near gf180mcu's lmin).
 MAX_LENGTH_RATIO = 1.45
-GM_ID_CACHE_FORMAT = 1  # bump when the re-sampling changes: old cache files are then ignored
+GM_ID_CACHE_FORMAT = 2  # bump when the re-sampling changes: old cache files are then ignored (1: .npz)
+CHUNK_POINTS = 1 << 15  # look-up points per pass: 16 corners each, so about 4 MB per temporary array
 _NAMES = {name.upper(): name for name in SIMULATED}
 
 
@@ -81,10 +81,22 @@ class Lut:
         self._vgs_axes = (self._log_lengths, _body_axis(vsb), vds, vgs)
         self._components = {**table.data, "vgs": np.broadcast_to(vgs, self.grid.shape)}
         self._interpolators: dict[tuple[str, str], _Interpolator] = {}
+        self._ranges: dict[tuple[float, float, float], tuple[float, float]] = {}
+        # the grid's span per axis (L, VSB, VDS, VGS) with the tolerance of _check_inside, as (4, 1)
+        ends = np.array([(axis[0], axis[-1]) for axis in self.grid.axes()], dtype=float)
+        tolerance = 1e-9 * np.maximum(np.abs(ends).max(axis=1), 1e-30)
+        self._lowest, self._highest = (ends[:, 0] - tolerance)[:, None], (ends[:, 1] + tolerance)[:, None]
+        self._wide_length_gaps = bool((lengths[1:] / lengths[:-1] > MAX_LENGTH_RATIO).any())
 
     @property
     def device(self) -> str:
         return self.table.device
+
+    def _inside(self, raw: np.ndarray, check_vgs: bool) -> bool:
+        """Whether every (L, VSB, VDS, x) column of ``raw`` lies on the grid (x only if ``check_vgs``);
+        False for NaN too."""
+        rows = 4 if check_vgs else 3
+        return bool(((raw[:rows] >= self._lowest[:rows]) & (raw[:rows] <= self._highest[:rows])).all())
 
     @property
     def meta(self) -> dict:
@@ -102,50 +114,90 @@ class Lut:
         VSB: ArrayLike = 0.0,
     ) -> ArrayLike:
         """``quantity`` at the given bias, against ``vgs=`` (V) or ``gm_id=`` (S/A); inputs broadcast."""
-        if (vgs is None) == (gm_id is None):
-            raise ValueError("give exactly one of vgs= or gm_id=")
-        if vgs is not None:
-            return self._evaluate(self._interpolator("VGS", quantity.upper()), "VGS", vgs, L, VDS, VSB, quantity)
-        return self._evaluate(self._interpolator("GM_ID", quantity.upper()), "GM_ID", gm_id, L, VDS, VSB)
+        return self._lookup((quantity,), vgs, gm_id, L, VDS, VSB)[0]
+
+    def lookup_many(
+        self,
+        quantities: Sequence[str],
+        *,
+        vgs: ArrayLike | None = None,
+        gm_id: ArrayLike | None = None,
+        L: ArrayLike,
+        VDS: ArrayLike,
+        VSB: ArrayLike = 0.0,
+    ) -> dict[str, ArrayLike]:
+        """Several quantities at one bias, by name as given: one pass over the checks and the grid
+        cells, and each stored component gathered once (sizing one device reads six quantities)."""
+        return dict(zip(quantities, self._lookup(tuple(quantities), vgs, gm_id, L, VDS, VSB)))
 
     def lookup_vgs(self, *, gm_id: ArrayLike, L: ArrayLike, VDS: ArrayLike, VSB: ArrayLike = 0.0) -> ArrayLike:
         """The VGS (magnitude) that gives ``gm_id`` on the strong-inversion side (pygmid's lookupVGS)."""
         return self.lookup("VGS", gm_id=gm_id, L=L, VDS=VDS, VSB=VSB)
 
+    def _lookup(self, quantities: tuple[str, ...], vgs, gm_id, L, VDS, VSB) -> list[ArrayLike]:
+        if (vgs is None) == (gm_id is None):
+            raise ValueError("give exactly one of vgs= or gm_id=")
+        domain, x = ("VGS", vgs) if vgs is not None else ("GM_ID", gm_id)
+        interpolators = [self._interpolator(domain, quantity.upper()) for quantity in quantities]
+        return self._evaluate(interpolators, domain, x, L, VDS, VSB, quantities)
+
     # -- evaluation -------------------------------------------------------------------------
-    def _evaluate(self, interpolator: "_Interpolator", x_name: str, x, L, VDS, VSB, quantity: str = "") -> ArrayLike:
-        length, vsb, vds, xs = np.broadcast_arrays(*(np.asarray(v, dtype=float) for v in (L, VSB, VDS, x)))
-        lengths, vsb_axis, vds_axis, vgs_axis = self.grid.axes()
-        _check_inside("L", length, lengths, "m")
-        _check_length_gap(length, lengths)
-        _check_inside("VSB", vsb, vsb_axis, "V")
-        _check_inside("VDS", vds, vds_axis, "V")
-        if x_name == "VGS":
+    def _evaluate(self, interpolators: list["_Interpolator"], x_name: str, x, L, VDS, VSB,
+                  quantities: tuple[str, ...] = ("",)) -> list[ArrayLike]:
+        inputs = [np.asarray(v, dtype=float) for v in (L, VSB, VDS, x)]
+        shape = np.broadcast_shapes(*(value.shape for value in inputs))
+        length, vsb, vds, xs = (value if value.shape == shape else np.broadcast_to(value, shape) for value in inputs)
+        raw = np.empty((4, xs.size))
+        for row, value in zip(raw, (length, vsb, vds, xs)):
+            row[:] = value.ravel()
+        if not self._inside(raw, x_name == "VGS"):  # one test for all; the checks below say what is wrong
+            lengths, vsb_axis, vds_axis, vgs_axis = self.grid.axes()
+            _check_inside("L", length, lengths, "m")
+            _check_length_gap(length, lengths)
+            _check_inside("VSB", vsb, vsb_axis, "V")
+            _check_inside("VDS", vds, vds_axis, "V")
             _check_inside("VGS", xs, vgs_axis, "V")
-        points = np.stack([np.log(length).ravel(), _body_axis(vsb).ravel(), vds.ravel(), xs.ravel()], axis=-1)
-        values = interpolator(points).reshape(xs.shape)
-        if x_name == "GM_ID" and np.isnan(values).any():  # "RANGE" asks for the NaNs themselves
-            self._explain_gm_id(xs, length, vds, vsb, np.isnan(values))
-        if x_name == "VGS" and np.isnan(values).any():
-            index = tuple(np.argwhere(np.isnan(values))[0])
-            raise ValueError(
-                f"{quantity.upper()} of the {self.device} table is undefined at VGS={xs[index]:g} V, L={length[index]:g} m, "
-                f"VDS={vds[index]:g} V, VSB={vsb[index]:g} V (no drain current there: VDS too small, or the device is off)"
-            )
-        return values[()] if values.ndim == 0 else values
+        if self._wide_length_gaps:
+            _check_length_gap(length, self.grid.axes()[0])
+        points = raw
+        points[0] = np.log(raw[0])
+        points[1] = _body_axis(raw[1])
+        answers = [np.empty(points.shape[1]) for _ in interpolators]
+        for start in range(0, points.shape[1], CHUNK_POINTS):
+            cells = _Cells(interpolators[0].axes, points[:, start:start + CHUNK_POINTS])
+            corners = _Corners(interpolators[0].components, cells)  # one domain: shared by every quantity
+            for interpolator, answer in zip(interpolators, answers):
+                answer[start:start + CHUNK_POINTS] = interpolator(cells, corners)
+        results = []
+        for quantity, answer in zip(quantities, answers):
+            values = answer.reshape(xs.shape)
+            if x_name == "GM_ID" and np.isnan(values).any():  # "RANGE" asks for the NaNs themselves
+                self._explain_gm_id(xs, length, vds, vsb, np.isnan(values))
+            if x_name == "VGS" and np.isnan(values).any():
+                index = tuple(np.argwhere(np.isnan(values))[0])
+                raise ValueError(
+                    f"{quantity.upper()} of the {self.device} table is undefined at VGS={xs[index]:g} V, L={length[index]:g} m, "
+                    f"VDS={vds[index]:g} V, VSB={vsb[index]:g} V (no drain current there: VDS too small, or the device is off)"
+                )
+            results.append(values[()] if values.ndim == 0 else values)
+        return results
 
     def gm_id_range(self, *, L: float, VDS: float, VSB: float = 0.0) -> tuple[float, float]:
         """The gm/ID span (S/A) the table covers at one bias: the strong-inversion branch, narrowed
-        where a neighbouring grid curve does not reach as far (interpolation needs all of them)."""
-        axis = self._gm_id_axis
-        vgs = self._evaluate(self._interpolator("GM_ID", "VGS"), "RANGE", axis, L, VDS, VSB)
-        covered = axis[np.isfinite(vgs)]
-        return (float(covered.min()), float(covered.max())) if covered.size else (math.nan, math.nan)
+        where a neighbouring grid curve does not reach as far (interpolation needs all of them).
+        Kept per bias: the OTA sizing asks the same few biases for every seed (140 times for 20)."""
+        key = (float(L), float(VDS), float(VSB))
+        if key not in self._ranges:
+            axis = self._gm_id_axis
+            vgs = self._evaluate([self._interpolator("GM_ID", "VGS")], "RANGE", axis, *key)[0]
+            covered = axis[np.isfinite(vgs)]
+            self._ranges[key] = (float(covered.min()), float(covered.max())) if covered.size else (math.nan, math.nan)
+        return self._ranges[key]
 
     def _explain_gm_id(self, gm_id, length, vds, vsb, bad) -> None:
         """Turn NaNs of a gm/ID look-up into an error that says which gm/ID the table covers there."""
         index = tuple(np.argwhere(bad)[0])
-        low, high = self.gm_id_range(L=length[index], VDS=vds[index], VSB=vsb[index])
+        low, high = self.gm_id_range(L=float(length[index]), VDS=float(vds[index]), VSB=float(vsb[index]))
         span = f"{low:.3g} to {high:.3g} S/A" if math.isfinite(low) else "none: no drain current there"
         raise ValueError(
             f"gm/ID {gm_id[index]:g} S/A is outside what the {self.device} table covers at L={length[index]:g} m, "
@@ -158,12 +210,18 @@ class Lut:
         if key not in self._interpolators:
             formula = _formula(quantity, self.grid.width_m)
             if domain == "VGS":
-                axes, components = self._vgs_axes, self._components
+                self._interpolators[key] = _Interpolator(self._vgs_domain, self._components, formula)
             else:
-                axes, components = (*self._vgs_axes[:3], self._gm_id_axis), self._gm_id_components
-            with np.errstate(divide="ignore", invalid="ignore"):
-                self._interpolators[key] = _Interpolator(axes, formula(components))
+                self._interpolators[key] = _Interpolator(self._gm_id_domain, self._gm_id_components, formula)
         return self._interpolators[key]
+
+    @functools.cached_property
+    def _vgs_domain(self) -> "_Axes":
+        return _Axes(self._vgs_axes)
+
+    @functools.cached_property
+    def _gm_id_domain(self) -> "_Axes":
+        return _Axes((*self._vgs_axes[:3], self._gm_id_axis))
 
     @functools.cached_property
     def _gm_id(self) -> np.ndarray:
@@ -181,46 +239,39 @@ class Lut:
 
     @functools.cached_property
     def _gm_id_components(self) -> dict[str, np.ndarray]:
-        """Every stored quantity and VGS re-sampled on the gm/ID axis, curve by curve; read from
-        the cache file when an earlier process made it (the re-sampling costs about a second per
-        device, which every optimizer run and worker would otherwise pay again)."""
+        """Every stored quantity and VGS re-sampled on the gm/ID axis, curve by curve; read
+        (memory-mapped) from the cache file when an earlier process made it: the re-sampling
+        costs about a second per device, which every optimizer run would otherwise pay again."""
         names = [*SIMULATED, "vgs"]
-        stamp = np.array([GM_ID_CACHE_FORMAT, GM_ID_STEP, *self.grid.shape])
-        if self._cache_file is not None and self._cache_file.exists():
+        stamp = {"gm_id_format": GM_ID_CACHE_FORMAT, "gm_id_step": GM_ID_STEP, "grid_shape": list(self.grid.shape),
+                 "gm_id_points": int(self._gm_id_axis.size)}
+        if self._cache_file is not None:
             try:
-                with np.load(self._cache_file) as cached:
-                    if np.array_equal(cached["stamp"], stamp) and cached["axis"].shape == self._gm_id_axis.shape:
-                        return {name: cached[name] for name in names}
-            except (OSError, ValueError, KeyError):
-                pass  # unreadable or older cache: re-sample and overwrite it
+                header, arrays = load_mapped(self._cache_file)
+                if all(header.get(key) == value for key, value in stamp.items()) and set(names) <= set(arrays):
+                    return {name: arrays[name] for name in names}
+            except (OSError, ValueError, KeyError, TypeError):
+                pass  # missing, unreadable or another format: re-sample and overwrite it
         components = self._resample_on_gm_id(names)
         if self._cache_file is not None:
-            _save_atomic(self._cache_file, stamp=stamp, axis=self._gm_id_axis, **components)
+            try:
+                return load_mapped(save_mapped(self._cache_file, components, stamp))[1]
+            except OSError:
+                pass  # a read-only cache only costs the re-sampling next time
         return components
 
     def _resample_on_gm_id(self, names: list[str]) -> dict[str, np.ndarray]:
         stacked = np.stack([np.asarray(self._components[name]) for name in names], axis=-1)
         axis = self._gm_id_axis
-        out = np.full((*self.grid.shape[:3], axis.size, len(names)), np.nan)
+        out = np.full((len(names), *self.grid.shape[:3], axis.size), np.nan)  # one contiguous array per name
         gm_id = self._gm_id
         for node in np.ndindex(*self.grid.shape[:3]):
             branch = _strong_inversion_branch(gm_id[node])
             if branch.size >= 2:
                 ratio = gm_id[node][branch][::-1]
                 curves = stacked[node][branch][::-1]
-                out[node] = PchipInterpolator(ratio, curves, axis=0, extrapolate=False)(axis)
-        return {name: out[..., index] for index, name in enumerate(names)}
-
-
-def _save_atomic(path: Path, **arrays: np.ndarray) -> None:
-    """Write a new file and rename it over the old: a concurrent reader never sees half a file."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temporary, "wb") as handle:
-            np.savez(handle, **arrays)
-        os.replace(temporary, path)
-    except OSError:
-        temporary.unlink(missing_ok=True)  # a read-only cache only costs the re-sampling next time
+                out[(slice(None), *node)] = PchipInterpolator(ratio, curves, axis=0, extrapolate=False)(axis).T
+        return dict(zip(names, out))
 
 
 def _body_axis(vsb: np.ndarray) -> np.ndarray:
@@ -241,10 +292,71 @@ def _strong_inversion_branch(gm_id: np.ndarray) -> np.ndarray:
     return indices[falling]
 
 
+class _Axes:
+    """The four axes of one interpolation domain, with what every look-up needs of them precomputed."""
+
+    def __init__(self, axes: tuple[np.ndarray, ...]) -> None:
+        self.axes = axes
+        self.positions = tuple(np.arange(axis.size, dtype=float) for axis in axes)
+        self.last = np.array([[axis.size - 1] for axis in axes])
+        span = np.array([[axis[0], axis[-1]] for axis in axes])
+        slack = 1e-9 * (span[:, 1:] - span[:, :1])  # grid ends reached through float arithmetic
+        self.lowest, self.highest = span[:, :1] - slack, span[:, 1:] + slack
+
+
+class _Cells:
+    """The grid cells around N look-up points: for each point, the indices of the 2^4 = 16 grid
+    points around it (arrays that broadcast to (2, 2, 2, 2, N)) and their multilinear weights.
+
+    Points exactly on a grid line keep the next line with weight 0, and a NaN there makes the
+    result NaN, as scipy.ndimage's ``map_coordinates`` (order 1, mode "nearest") did, which this
+    replaces; at an axis' last point both neighbours are that point."""
+
+    def __init__(self, axes: _Axes, points: np.ndarray) -> None:
+        """``points``: (4, N) in axis coordinates (log L, body axis, VDS, VGS or gm/ID)."""
+        count = points.shape[1]
+        position = np.empty_like(points)
+        for dim, (axis, positions) in enumerate(zip(axes.axes, axes.positions)):
+            position[dim] = np.interp(points[dim], axis, positions)
+        low = np.floor(position)
+        fraction = position - low
+        low = low.astype(np.intp)
+        pairs = np.array((low, np.minimum(low + 1, axes.last)))   # (2, 4, N): each axis' two neighbours
+        weights = np.array((1.0 - fraction, fraction))              # (2, 4, N): their weights
+        shapes = ((2, 1, 1, 1, count), (1, 2, 1, 1, count), (1, 1, 2, 1, count), (1, 1, 1, 2, count))
+        self.index = tuple(pairs[:, dim].reshape(shape) for dim, shape in enumerate(shapes))
+        w = [weights[:, dim].reshape(shape) for dim, shape in enumerate(shapes)]
+        self.weights = w[0] * w[1] * w[2] * w[3]
+        self.outside = ((points < axes.lowest) | (points > axes.highest)).any(axis=0)
+
+    def gather(self, values: np.ndarray) -> np.ndarray:
+        """``values`` (a 4-D grid array, possibly memory-mapped) at the 16 corners: (2, 2, 2, 2, N)."""
+        return values[self.index]
+
+    def combine(self, corners: np.ndarray) -> np.ndarray:
+        """The weighted sum over the 16 corners: N values (einsum: no 16 x N temporary)."""
+        return np.einsum("kn,kn->n", self.weights.reshape(16, -1), corners.reshape(16, -1))
+
+
+class _Corners(dict):
+    """A quantity formula's view of the stored components: each one gathered at the cells' corners
+    on first use, so a formula reads only what it names (and only those pages of the files)."""
+
+    def __init__(self, components: Mapping[str, np.ndarray], cells: _Cells) -> None:
+        super().__init__()
+        self._components, self._cells = components, cells
+
+    def __missing__(self, name: str) -> np.ndarray:
+        self[name] = values = self._cells.gather(self._components[name])
+        return values
+
+
 class _Interpolator:
-    """Multilinear interpolation of one quantity on the table grid (scipy.ndimage's
-    ``map_coordinates``, order 1: the same values as ``RegularGridInterpolator`` at twice its
-    speed); off-axis points are NaN.
+    """Multilinear interpolation of one quantity on the table grid; off-axis points are NaN.
+
+    The quantity is computed from the stored components at the 16 grid points around each
+    look-up only, not over the whole grid ahead of time: that took a second and about 7 MB per
+    quantity of each process's memory, and read every page of the memory-mapped tables.
 
     Positive values are interpolated as their logarithm, wherever all the grid points around a
     look-up are positive: ID is exponential in VGS and in VTH (so in the body axis) below strong
@@ -252,31 +364,23 @@ class _Interpolator:
     high between the 0.2 V apart VSB points of the former grid). Cells that touch a zero or
     negative value (ID at VDS = 0) fall back to linear interpolation of the values themselves."""
 
-    def __init__(self, axes: tuple[np.ndarray, ...], values: np.ndarray) -> None:
-        self._axes = axes
+    def __init__(self, axes: _Axes, components: Mapping[str, np.ndarray],
+                 formula: Callable[[dict[str, np.ndarray]], np.ndarray]) -> None:
+        self.axes = axes
+        self.components = components
+        self._formula = formula
+
+    def __call__(self, cells: _Cells, corners: "_Corners") -> np.ndarray:
+        """The quantity at the points of ``cells``, from ``corners`` (of ``components``); N values."""
         with np.errstate(divide="ignore", invalid="ignore"):
-            self._log = np.ascontiguousarray(np.where(values > 0, np.log(values), np.nan), dtype=float)
-        finite = values[np.isfinite(values)]
-        self._linear = None if (finite > 0).all() else np.ascontiguousarray(values, dtype=float)
-
-    def __call__(self, points: np.ndarray) -> np.ndarray:
-        """``points`` is (N, 4) in axis coordinates; returns N values."""
-        coordinates = np.empty((len(self._axes), len(points)))
-        outside = np.zeros(len(points), dtype=bool)
-        for dim, axis in enumerate(self._axes):
-            coordinates[dim] = np.interp(points[:, dim], axis, np.arange(axis.size, dtype=float))
-            slack = 1e-9 * (axis[-1] - axis[0])  # grid ends reached through float arithmetic
-            outside |= (points[:, dim] < axis[0] - slack) | (points[:, dim] > axis[-1] + slack)
-        values = np.exp(self._map(self._log, coordinates))
-        if self._linear is not None:
-            linear = np.isnan(values)
-            values[linear] = self._map(self._linear, coordinates[:, linear])
-        values[outside] = np.nan
-        return values
-
-    @staticmethod
-    def _map(data: np.ndarray, coordinates: np.ndarray) -> np.ndarray:
-        return map_coordinates(data, coordinates, order=1, mode="nearest", prefilter=False)
+            values = np.broadcast_to(np.asarray(self._formula(corners), dtype=float), cells.weights.shape)
+            logs = np.log(values, out=np.full(values.shape, np.nan), where=values > 0)
+            result = np.exp(cells.combine(logs))
+        linear = np.isnan(result)
+        if linear.any():
+            result[linear] = cells.combine(values)[linear]
+        result[cells.outside] = np.nan
+        return result
 
 
 def _check_inside(name: str, values: np.ndarray, axis: np.ndarray, unit: str) -> None:
@@ -318,7 +422,7 @@ def load_lut(condition: Condition, device: str) -> Lut:
     if (path, kind) not in _loaded:
         tables = build_or_load(condition).tables
         _loaded.update({
-            (path, device): Lut(table, path.with_name(f"{path.stem}.{device}.gmid.npz")) for device, table in tables.items()
+            (path, device): Lut(table, path.with_name(f"{path.stem}.{device}.gmid.npy")) for device, table in tables.items()
         })
     key = (path, kind)
     return _loaded[key]

@@ -96,20 +96,22 @@ def size_transistor(
     if not lam > 0:
         raise ValueError(f"lambda {lam!r} m must be positive")
     lut = load_lut(condition, device)
-    at = {"gm_id": gm_id, "L": L, "VDS": vds, "VSB": vsb}
-    id_per_w = float(lut.lookup("ID_W", **at))
+    # one pass for the six quantities at this bias (an OTA's first sizing sizes 5-6 devices per seed)
+    table = {name: float(value) for name, value in lut.lookup_many(
+        ("ID_W", "VGS", "GDS_ID", "FT", "VDSAT", "VTH"), gm_id=gm_id, L=L, VDS=vds, VSB=vsb).items()}
+    id_per_w = table["ID_W"]
     width_m = id / id_per_w
-    vgs_v = float(lut.lookup_vgs(**at))
+    vgs_v = table["VGS"]
     if check:
         return _checked(condition, lut, gm_id, id, L, vds, vsb, lam, width_m, vgs_v, check_tolerance)
     w_lambda = max(1, round(width_m / lam))
-    gds_per_id = float(lut.lookup("GDS_ID", **at))
+    gds_per_id = table["GDS_ID"]
     return Sizing(
         device=lut.device, gm_id_s_per_a=float(gm_id), id_a=float(id), l_m=float(L), vds_v=float(vds),
         vsb_v=float(vsb), w_m=width_m, w_lambda=w_lambda, w_rounded_m=w_lambda * lam,
         id_rounded_a=id_per_w * w_lambda * lam, vgs_v=vgs_v, gm_s=gm_id * id,
-        gds_s=gds_per_id * id, intrinsic_gain=gm_id / gds_per_id, ft_hz=float(lut.lookup("FT", **at)),
-        vdsat_v=float(lut.lookup("VDSAT", **at)), vth_v=float(lut.lookup("VTH", **at)),
+        gds_s=gds_per_id * id, intrinsic_gain=gm_id / gds_per_id, ft_hz=table["FT"],
+        vdsat_v=table["VDSAT"], vth_v=table["VTH"],
     )
 
 

@@ -1,4 +1,9 @@
-"""A gm/ID look-up table in memory and in gmopt's own ``.npz`` file: grid, data and provenance.
+"""A gm/ID look-up table in memory and on disk: grid, data and provenance.
+
+Two file formats: gmopt's own ``.npz`` (compressed, one portable file: ``gmopt lut import``
+writes it), and the cache's memory-mapped arrays (``save_mapped``/``load_mapped``: a raw ``.npy``
+beside a JSON header), which a process opens without reading them: only the pages its look-ups
+touch are read, and every process on the machine shares them through the page cache.
 
 Every stored quantity is a magnitude (PMOS currents and voltages are stored positive, and so are
 BSIM3's ``cgs``/``cgd``, which ngspice reports as negative transcapacitances), on a 4-D grid with
@@ -9,8 +14,11 @@ from __future__ import annotations
 
 import functools
 import json
+import os
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -18,6 +26,8 @@ DEVICES = ("nmos", "pmos")
 # ngspice device quantities saved at every grid point (names as in ``@m1[gm]``).
 SIMULATED = ("id", "gm", "gds", "gmbs", "vth", "vdsat", "cgg", "cgs", "cgd", "cdd")
 AXES = ("L", "VSB", "VDS", "VGS")
+# The memory-mapped layout: bump when it changes; a header of another format is never read as this one.
+MAPPED_FORMAT = 2
 
 
 def sweep_values(start: float, stop: float, step: float) -> np.ndarray:
@@ -122,3 +132,66 @@ def load_tables(path: Path) -> dict[str, LutTable]:
             data = {key.removeprefix(prefix): archive[key] for key in archive.files if key.startswith(prefix)}
             tables[device] = LutTable(device, Grid.from_json(info["grid"]), data, info["meta"])
     return tables
+
+
+# -- memory-mapped arrays: the LUT cache -----------------------------------------------------
+def save_mapped(path: Path, arrays: Mapping[str, np.ndarray], header: dict) -> Path:
+    """Write ``arrays`` (one shape) stacked into the raw float64 ``path`` (``.npy``), then the JSON
+    header ``path.with_suffix(".json")`` holding ``header``, the array names, shape and format.
+
+    Each file is written to a temporary name and renamed, the header last: a reader that finds
+    the header finds the data written before it, and a process that has the old data mapped
+    keeps reading the old file."""
+    names = list(arrays)
+    stacked = np.stack([np.asarray(arrays[name], dtype=np.float64) for name in names])
+    path.parent.mkdir(parents=True, exist_ok=True)
+    full = {**header, "format": MAPPED_FORMAT, "names": names, "shape": list(stacked.shape), "dtype": "float64"}
+    _replace(path, lambda handle: np.save(handle, stacked))
+    _replace(path.with_suffix(".json"), lambda handle: handle.write(json.dumps(full).encode()))
+    return path
+
+
+def load_mapped(path: Path) -> tuple[dict, dict[str, np.ndarray]]:
+    """The header and the read-only memory-mapped arrays (by name) written by ``save_mapped``.
+
+    ValueError (a message saying what is wrong) for a header of another format, data of another
+    shape or type than its header says, or a truncated file: the caller rebuilds, it never reads
+    numbers as something they are not. FileNotFoundError when either file is missing."""
+    header = json.loads(path.with_suffix(".json").read_text())
+    if not isinstance(header, dict) or header.get("format") != MAPPED_FORMAT:
+        raise ValueError(f"{path.with_suffix('.json')} is not a format-{MAPPED_FORMAT} table header")
+    stacked = np.load(path, mmap_mode="r", allow_pickle=False)  # ValueError if shorter than its own header
+    names = header.get("names") or []
+    if stacked.dtype != np.float64 or list(stacked.shape) != header.get("shape") or len(names) != stacked.shape[0]:
+        raise ValueError(f"{path} holds {stacked.dtype} {list(stacked.shape)}, its header says {header.get('dtype')} {header.get('shape')}")
+    # plain ndarray views (np.asarray): numpy's memmap subclass adds microseconds to every index
+    return header, {name: np.asarray(stacked[index]) for index, name in enumerate(names)}
+
+
+def save_mapped_tables(path: Path, tables: dict[str, LutTable]) -> Path:
+    """Both devices' tables as one memory-mapped ``.npy`` (``save_mapped``), keyed as in the ``.npz``."""
+    header = {"tables": {device: {"grid": table.grid.to_json(), "meta": table.meta} for device, table in tables.items()}}
+    arrays = {f"{device}/{name}": values for device, table in tables.items() for name, values in table.data.items()}
+    return save_mapped(path, arrays, header)
+
+
+def load_mapped_tables(path: Path) -> dict[str, LutTable]:
+    """Read ``save_mapped_tables``'s file, memory-mapped; ValueError if any stored quantity is missing."""
+    header, arrays = load_mapped(path)
+    tables = {}
+    for device, info in header["tables"].items():
+        data = {name: arrays[f"{device}/{name}"] for name in SIMULATED if f"{device}/{name}" in arrays}
+        if len(data) != len(SIMULATED):
+            raise ValueError(f"{path} lacks {device} quantities {sorted(set(SIMULATED) - set(data))}")
+        tables[device] = LutTable(device, Grid.from_json(info["grid"]), data, info["meta"])
+    return tables
+
+
+def _replace(path: Path, write: Callable[[BinaryIO], object]) -> None:
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            write(handle)
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)

@@ -11,6 +11,10 @@ pymoo sees a float vector; each column says how it maps to the variable's SI val
 | no step, ``scale: log`` | float | 10 ** column (log10 of the value: currents, capacitors over decades) |
 | no step, ``scale: lin`` | float | the value |
 
+A w variable of an electrical group (``Circuit.sizing``) is no column: the group's gm/ID is, a
+float column named ``gm_id_<width>`` (S/A) in the variable's place, and ``sized`` finds the width
+from it through the technology's tables (``circuits.gmid.group_width``) at the space's condition.
+
 A stepped variable with ``scale: log`` is an integer column too: its step already fixes the values
 a layout can draw, and an integer row keys a stored evaluation exactly. ``canonical`` (the repair
 after SBX and mutation, pymoo's mixed-integer recipe) rounds integer columns and clips every
@@ -21,14 +25,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
 
+from circuits.gmid import Sized, group_width
+
 if TYPE_CHECKING:
-    from circuits.model import Circuit, Variable
-    from lut.technology import Technology
+    from circuits.model import Circuit, SizingGroup, Variable
+    from lut.technology import Condition, Technology
 
 EPS = 1e-9  # relative slack on a bound that is an exact multiple of a step
 
@@ -95,10 +101,25 @@ def _column(variable: "Variable", tech: "Technology") -> Column:
 
 
 @dataclass(frozen=True)
+class Electrical:
+    """A width set by an electrical group: the group, and the w variable's own column (the step
+    and range its width is snapped and clipped to)."""
+
+    column: str  # the group's gm/ID column
+    width: Column
+    group: "SizingGroup" = field(compare=False, repr=False)  # holds parsed expressions: compared by the two above
+
+
+@dataclass(frozen=True)
 class CircuitSpace:
-    """Every column of a circuit run's rows (picklable: workers decode rows with it)."""
+    """Every column of a circuit run's rows (picklable: workers decode rows with it); with
+    electrical groups, the circuit and the condition whose tables size them."""
 
     columns: tuple[Column, ...]
+    electrical: tuple[Electrical, ...] = ()
+    circuit: "Circuit | None" = field(default=None, compare=False, repr=False)
+    condition: "Condition | None" = field(default=None, compare=False, repr=False)
+    nominal: tuple[tuple[str, float], ...] = ()  # every variable's nominal value (SI): the columns' defaults
 
     @property
     def n_var(self) -> int:
@@ -122,8 +143,40 @@ class CircuitSpace:
         return [column.canonical(x) for column, x in zip(self.columns, row)]
 
     def decode(self, row: Sequence[float]) -> dict[str, float]:
-        """The design (variable name -> SI value) of a row: what the bench simulates and a record keeps."""
+        """The columns' values (name -> SI value, gm/ID in S/A) of a row; without electrical
+        groups, the design itself (``sized`` adds their widths)."""
         return {column.name: column.value(x) for column, x in zip(self.columns, self.canonical(row))}
+
+    def sized(self, row: Sequence[float]) -> Sized:
+        """The design of a row, as a record keeps it: the columns' values and every electrical
+        group's width, found from its gm/ID through the tables; ``error`` when one cannot be."""
+        design = self.decode(row)
+        if not self.electrical:
+            return Sized(design)
+        sized = Sized(design)
+        values = {**dict(self.nominal), **design}
+        for item in self.electrical:
+            try:
+                width_m, note = group_width(self.circuit, item.group, self.condition, values, item.width)
+            except ValueError as exc:
+                sized.error = str(exc)
+                width_m, note = dict(self.nominal)[item.group.width], None
+            design[item.group.width] = values[item.group.width] = width_m
+            if note:
+                sized.notes.append(note)
+        return sized
+
+    def bench_values(self, design: Mapping[str, float]) -> dict[str, float]:
+        """The variables' values of a design (what a bench takes: no gm/ID columns)."""
+        if not self.nominal:  # a space built from columns alone: every column is a variable
+            return {name: float(value) for name, value in design.items()}
+        return {name: float(design[name]) for name, _ in self.nominal if name in design}
+
+    def nominal_columns(self) -> dict[str, float]:
+        """Every column's nominal value by name: the variables' and the electrical groups' gm/ID."""
+        nominal = dict(self.nominal)
+        groups = {item.group.column: item.group.gm_id.nominal() for item in self.electrical}
+        return {column.name: nominal[column.name] if column.name in nominal else groups[column.name] for column in self.columns}
 
     def encode(self, design: Mapping[str, float]) -> list[int | float]:
         """The row of a design given by name (every variable), snapped to the columns."""
@@ -133,12 +186,24 @@ class CircuitSpace:
         return [column.encode(float(design[column.name])) for column in self.columns]
 
     def nominal_row(self, circuit: "Circuit", tech: "Technology") -> list[int | float]:
-        return self.encode({v.name: v.nominal(tech) for v in circuit.variables})
+        return self.encode({**{v.name: v.nominal(tech) for v in circuit.variables}, **self.nominal_columns()})
 
 
-def circuit_space(circuit: "Circuit", tech: "Technology") -> CircuitSpace:
-    """The space of ``circuit``'s variables in ``tech`` (lambda and grid steps are the technology's)."""
-    return CircuitSpace(tuple(_column(variable, tech) for variable in circuit.variables))
+def circuit_space(circuit: "Circuit", tech: "Technology", condition: "Condition | None" = None) -> CircuitSpace:
+    """The space of ``circuit``'s variables in ``tech`` (lambda and grid steps are the technology's);
+    electrical groups are sized at ``condition`` (None: the technology's default corner, 27 degC)."""
+    groups = {group.width: group for group in circuit.sizing}
+    columns, electrical = [], []
+    for variable in circuit.variables:
+        column = _column(variable, tech)
+        group = groups.get(variable.name)
+        if group is None:
+            columns.append(column)
+            continue
+        electrical.append(Electrical(group.column, column, group))
+        columns.append(Column(group.column, "gm_id", "lin", group.gm_id.min, group.gm_id.max))
+    nominal = tuple((v.name, v.nominal(tech)) for v in circuit.variables)
+    return CircuitSpace(tuple(columns), tuple(electrical), circuit, condition or tech.at(), nominal)
 
 
 def seeded_rows(space: CircuitSpace, nominal: Sequence[float], count: int, spread: float, seed: int) -> np.ndarray:

@@ -118,7 +118,7 @@ def print_circuit_front(spec: RunSpec, table: Any) -> None:
     circuit = spec.circuit_object
     goals = {objective.measure: objective.goal for objective in circuit.objectives}
     measures = [*goals, *(m for m in TESTBENCH_MEASURES[circuit.testbench.name] if m not in goals and m in table.columns)]
-    variables = [(v.name, VARIABLE_UNITS[v.kind]) for v in circuit.variables]
+    variables = [(v.name, VARIABLE_UNITS[v.kind]) for v in circuit.variables] + [(group.column, "S/A") for group in circuit.sizing]
     view = Table(title=f"{circuit.name} ({spec.technology}): feasible Pareto front ({len(table)} designs; point 0 = best {circuit.objectives[0].measure})")
     for column in ("point", "index", *(name for name, _ in variables), *(f"{m} ({goals[m]})" if m in goals else m for m in measures)):
         view.add_column(column, justify="right")

@@ -18,6 +18,7 @@ outright (ngspice crashed) breaks it with ``BrokenProcessPool`` instead of being
 from __future__ import annotations
 
 import contextlib
+import math
 import multiprocessing
 import threading
 import time
@@ -57,28 +58,34 @@ class CircuitLoadError(SimulationError):
     resuming it cannot help until the technology's model files (or its registration) are fixed."""
 
 
-def _testbench(topology: str, condition: Condition, bias_v: tuple[tuple[str, float], ...],
-               length_labels: tuple[str, ...], shiftable: bool = False) -> Any:
-    """This worker's testbench; a Monte Carlo gets its own ``shiftable`` one (loaded on first use),
-    so nominal evaluations keep their deck. A load that failed once fails again at once, without
-    re-reading the models (a sky130 load takes about 10 s)."""
-    from ota.testbench import OtaTestbench  # imported in the worker, where it is used
-
-    key = (topology, condition, bias_v, length_labels, shiftable)
+def _loaded(key: tuple, what: str, condition: Condition, load: Callable[[], Any]) -> Any:
+    """This worker's testbench under ``key``, made by ``load`` on first use. A load that failed once
+    fails again at once, without re-reading the models (a sky130 load takes about 10 s); ``what``
+    names the circuit in the message."""
     if key not in _TESTBENCHES and key not in _LOAD_FAILURES:
         try:
-            _TESTBENCHES[key] = OtaTestbench(
-                topology=topology, technology=condition, bias_v=dict(bias_v), length_labels=length_labels, shiftable=shiftable,
-            )
+            _TESTBENCHES[key] = load()
         except Exception as exc:  # anything: a worker that raises at start-up is respawned, forever
             reason = str(exc) if isinstance(exc, SimulationError) else f"{type(exc).__name__}: {exc}"
             _LOAD_FAILURES[key] = (
-                f"the {topology} circuit does not load in technology {condition.technology.name!r} at corner {condition.corner}, "
+                f"{what} does not load in technology {condition.technology.name!r} at corner {condition.corner}, "
                 f"{condition.temp_c:g} degC: {reason}\n{NOT_RESUMABLE}"
             )
     if key in _LOAD_FAILURES:
         raise CircuitLoadError(_LOAD_FAILURES[key])
     return _TESTBENCHES[key]
+
+
+def _testbench(topology: str, condition: Condition, bias_v: tuple[tuple[str, float], ...],
+               length_labels: tuple[str, ...], shiftable: bool = False) -> Any:
+    """This worker's OTA testbench; a Monte Carlo gets its own ``shiftable`` one (loaded on first
+    use), so nominal evaluations keep their deck."""
+    from ota.testbench import OtaTestbench  # imported in the worker, where it is used
+
+    return _loaded(
+        (topology, condition, bias_v, length_labels, shiftable), f"the {topology} circuit", condition,
+        lambda: OtaTestbench(topology=topology, technology=condition, bias_v=dict(bias_v), length_labels=length_labels, shiftable=shiftable),
+    )
 
 
 @dataclass(frozen=True)
@@ -152,26 +159,13 @@ class SimulationJob:
 
 def _circuit_bench(package: str, condition: Condition) -> Any:
     """This worker's bench of a circuit package at one condition, loaded once (keyed by the
-    package's hash); a load that failed once fails again at once, as ``_testbench``'s."""
+    package's hash, so two runs of the same text share it)."""
     from circuits.benches import open_bench
-    from circuits.library import content_hash, from_text
+    from circuits.library import content_hash, parsed
 
-    key = ("circuit", content_hash(package), condition)
-    if key not in _TESTBENCHES and key not in _LOAD_FAILURES:
-        circuit = None
-        try:
-            circuit = from_text(package, "the run's circuit package").circuit
-            _TESTBENCHES[key] = open_bench(circuit, condition)
-        except Exception as exc:  # anything: a worker that raises at start-up is respawned, forever
-            reason = str(exc) if isinstance(exc, SimulationError) else f"{type(exc).__name__}: {exc}"
-            name = circuit.name if circuit is not None else "package"
-            _LOAD_FAILURES[key] = (
-                f"circuit {name} does not load in technology {condition.technology.name!r} at corner {condition.corner}, "
-                f"{condition.temp_c:g} degC: {reason}\n{NOT_RESUMABLE}"
-            )
-    if key in _LOAD_FAILURES:
-        raise CircuitLoadError(_LOAD_FAILURES[key])
-    return _TESTBENCHES[key]
+    circuit = parsed(package, "the run's circuit package")  # validated by the run's spec already
+    return _loaded(("circuit", content_hash(package), condition), f"circuit {circuit.name}", condition,
+                   lambda: open_bench(circuit, condition))
 
 
 @dataclass(frozen=True)
@@ -197,7 +191,8 @@ class CircuitJob:
 
     def __call__(self, row: Sequence[float]) -> dict[str, Any]:
         started = time.perf_counter()
-        design = self.space.decode(row)
+        sized = self.space.sized(row)
+        values = self.space.bench_values(sized.design)
         results = []
         with _LOCK:
             for position, condition in enumerate(self.conditions):
@@ -205,10 +200,18 @@ class CircuitJob:
                     bench = _circuit_bench(self.package, condition)
                 except CircuitLoadError as exc:
                     return {"load_error": str(exc)}
-                results.append(bench.evaluate(design).to_dict(curves=position == 0))
+                if sized.error:  # an electrical group's width not found: scored as a failed simulation
+                    from circuits.benches import BenchResult
+
+                    results.append(BenchResult(False, sized.error, dict.fromkeys(bench.measures, math.nan)).to_dict(curves=False))
+                else:
+                    results.append(bench.evaluate(values).to_dict(curves=position == 0))
                 if not results[-1]["converged"]:
                     break
-        return {"results": results, "skipped": len(self.conditions) - len(results), "wall_time_s": time.perf_counter() - started}
+        return {
+            "results": results, "skipped": len(self.conditions) - len(results), "wall_time_s": time.perf_counter() - started,
+            "design": sized.design, "notes": sized.notes,
+        }
 
 
 @dataclass(frozen=True)

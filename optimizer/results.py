@@ -224,7 +224,8 @@ def circuit_design_deck(spec: RunSpec, design: dict[str, float], corner: str | N
     condition = get_technology(spec.technology).at(corner or spec.corners[0], spec.temps_c[0] if temp_c is None else temp_c)
     bench = open_bench(spec.circuit_object, condition)
     try:
-        return bench.deck(design)
+        names = {variable.name for variable in spec.circuit_object.variables}
+        return bench.deck({name: value for name, value in design.items() if name in names})  # not an electrical group's gm/ID
     finally:
         bench.close()
 

@@ -217,7 +217,7 @@ class _EvaluationSession:
         self.known: dict[tuple[int, ...], EvaluationRecord] = {tuple(r.var): r for r in store.evaluations()}
         self.last_indices: list[int] = []
         self.simulated = self.cached = self.skipped_conditions = 0
-        self.seeding_note = ""  # what the seeded start could not size, for the run's final status
+        self.seeding_note = ""  # what the seeded start sized and could not, for the run's final status
         self.followups = FollowUps(spec, job.space, parallel)
 
     def _row(self, x: np.ndarray) -> tuple:
@@ -295,13 +295,15 @@ class _CircuitSession(_EvaluationSession):
         results = simulated["results"]
         self.skipped_conditions += simulated["skipped"]
         metrics = circuit_problem.candidate_metrics(self.circuit, results, self.measures)
+        if simulated.get("notes"):  # an electrical group's width clipped to its variable's range
+            metrics["sizing_note"] = "; ".join(simulated["notes"])
         constraints = circuit_problem.constraints_of(self.circuit, metrics)
         curves = {key: [float(x) for x in value] for key, value in results[0].items() if isinstance(value, list)}
         return EvaluationRecord(
             index=index, generation=self.generation, var=list(var), widths_um=[], metrics=metrics, curves=curves,
             objectives=circuit_problem.objectives_of(self.circuit, metrics), constraints=constraints,
             feasible=is_feasible(constraints), converged=bool(metrics["converged"]), error=metrics.get("error"),
-            wall_time_s=float(simulated["wall_time_s"]), cached=False, design=self.job.space.decode(var),
+            wall_time_s=float(simulated["wall_time_s"]), cached=False, design=simulated.get("design") or self.job.space.sized(var).design,
         )
 
 
@@ -375,7 +377,7 @@ def run_optimization(
     if spec.is_circuit:
         from optimizer.circuit_space import circuit_space
 
-        job = CircuitJob(spec.circuit_package, conditions, circuit_space(topology, technology))
+        job = CircuitJob(spec.circuit_package, conditions, circuit_space(topology, technology, conditions[0]))
     else:
         # the conditions were checked once, with the spec; the job, the seeding and the workers take them as they are
         job = SimulationJob.from_spec(spec, space=design_space(spec, topology, technology), conditions=conditions)
@@ -385,7 +387,7 @@ def run_optimization(
         with simulation_backend(job, workers, dask_address) as parallel:
             if isinstance(job, CircuitJob):
                 session: _EvaluationSession = _CircuitSession(spec, store, job, parallel)
-                start: Callable[[], tuple[Any, str]] = lambda: (_new_circuit_algorithm(spec, job, technology), "")
+                start: Callable[[], tuple[Any, str]] = lambda: _new_circuit_algorithm(spec, job)
             else:
                 session = _EvaluationSession(spec, store, job, parallel)
                 start = lambda: _new_algorithm(spec, job, technology.length_m)
@@ -395,19 +397,41 @@ def run_optimization(
         raise
 
 
-def _new_circuit_algorithm(spec: RunSpec, job: CircuitJob, technology: Any) -> Any:
-    """NSGA-II on a circuit's mixed space: seeded with the variables' nominal values and spread
-    copies of them (``seeding: gmid``, the seeded start), or uniform rows (``random``)."""
+def _new_circuit_algorithm(spec: RunSpec, job: CircuitJob) -> tuple[Any, str]:
+    """NSGA-II on a circuit's mixed space, and what the seeded start could not size ('' if all):
+    ``seeding: gmid`` starts from the gm/ID-seeded design (``circuits.gmid.seed_design``: each w
+    variable whose devices have a role sized to its gm/ID at the nominal design's operating point,
+    at the run's first condition) and spread copies of it; ``random`` from uniform rows."""
     from optimizer.circuit_space import random_rows, seeded_rows
 
     circuit, space = spec.circuit_object, job.space
+    note = ""
     if spec.seeding == "gmid":
-        initial = seeded_rows(space, space.nominal_row(circuit, technology), spec.pop_size, spec.operators.seed_spread, spec.seed)
+        seeding = seeded_design(spec, job)
+        note = f"seeding: {seeding.summary()}"
+        initial = seeded_rows(space, space.encode(seeding.columns), spec.pop_size, spec.operators.seed_spread, spec.seed)
     else:
         initial = random_rows(space, spec.pop_size, spec.seed)
     algorithm = build_nsga2(spec, initial, space)
     algorithm.setup(circuit_problem.CircuitProblem(circuit, space), termination=("n_gen", spec.generations), verbose=False)
-    return algorithm
+    return algorithm, note
+
+
+def seeded_design(spec: RunSpec, job: CircuitJob) -> Any:
+    """The gm/ID-seeded start of a circuit run (``circuits.gmid.Seeding``); the operating points
+    come from this process's own bench at the first condition (a bench that does not load leaves
+    every value nominal: the workers then report the load failure)."""
+    from circuits.benches import open_bench
+    from circuits.gmid import Seeding, seed_design
+    from engine import SimulationError
+
+    circuit, space = spec.circuit_object, job.space
+    try:
+        bench = open_bench(circuit, job.conditions[0], operating_points=True)
+    except (SimulationError, ValueError) as exc:
+        return Seeding(space.nominal_columns(), {}, [f"the testbench did not load ({str(exc).strip()[:200]})"])
+    with bench:
+        return seed_design(circuit, space, bench)
 
 
 def _failure(exc: BaseException) -> tuple[str, str]:

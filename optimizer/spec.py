@@ -6,7 +6,6 @@ field is validated strictly so a typo in a spec file becomes a message naming th
 
 from __future__ import annotations
 
-import functools
 import json
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, ValidationInfo, field_validator, model_validator
 
+from circuits.library import parsed
 from gmopt import paper
 from gmopt.limits import within
 from lut.technology import TemperatureC
@@ -184,14 +184,6 @@ OTA_ONLY_FIELDS = ("var_min", "var_max", "lambda_m", "bias_v", "derive_bias", "f
 MAX_PACKAGE_CHARS = 200_000  # as circuits.model.MAX_FILE_BYTES: a run header keeps the whole text
 
 
-@functools.lru_cache(maxsize=16)
-def _package(text: str, source: str) -> "Circuit":
-    """A package text parsed once per process (a spec is parsed again on every resume and header read)."""
-    from circuits.library import from_text
-
-    return from_text(text, source).circuit
-
-
 def _is_default(key: str, value: object) -> bool:
     """Whether an OTA-only field holds nothing a circuit run would ignore (a stored circuit run's
     header holds the defaults: null, false, and free variables with nothing free)."""
@@ -267,7 +259,7 @@ class RunSpec(_Strict):
     def _package_valid(self) -> "RunSpec":
         """A circuit run's package is validated here, once per spec (``CircuitError`` says the line)."""
         if self.circuit_package is not None:
-            _package(self.circuit_package, self.circuit or "circuit_package")
+            parsed(self.circuit_package, self.circuit or "circuit_package")
         return self
 
     @property
@@ -279,7 +271,7 @@ class RunSpec(_Strict):
         """A circuit run's validated package."""
         if self.circuit_package is None:
             raise ValueError("an OTA run has no circuit package")
-        return _package(self.circuit_package, self.circuit or "circuit_package")
+        return parsed(self.circuit_package, self.circuit or "circuit_package")
 
     @property
     def design_name(self) -> str:

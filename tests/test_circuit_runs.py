@@ -18,6 +18,7 @@ from typer.testing import CliRunner
 
 from circuits import EXAMPLES_DIR
 from circuits.benches import open_bench
+from circuits.gmid import seed_design
 from circuits.library import content_hash, from_text
 from engine.batch import ngspice_binary
 from gmopt.cli import app
@@ -112,7 +113,9 @@ def test_every_record_decodes_to_its_row_and_matches_a_direct_bench(seeded_run: 
     tech = get_technology("generic180")
     space = circuit_space(circuit, tech)
     records = store.evaluations()
-    assert records[0].var == pytest.approx(space.nominal_row(circuit, tech))  # the seeded start begins at the nominal design
+    with open_bench(circuit, tech.at(), operating_points=True) as seeding_bench:
+        seeded = seed_design(circuit, space, seeding_bench).columns
+    assert records[0].var == pytest.approx(space.encode(seeded))  # the seeded start begins at the gm/ID-seeded design
     for record in records:
         assert record.widths_um == [] and record.design == space.decode(record.var) and space.canonical(record.var) == record.var
         assert all(isinstance(v, int) for v, c in zip(record.var, space.columns) if c.integer)

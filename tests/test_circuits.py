@@ -14,6 +14,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from gmopt import paper
 from circuits import EXAMPLES_DIR, CircuitError, circuit_from_text, load_circuit, render_subckt
 from circuits.benches import open_bench
 from circuits.model import TESTBENCH_MEASURES
@@ -209,13 +210,20 @@ vhold hold 0 0
 """
 
 
-@pytest.mark.parametrize("var", [[1396, 3633], [1000, 2000]])
-def test_the_baseline_as_a_user_file_measures_as_the_builtin(var: list[int]) -> None:
-    """Through the catalog's ota_open_loop bench (circuits.benches), the same devices and numbers."""
-    builtin = OtaTestbench("baseline", backend="batch").evaluate(var)
-    circuit = load_circuit(BASELINE)
+@pytest.mark.parametrize(
+    ("topology", "var"),
+    [("baseline", [1396, 3633]), ("baseline", [1000, 2000]),
+     *[(name, [round(w / (paper.LAMBDA_M * 1e6)) for w in paper.TABLE5_WIDTHS_UM[name]]) for name in ("fig7", "fig8", "fig9")],
+     *[(name, [round(w / (paper.LAMBDA_M * 1e6)) for w in paper.TABLE7_WIDTHS_UM[name]]) for name in ("fig7", "fig8", "fig9")]],
+)
+def test_a_builtin_ota_as_a_user_file_measures_as_the_builtin(topology: str, var: list[int]) -> None:
+    """Each built-in OTA written as a package (circuits/examples), through the catalog's ota_open_loop
+    bench (circuits.benches): the same devices and the same numbers as the built-in testbench, at the
+    paper's Table 5 and Table 7 widths."""
+    builtin = OtaTestbench(topology, backend="batch").evaluate(var)
+    circuit = load_circuit(EXAMPLES_DIR / f"{topology}.yaml")
     with open_bench(circuit, GENERIC180.at(), backend="batch") as bench:
-        user = bench.evaluate({"w1": var[0] * GENERIC180.lambda_m, "w2": var[1] * GENERIC180.lambda_m})
+        user = bench.evaluate({f"w{k + 1}": v * GENERIC180.lambda_m for k, v in enumerate(var)})
     assert builtin.converged and builtin.gain_db > 20 and user.converged
     assert user.margins_v.keys() == {device.lower() for device in builtin.margins_v}  # the same devices
     assert set(user.metrics) == set(TESTBENCH_MEASURES["ota_open_loop"])

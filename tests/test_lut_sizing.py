@@ -3,6 +3,8 @@ transistor in a hand-written operating-point netlist and compare with the target
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -76,8 +78,9 @@ def test_gm_id_resampling_is_kept_on_disk_and_reused(tmp_path, monkeypatch) -> N
     instead of re-sampling it, and gets the same look-ups; a stale stamp forces a re-sampling."""
     from lut.lookup import Lut
 
+    original = Lut._resample_on_gm_id
     table = load_lut(GENERIC180.at(), "nmos").table
-    cache = tmp_path / "nmos.gmid.npz"
+    cache = tmp_path / "nmos.gmid.npy"
     first = Lut(table, cache).lookup("ID_W", gm_id=[8.0, 15.0], L=1e-6, VDS=0.6, VSB=0.2)
     assert cache.exists()
 
@@ -88,7 +91,10 @@ def test_gm_id_resampling_is_kept_on_disk_and_reused(tmp_path, monkeypatch) -> N
     again = Lut(table, cache).lookup("ID_W", gm_id=[8.0, 15.0], L=1e-6, VDS=0.6, VSB=0.2)
     assert np.array_equal(first, again)
     monkeypatch.undo()
-    with np.load(cache) as data:
-        arrays = dict(data)
-    np.savez(cache, **{**arrays, "stamp": arrays["stamp"] + 1})  # as if written by another format
+    header = cache.with_suffix(".json")
+    stamp = json.loads(header.read_text())
+    header.write_text(json.dumps({**stamp, "gm_id_format": stamp["gm_id_format"] - 1}))  # as if written by another format
+    resampled = []
+    monkeypatch.setattr(Lut, "_resample_on_gm_id", lambda self, names: resampled.append(names) or original(self, names))
     assert np.array_equal(Lut(table, cache).lookup("ID_W", gm_id=[8.0, 15.0], L=1e-6, VDS=0.6, VSB=0.2), first)
+    assert resampled and json.loads(header.read_text()) == stamp  # re-sampled, and the file rewritten

@@ -34,6 +34,10 @@ class Bench(Protocol):
     def deck(self, values: Mapping[str, float]) -> str:
         """The full netlist ngspice runs at ``values``, with its analyses (for export)."""
 
+    def operating_point(self, values: Mapping[str, float]) -> dict[str, dict[str, float]]:
+        """Each MOS device's DC operating point (magnitudes of id, gm, vgs, vds, vbs, vdsat), when
+        opened with ``operating_points=True``."""
+
     def close(self) -> None:
         """Release the ngspice session."""
 
@@ -42,12 +46,15 @@ class Bench(Protocol):
     def __exit__(self, *exc: object) -> None: ...
 
 
-def open_bench(circuit: Circuit, condition: Condition, backend: Backend = "shared", timeout_s: float = DEFAULT_TIMEOUT_S) -> Bench:
-    """The testbench ``circuit.testbench.name`` of the catalog, loaded for ``circuit`` at ``condition``."""
+def open_bench(
+    circuit: Circuit, condition: Condition, backend: Backend = "shared", timeout_s: float = DEFAULT_TIMEOUT_S, operating_points: bool = False,
+) -> Bench:
+    """The testbench ``circuit.testbench.name`` of the catalog, loaded for ``circuit`` at ``condition``;
+    ``operating_points``: save every MOS device's id, gm, vgs, vds, vbs, vdsat for ``operating_point``."""
     name = circuit.testbench.name
     if name not in BENCHES:
         raise ValueError(f"testbench {name!r} is not in the catalog yet ({', '.join(BENCHES)})")
-    return BENCHES[name](circuit, condition, backend=backend, timeout_s=timeout_s)
+    return BENCHES[name](circuit, condition, backend=backend, timeout_s=timeout_s, operating_points=operating_points)
 
 
 __all__ = ["BENCHES", "Bench", "BenchResult", "open_bench"]
