@@ -12,7 +12,9 @@ session owns an independent simulator.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import re
 import ctypes.util
 import os
 import shutil
@@ -31,6 +33,7 @@ from engine.errors import EngineUnavailable, SimulationError, SimulationTimeout
 _VF_COMPLEX = 2
 _POLL_S = 2e-4
 _ERROR_MARKERS = ("error", "aborted", "too small", "singular matrix", "failed", "no convergence", "could not find")
+_MODEL = re.compile(r"^[A-Za-z0-9_.]+(:[A-Za-z0-9_.]+)?$")
 _HARMLESS = ("is less than w", "warning")
 
 
@@ -167,6 +170,7 @@ class SharedEngine(Engine):
     def __init__(self) -> None:
         super().__init__()
         self._log: list[str] = []
+        self._log_lines = 500  # kept for diagnostics; a full showmod prints about 1,000
         self._errors: list[str] = []
         self._netlist: str | None = None
         self._finished = threading.Event()
@@ -184,7 +188,7 @@ class SharedEngine(Engine):
 
     def _on_output(self, line: str) -> None:
         self._log.append(line)
-        del self._log[:-500]
+        del self._log[:-self._log_lines]
         if line.startswith("stderr") and _is_error(line):
             self._errors.append(line.removeprefix("stderr").strip())
 
@@ -246,7 +250,10 @@ class SharedEngine(Engine):
         for device, values in alters.items():
             name = check_name(device)
             for key, value in values.items():
-                self._command(f"alter {name} {check_name(key)}={spice_number(value)}")
+                if key.startswith("model."):  # a card of this instance's own (``model_parameters``)
+                    self._command(f"altermod @{name}[{check_name(key.removeprefix('model.'))}]={value!r}")
+                else:
+                    self._command(f"alter {name} {check_name(key)}={spice_number(value)}")
 
     def instance_value(self, instance: str, name: str) -> float | None:
         """Read through ngspice's ``@instance[name]`` vector, which needs no analysis."""
@@ -268,6 +275,44 @@ class SharedEngine(Engine):
         if set(limits) != set(wanted):
             raise SimulationError(f"ngspice showed no bin limits for {instance}", self._log[-5:])
         return limits
+
+    def model_parameters(self, instance: str) -> tuple[str, dict[str, float]]:
+        """The card an instance uses as ``showmod`` names it (``xota.xn2:nshort_model``: sky130's
+        cards are copied per subcircuit instance) and its numeric parameters as it prints them (6 digits)."""
+        self._log.clear()
+        self._log_lines = 100_000
+        try:
+            self._command(f"showmod {check_name(instance)}")
+        finally:
+            self._log_lines = 500
+        base, values = None, {}
+        for line in self._log:
+            words = line.removeprefix("stdout").split()
+            if len(words) == 2 and words[0] == "model":
+                base = words[1]
+            elif len(words) == 2:
+                with contextlib.suppress(ValueError):
+                    values[words[0].lower()] = float(words[1])
+        if base is None or not values:
+            raise SimulationError(f"ngspice showed no model for {instance}", self._log[-5:])
+        return base, values
+
+    def model_card(self, base: str, parameter: str) -> str:
+        """The full name of a card ``showmod`` calls ``base``: a binned card's copy carries its
+        bin (``xota.xn2:nshort_model.4``), and only the chosen bin's copy exists."""
+        for name in (base, *(f"{base}.{number}" for number in range(1000))):
+            if self.model_value(name, parameter) is not None:
+                return name
+        raise SimulationError(f"cannot find the model card {base}")
+
+    def model_value(self, model: str, name: str) -> float | None:
+        """A model card's parameter at full precision (``@card[name]``), None if there is none."""
+        if not _MODEL.match(model):
+            raise ValueError(f"{model!r} is not a model name")
+        pointer = self._lib.ngGet_Vec_Info(f"@{model}[{check_name(name)}]".encode())
+        if not pointer or not pointer.contents.v_realdata or pointer.contents.v_length < 1:
+            return None
+        return float(pointer.contents.v_realdata[0])
 
     def alter(self, device: str, **values: float) -> None:
         """Only the new ``alter`` lines: the loaded circuit already carries every earlier change,

@@ -43,6 +43,8 @@ CHECK_FACTOR = 1.12
 FIT_REL = 1e-10
 CHECK_REL = 1e-9
 EDGE_REL = 1e-6
+# the deck's ceil(W/max - 1e-9) keeps an exact multiple (600 um = 6 x 100 um) 1e-9 from its rounding point
+ROUNDING_EDGE = 1e-12
 
 
 @dataclass
@@ -64,7 +66,7 @@ class _Sized:
         if self.max_finger_m is None:
             return 1
         ratio = width_m / self.max_finger_m - 1e-9
-        if abs(ratio - round(ratio)) < EDGE_REL:
+        if abs(ratio - round(ratio)) < ROUNDING_EDGE:
             return None
         return max(1, math.ceil(ratio))
 
@@ -92,8 +94,12 @@ class Resizer:
         self.current: list[int] | None = None
         try:
             probes = [[int(min(high, max(low, round(v * factor)))) for v in reference] for factor in PROBE_FACTORS]
-            samples = [self._sample(params_of, var) for var in probes]
-            self._fit(probes, samples)
+            shown = [self._sample(params_of, var) for var in probes]
+            model_names = self._model_names(shown)
+            samples = [self._sample(params_of, var, model_names) for var in probes] if any(model_names) else shown
+            self._fit(probes, samples if any(model_names) else [[
+                {k: v for k, v in row.items() if not k.startswith("model.")} | {"card": row["card"]} for row in sample
+            ] for sample in shown])
             if self.reason is None:
                 self._check(params_of, reference, analyses, timeout_s)
         except SimulationError as exc:
@@ -103,14 +109,39 @@ class Resizer:
     def active(self) -> bool:
         return self.reason is None
 
-    def _sample(self, params_of, var: list[int]) -> list[dict[str, float]]:
-        """Re-parse at ``var`` (the reference method) and read every device's instance values."""
+    def _sample(self, params_of, var: list[int], model_names: Sequence[Sequence[str]] | None = None) -> list[dict]:
+        """Re-parse at ``var`` (the reference method) and read every device's instance values, and
+        its card's parameters: as ``showmod`` prints them (``model_names`` None), else those named
+        per device at full precision (reading every parameter at full precision crashed ngspice)."""
         self.reparsed(params_of(var), var)
         values = []
-        for sized in self.sized:
+        for number, sized in enumerate(self.sized):
             read = {name: self.engine.instance_value(sized.instance, name) for name in ("w", "m", *SIZED_VALUES)}
+            base, shown = self.engine.model_parameters(sized.instance)
+            if model_names is None:
+                read |= {f"model.{name}": value for name, value in shown.items()}
+                # showmod names a binned card without its bin: its limits tell the bins apart
+                read["card"] = f"{base} " + " ".join(f"{shown.get(k)}" for k in ("lmin", "lmax", "wmin", "wmax"))
+            elif model_names[number]:
+                card = self.engine.model_card(base, model_names[number][0])
+                read |= {f"model.{name}": self.engine.model_value(card, name) for name in model_names[number]}
+                read["card"] = card
             values.append({name: value for name, value in read.items() if value is not None})
         return values
+
+    def _model_names(self, samples: list[list[dict]]) -> list[list[str]]:
+        """Per device, the card parameters that change with its width among the probes on the
+        reference's card (sky130's rsh = 443.5 + 89.1 / W, from its subcircuit's parameters)."""
+        names = []
+        for number in range(len(self.sized)):
+            rows = [sample[number] for sample in samples]
+            reference = rows[PROBE_FACTORS.index(1.0)]
+            same = [row for row in rows if row["card"] == reference["card"]]
+            names.append([
+                key.removeprefix("model.") for key in reference
+                if key.startswith("model.") and len({row.get(key) for row in same}) > 1
+            ])
+        return names
 
     def _fit(self, probes: list[list[int]], samples: list[list[dict[str, float]]]) -> None:
         for number, sized in enumerate(self.sized):
@@ -126,14 +157,22 @@ class Resizer:
             if len(set(np.round(x_m / sized.x0_m, 12))) < 5:
                 self.reason = f"{sized.instance}: fewer than 5 distinct probe widths"
                 return
-            design = _basis(x_m / sized.x0_m)
+            # model parameters only over the probes on the reference's card: other bins differ anyway
+            card = rows[PROBE_FACTORS.index(1.0)]["card"]
+            same_card = np.array([row["card"] == card for row in rows])
+            names = [*SIZED_VALUES, *(name for name in rows[PROBE_FACTORS.index(1.0)] if name.startswith("model."))]
             sized.fits = {}
-            for name in SIZED_VALUES:
-                if not all(name in row for row in rows):
+            for name in names:
+                use = same_card if name.startswith("model.") else np.ones(len(rows), dtype=bool)
+                if not all(name in row for row, used in zip(rows, use) if used):
                     continue
-                values = np.array([row[name] for row in rows])
+                values = np.array([row[name] for row, used in zip(rows, use) if used])
+                design = _basis(x_m[use] / sized.x0_m)
                 if np.all(values == values[0]):
                     continue  # does not depend on the width: never altered
+                if len(set(np.round(x_m[use] / sized.x0_m, 12))) < 5:
+                    self.reason = f"{sized.instance}: {name} varies but fewer than 5 probes share its card"
+                    return
                 coefficients = np.linalg.lstsq(design, values, rcond=None)[0]
                 if not np.allclose(design @ coefficients, values, rtol=FIT_REL, atol=FIT_REL * np.max(np.abs(values))):
                     self.reason = f"{sized.instance}: {name} is not c0 + c1 W + c2/W + c3/W^2 of its width ({values.tolist()})"
@@ -179,7 +218,7 @@ class Resizer:
                 values["m"] = float(fingers)
             basis = _basis(np.array(x_m / sized.x0_m))
             for name, coefficients in (sized.fits or {}).items():
-                values[name] = float(basis @ coefficients) / sized.unit_m ** SIZED_VALUES[name]
+                values[name] = float(basis @ coefficients) / sized.unit_m ** SIZED_VALUES.get(name, 0)
             alters[sized.instance] = values
         return alters
 
