@@ -251,9 +251,9 @@ class SharedEngine(Engine):
             name = check_name(device)
             for key, value in values.items():
                 if key.startswith("model."):  # a card of this instance's own (``model_parameters``)
-                    self._command(f"altermod @{name}[{check_name(key.removeprefix('model.'))}]={value!r}")
+                    self._command(f"altermod @{name}[{check_name(key.removeprefix('model.'))}]={_every_digit(value)}")
                 else:
-                    self._command(f"alter {name} {check_name(key)}={spice_number(value)}")
+                    self._command(f"alter {name} {check_name(key)}={_every_digit(value)}")
 
     def instance_value(self, instance: str, name: str) -> float | None:
         """Read through ngspice's ``@instance[name]`` vector, which needs no analysis."""
@@ -381,6 +381,13 @@ class SharedEngine(Engine):
                 values = np.frombuffer(_copy(info.v_realdata, info.v_length), dtype=np.float64)
             vectors[name.decode().lower()] = values
         return vectors
+
+
+def _every_digit(value: float) -> str:
+    """A finite number with all 17 digits: an altered width must be the very number a re-parse
+    computes (``var*lambda``), where ``spice_number``'s 12 digits differ in the last bits."""
+    spice_number(value)  # refuses NaN and infinities
+    return repr(float(value))
 
 
 def _copy(pointer: ctypes._Pointer, count: int) -> bytes:

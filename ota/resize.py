@@ -203,9 +203,10 @@ class Resizer:
             return None
         alters: dict[str, dict[str, float]] = {}
         for sized in self.sized:
+            # every device, changed or not, so that its values never depend on the route that set
+            # them (the deck's own arithmetic differs from a fit in the last digits, and a run's
+            # results must not depend on how candidates were spread over workers)
             value = var[sized.variable]
-            if value == self.current[sized.variable]:
-                continue
             width_m = value * self.lambda_m
             fingers = sized.fingers_of(width_m)
             if fingers is None:
@@ -213,9 +214,7 @@ class Resizer:
             x_m = width_m / fingers
             if not sized.wmin_m * (1 + EDGE_REL) <= x_m < sized.wmax_m * (1 - EDGE_REL):
                 return None
-            values = {"w": x_m / sized.unit_m}
-            if fingers != sized.fingers:
-                values["m"] = float(fingers)
+            values = {"w": x_m / sized.unit_m, "m": float(fingers)}
             basis = _basis(np.array(x_m / sized.x0_m))
             for name, coefficients in (sized.fits or {}).items():
                 values[name] = float(basis @ coefficients) / sized.unit_m ** SIZED_VALUES.get(name, 0)

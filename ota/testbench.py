@@ -202,6 +202,11 @@ class OtaTestbench:
         elif self._resizer is not None:
             self._resizer.reparsed(params, var)
             self.reparsed += 1
+            # then the same values as an altered candidate gets (equal to 1e-10, not to the last bit)
+            alters = self._resizer.plan(var) if self._resizer.active else None
+            if alters is not None:
+                self._engine.resize(params, alters)
+                self._resizer.altered(var, alters)
         else:
             self._engine.set_params(params)
             self.reparsed += 1
