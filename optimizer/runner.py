@@ -45,6 +45,7 @@ class ProgressInfo:
     feasible_count: int
     hypervolume: float
     eta_s: float
+    ac_skipped: int = 0   # AC analyses not run: the candidate's DC sweep already failed a hard constraint
 
 
 @dataclass
@@ -64,6 +65,7 @@ class RunSummary:
     monte_carlo_skipped: int = 0   # samples not simulated because the candidate missed a nominal constraint
     emulator_runs: int = 0         # emulator transients simulated
     emulator_skipped: int = 0      # emulator transients skipped likewise
+    ac_skipped: int = 0            # AC analyses not run: the DC sweep already missed the offset or saturation limit
 
 
 def provenance(spec: RunSpec) -> dict[str, Any]:
@@ -186,7 +188,7 @@ class _EvaluationSession:
         self.job = job
         self.known: dict[tuple[int, ...], EvaluationRecord] = {tuple(r.var): r for r in store.evaluations()}
         self.last_indices: list[int] = []
-        self.simulated = self.cached = self.skipped_conditions = 0
+        self.simulated = self.cached = self.skipped_conditions = self.ac_skipped = 0
         self.seeding_note = ""  # what the seeded start could not size, for the run's final status
         self.followups = FollowUps(spec, job.space, parallel)
 
@@ -227,6 +229,7 @@ class _EvaluationSession:
     def _record(self, index: int, var: tuple[int, ...], simulated: dict[str, Any]) -> EvaluationRecord:
         results = simulated["results"]
         self.skipped_conditions += simulated["skipped"]
+        self.ac_skipped += sum(bool(result.get("ac_skipped")) for result in results)
         metrics = (simulated.get("metrics") or candidate_metrics(results)) | self.job.space.describe(var)
         constraints = constraints_of(metrics, self.spec)
         return EvaluationRecord(
@@ -304,14 +307,16 @@ def run_optimization(
     progress: Callable[[ProgressInfo], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: bool = True,
+    skip_ac: bool = True,
 ) -> RunSummary:
-    """Run (or continue) one optimization to its last generation, a stop request, or an error."""
+    """Run (or continue) one optimization to its last generation, a stop request, or an error;
+    ``skip_ac``: a candidate whose DC sweep misses the offset or saturation limit gets no AC analysis."""
     spec, topology, conditions = _stored_or_prepared(spec, store, resume)
     _check_store(spec, store, resume)
     technology = conditions[0].technology
     space = design_space(spec, topology, technology)
     # the conditions were checked once, with the spec; the job, the seeding and the workers take them as they are
-    job = SimulationJob.from_spec(spec, space, conditions)
+    job = SimulationJob.from_spec(spec, space, conditions, skip_ac=skip_ac)
     try:
         # The workers start and load their circuits while this process sizes the seeded
         # population: on two cores that hides most of the start-up of a 20 x 50 run.
@@ -361,6 +366,7 @@ def _run_generations(
             hypervolume=hypervolume, front_size=len(front), wall_time_s=time.perf_counter() - started,
             monte_carlo_samples=session.followups.monte_carlo_samples, monte_carlo_skipped=session.followups.monte_carlo_skipped,
             emulator_runs=session.followups.emulator_runs, emulator_skipped=session.followups.emulator_skipped,
+            ac_skipped=session.ac_skipped,
         )
 
     store.set_status("running", f"generation {generation} of {spec.generations}")
@@ -385,9 +391,11 @@ def _run_generations(
                     evaluations_per_s=(session.simulated + session.cached) / elapsed if elapsed > 0 else math.nan,
                     feasible_count=int(np.sum(algorithm.pop.get("feas"))), hypervolume=hypervolume,
                     eta_s=elapsed / (generation - first_generation) * (spec.generations - generation),
+                    ac_skipped=session.ac_skipped,
                 ))
     finally:
         algorithm.problem.evaluate_batch = None
     note = f"; {session.seeding_note}" if session.seeding_note else ""
-    store.set_status("finished", f"{spec.generations} generations, {session.next_index} evaluations{note}")
+    skipped = f", {session.ac_skipped} AC analyses skipped (DC sweep out of the limits)" if session.ac_skipped else ""
+    store.set_status("finished", f"{spec.generations} generations, {session.next_index} evaluations{skipped}{note}")
     return summary("finished")
