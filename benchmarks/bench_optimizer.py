@@ -118,6 +118,47 @@ def speed(folder: Path, technology: str) -> dict[str, object]:
     return figures
 
 
+def steady_state(folder: Path, pop_size: int = 100, generations: int = 100, short: int = 10, sample: int = 200) -> dict[str, object]:
+    """A 100 x 100 fig7 run on 2 workers: its steady-state evaluations/s (the run minus a 100 x 10
+    run of the same seed, so start-up cancels) against the bare-analysis rate of the same candidates
+    (2 processes, each running only the analyses of a loaded candidate); and the 100 x 10 run on a
+    Dask LocalCluster of 2 workers against the local pool."""
+    import numpy as np
+
+    from engine import open_engine
+    from ota.netlist import ANALYSES
+    from ota.testbench import OtaTestbench
+
+    def run(name: str, generations_: int, **options: object) -> tuple[dict, FileRunStore]:
+        spec = RunSpec(topology=TOPOLOGY, seed=1, pop_size=pop_size, generations=generations_)
+        store = FileRunStore(folder / name)
+        started = time.perf_counter()
+        summary = run_optimization(spec, store, workers=2, **options)
+        return {"wall_s": time.perf_counter() - started, "simulated": summary.simulated, "ac_skipped": summary.ac_skipped}, store
+
+    short_run, _ = run("short", short)
+    long_run, store = run("long", generations)
+    dask_run, _ = run("dask", short, dask_address="local")
+    steady_per_s = (long_run["simulated"] - short_run["simulated"]) / (long_run["wall_s"] - short_run["wall_s"])
+    records = [record for record in store.evaluations() if not record.cached]
+    rows = [records[int(i)].var for i in np.linspace(len(records) // 10, len(records) - 1, sample)]
+    skipped = [bool(records[int(i)].metrics.get("ac_skipped")) for i in np.linspace(len(records) // 10, len(records) - 1, sample)]
+    bare_s = []
+    with OtaTestbench(TOPOLOGY) as bench:
+        for var, dc_only in zip(rows, skipped):  # the analyses the run made for it: dc, and ac unless skipped
+            bench.evaluate(var)
+            analyses = {"dc": ANALYSES["dc"]} if dc_only else ANALYSES
+            started = time.perf_counter()
+            bench._engine.run(analyses)
+            bare_s.append(time.perf_counter() - started)
+    bare_per_s = 2 / statistics.mean(bare_s)
+    return {
+        "short": short_run, "long": long_run, "dask_short": dask_run,
+        "steady_evaluations_per_s": steady_per_s, "bare_evaluations_per_s_2_processes": bare_per_s,
+        "steady_over_bare": steady_per_s / bare_per_s, "dask_over_pool": dask_run["wall_s"] / short_run["wall_s"],
+    }
+
+
 def _evaluations_to_reach(store: FileRunStore, target: float, pop_size: int) -> int | None:
     for generation, hypervolume in store.hypervolumes():
         if target > 0 and hypervolume >= target:
