@@ -1,6 +1,7 @@
 """NSGA-II sizing runs: (a) the paper's 20 x 50 fig7 run per technology (generic180, sky130,
 gf180mcu) on 2 workers (generic180 also on 1) against the naive flow, a fresh ``ngspice -b`` per
-candidate on the netlist ``gmopt export`` writes, timed in the same benchmark; (b) gm/ID-seeded
+candidate on the netlist ``gmopt export`` writes, timed in the same benchmark, and a 100 x 100 run's
+steady state against the bare analyses, Dask against the local pool (``steady_state``); (b) gm/ID-seeded
 against random start: evaluations the seeded run needs to reach the random run's final hypervolume.
 
 A fresh sky130 ``ngspice -b`` re-reads the models for about 10 s, so the naive flow there runs on
@@ -200,6 +201,7 @@ def main() -> dict[str, object]:
                 figures["speed"][technology] = speed(folder / "speed" / technology, technology)
             except Exception as exc:  # one technology that cannot run is a figure too, not the end of the benchmark
                 figures["speed"][technology] = {"technology": technology, "error": f"{type(exc).__name__}: {exc}"}
+        figures["steady_state"] = steady_state(folder / "steady")
         figures["seeding"] = seeding(folder / "seeding")
     print("(a) fig7, 20 x 50, per technology: time per candidate in a loaded session, the run on 2 workers,"
           " and a fresh ngspice -b per candidate of the exported netlist")
@@ -215,6 +217,10 @@ def main() -> dict[str, object]:
         print(f"      run: 2 workers {s['two_workers_s']:.1f} s, naive {s['naive_s']:.1f} s: naive/2w {s['naive_over_two_workers']:.1f}x")
         if "one_worker_s" in s:
             print(f"      1 worker {s['one_worker_s']:.1f} s: 1w/2w {s['one_over_two_workers']:.2f}x (goal >= 1.6x)")
+    st = figures["steady_state"]
+    print(f"    100 x 100 fig7 generic180, 2 workers: steady state {st['steady_evaluations_per_s']:.0f} evaluations/s against"
+          f" {st['bare_evaluations_per_s_2_processes']:.0f}/s of bare analyses on 2 processes: {100 * st['steady_over_bare']:.0f} %"
+          f" (goal >= 80 %); 100 x 10 on a Dask LocalCluster / local pool: {st['dask_over_pool']:.2f}x the wall time")
     print("(b) seeded vs random start (fig7, default spec): final HV, evaluations the seeded run needs"
           " to reach the random run's final HV (fraction of the random run's), first feasible evaluation")
     for row in figures["seeding"]["runs"]:
