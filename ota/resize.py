@@ -23,7 +23,7 @@ sets is altered, and the instance stays in its model bin:
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -75,13 +75,16 @@ def _basis(x: np.ndarray) -> np.ndarray:
     return np.stack([np.ones_like(x), x, 1.0 / x, 1.0 / x**2], axis=-1)
 
 
+ParamsOf = Callable[[Sequence[int]], dict[str, float]]  # a candidate's widths -> the deck's parameters
+
+
 class Resizer:
     """The alter values of each candidate's widths, or None where only a re-parse is right.
 
     ``reason`` says why the fast path is off (None: on)."""
 
     def __init__(self, engine: Engine, topology: Topology, technology: Technology, instances: Mapping[str, str],
-                 params_of, reference: Sequence[int], analyses: Mapping[str, str], timeout_s: float) -> None:
+                 params_of: ParamsOf, reference: Sequence[int], analyses: Mapping[str, str], timeout_s: float) -> None:
         self.engine = engine
         self.reason: str | None = None
         self.sized: list[_Sized] = []
@@ -96,10 +99,11 @@ class Resizer:
             probes = [[int(min(high, max(low, round(v * factor)))) for v in reference] for factor in PROBE_FACTORS]
             shown = [self._sample(params_of, var) for var in probes]
             model_names = self._model_names(shown)
-            samples = [self._sample(params_of, var, model_names) for var in probes] if any(model_names) else shown
-            self._fit(probes, samples if any(model_names) else [[
-                {k: v for k, v in row.items() if not k.startswith("model.")} | {"card": row["card"]} for row in sample
-            ] for sample in shown])
+            if any(model_names):  # again, reading the card parameters that follow the width in full
+                samples = [self._sample(params_of, var, model_names) for var in probes]
+            else:
+                samples = [[{k: v for k, v in row.items() if not k.startswith("model.")} for row in sample] for sample in shown]
+            self._fit(probes, samples)
             if self.reason is None:
                 self._check(params_of, reference, analyses, timeout_s)
         except SimulationError as exc:
@@ -109,7 +113,7 @@ class Resizer:
     def active(self) -> bool:
         return self.reason is None
 
-    def _sample(self, params_of, var: list[int], model_names: Sequence[Sequence[str]] | None = None) -> list[dict]:
+    def _sample(self, params_of: ParamsOf, var: list[int], model_names: Sequence[Sequence[str]] | None = None) -> list[dict]:
         """Re-parse at ``var`` (the reference method) and read every device's instance values, and
         its card's parameters: as ``showmod`` prints them (``model_names`` None), else those named
         per device at full precision (reading every parameter at full precision crashed ngspice)."""
@@ -179,7 +183,7 @@ class Resizer:
                     return
                 sized.fits[name] = coefficients
 
-    def _check(self, params_of, reference: Sequence[int], analyses: Mapping[str, str], timeout_s: float) -> None:
+    def _check(self, params_of: ParamsOf, reference: Sequence[int], analyses: Mapping[str, str], timeout_s: float) -> None:
         """The side-by-side check: one candidate re-parsed and altered must give the same vectors."""
         low, high = self.bounds
         check = [int(min(high, max(low, round(v * CHECK_FACTOR)))) for v in reference]

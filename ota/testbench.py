@@ -20,8 +20,8 @@ import numpy as np
 from engine import Backend, SimulationError, open_engine
 from lut.technology import Condition, Technology, resolve_condition
 from ota.measure import NAN, measure_testbench
-from ota.resize import Resizer
 from ota.netlist import ANALYSES, DEVICE_QUANTITIES, bias_sources, device_vector, length_parameter, testbench_netlist
+from ota.resize import Resizer
 from ota.topology import get_topology
 
 DEFAULT_TIMEOUT_S = 30.0
