@@ -1,6 +1,7 @@
 """NSGA-II sizing runs: (a) the paper's 20 x 50 fig7 run per technology (generic180, sky130,
 gf180mcu) on 2 workers (generic180 also on 1) against the naive flow, a fresh ``ngspice -b`` per
-candidate on the netlist ``gmopt export`` writes, timed in the same benchmark; (b) gm/ID-seeded
+candidate on the netlist ``gmopt export`` writes, timed in the same benchmark, and a 100 x 100 run's
+steady state against the bare analyses, Dask against the local pool (``steady_state``); (b) gm/ID-seeded
 against random start: evaluations the seeded run needs to reach the random run's final hypervolume.
 
 A fresh sky130 ``ngspice -b`` re-reads the models for about 10 s, so the naive flow there runs on
@@ -118,6 +119,47 @@ def speed(folder: Path, technology: str) -> dict[str, object]:
     return figures
 
 
+def steady_state(folder: Path, pop_size: int = 100, generations: int = 100, short: int = 10, sample: int = 200) -> dict[str, object]:
+    """A 100 x 100 fig7 run on 2 workers: its steady-state evaluations/s (the run minus a 100 x 10
+    run of the same seed, so start-up cancels) against the bare-analysis rate of the same candidates
+    (2 processes, each running only the analyses of a loaded candidate); and the 100 x 10 run on a
+    Dask LocalCluster of 2 workers against the local pool."""
+    import numpy as np
+
+    from engine import open_engine
+    from ota.netlist import ANALYSES
+    from ota.testbench import OtaTestbench
+
+    def run(name: str, generations_: int, **options: object) -> tuple[dict, FileRunStore]:
+        spec = RunSpec(topology=TOPOLOGY, seed=1, pop_size=pop_size, generations=generations_, screen_dc=True)  # as measured: DC screening on
+        store = FileRunStore(folder / name)
+        started = time.perf_counter()
+        summary = run_optimization(spec, store, workers=2, **options)
+        return {"wall_s": time.perf_counter() - started, "simulated": summary.simulated, "ac_skipped": summary.ac_skipped}, store
+
+    short_run, _ = run("short", short)
+    long_run, store = run("long", generations)
+    dask_run, _ = run("dask", short, dask_address="local")
+    steady_per_s = (long_run["simulated"] - short_run["simulated"]) / (long_run["wall_s"] - short_run["wall_s"])
+    records = [record for record in store.evaluations() if not record.cached]
+    rows = [records[int(i)].var for i in np.linspace(len(records) // 10, len(records) - 1, sample)]
+    skipped = [bool(records[int(i)].metrics.get("ac_skipped")) for i in np.linspace(len(records) // 10, len(records) - 1, sample)]
+    bare_s = []
+    with OtaTestbench(TOPOLOGY) as bench:
+        for var, dc_only in zip(rows, skipped):  # the analyses the run made for it: dc, and ac unless skipped
+            bench.evaluate(var)
+            analyses = {"dc": ANALYSES["dc"]} if dc_only else ANALYSES
+            started = time.perf_counter()
+            bench._engine.run(analyses)
+            bare_s.append(time.perf_counter() - started)
+    bare_per_s = 2 / statistics.mean(bare_s)
+    return {
+        "short": short_run, "long": long_run, "dask_short": dask_run,
+        "steady_evaluations_per_s": steady_per_s, "bare_evaluations_per_s_2_processes": bare_per_s,
+        "steady_over_bare": steady_per_s / bare_per_s, "dask_over_pool": dask_run["wall_s"] / short_run["wall_s"],
+    }
+
+
 def _evaluations_to_reach(store: FileRunStore, target: float, pop_size: int) -> int | None:
     for generation, hypervolume in store.hypervolumes():
         if target > 0 and hypervolume >= target:
@@ -159,6 +201,7 @@ def main() -> dict[str, object]:
                 figures["speed"][technology] = speed(folder / "speed" / technology, technology)
             except Exception as exc:  # one technology that cannot run is a figure too, not the end of the benchmark
                 figures["speed"][technology] = {"technology": technology, "error": f"{type(exc).__name__}: {exc}"}
+        figures["steady_state"] = steady_state(folder / "steady")
         figures["seeding"] = seeding(folder / "seeding")
     print("(a) fig7, 20 x 50, per technology: time per candidate in a loaded session, the run on 2 workers,"
           " and a fresh ngspice -b per candidate of the exported netlist")
@@ -174,6 +217,10 @@ def main() -> dict[str, object]:
         print(f"      run: 2 workers {s['two_workers_s']:.1f} s, naive {s['naive_s']:.1f} s: naive/2w {s['naive_over_two_workers']:.1f}x")
         if "one_worker_s" in s:
             print(f"      1 worker {s['one_worker_s']:.1f} s: 1w/2w {s['one_over_two_workers']:.2f}x (goal >= 1.6x)")
+    st = figures["steady_state"]
+    print(f"    100 x 100 fig7 generic180, 2 workers: steady state {st['steady_evaluations_per_s']:.0f} evaluations/s against"
+          f" {st['bare_evaluations_per_s_2_processes']:.0f}/s of bare analyses on 2 processes: {100 * st['steady_over_bare']:.0f} %"
+          f" (goal >= 80 %); 100 x 10 on a Dask LocalCluster / local pool: {st['dask_over_pool']:.2f}x the wall time")
     print("(b) seeded vs random start (fig7, default spec): final HV, evaluations the seeded run needs"
           " to reach the random run's final HV (fraction of the random run's), first feasible evaluation")
     for row in figures["seeding"]["runs"]:

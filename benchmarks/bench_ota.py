@@ -1,6 +1,8 @@
-"""OTA evaluations per second: the persistent session (alterparam + reset + dc/ac) against a
-fresh ``ngspice -b`` per candidate (the batch back-end, same netlist), and against the bare
-analyses of an already-loaded circuit (the floor a persistent session can approach)."""
+"""OTA evaluations per second: the persistent session (per-instance alter, ``ota.resize``, + dc/ac)
+against a fresh ``ngspice -b`` per candidate (the batch back-end, same netlist), against the same
+session changing widths by ``alterparam`` + ``reset``, and against the bare analyses of an
+already-loaded circuit (the floor a persistent session can approach); on generic180 and, where
+installed, on sky130 and gf180mcu (their fig7 first sizing scattered like generic180's)."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import numpy as np
 
 from engine import open_engine
 from gmopt import paper
-from lut.technology import GENERIC180
+from lut.technology import GENERIC180, UnknownTechnology, get_technology
 from ota.netlist import ANALYSES, testbench_netlist
 from ota.testbench import OtaTestbench
 from ota.topology import get_topology
@@ -56,6 +58,28 @@ def _cost(backend: str, candidates: list[list[int]]) -> tuple[float, float]:
     return cost
 
 
+def _pdk_costs(technology: str, count: int) -> dict[str, float]:
+    """Per candidate on a PDK, in one loaded testbench: alter, then alterparam + reset (the
+    resizer switched off), then the bare analyses; milliseconds of wall time."""
+    from ota.sizing import plan_sizing
+
+    plan = plan_sizing(TOPOLOGY, technology)
+    rng = np.random.default_rng(7)
+    low, high = get_technology(technology).var_bounds
+    candidates = [np.clip(np.rint(np.array(plan.var) * rng.uniform(0.7, 1.3, len(plan.var))), low, high).astype(int).tolist()
+                  for _ in range(count)]
+    with OtaTestbench(TOPOLOGY, technology, bias_v=plan.bias_v) as bench:
+        bench.evaluate(candidates[0])
+        costs = {"alter_s": _per_candidate(lambda: [bench.evaluate(var) for var in candidates], count)[0]}
+        figures = {"alter_share": bench.resized / max(1, bench.resized + bench.reparsed)}
+        resizer, bench._resizer = bench._resizer, None
+        costs["reset_s"] = _per_candidate(lambda: [bench.evaluate(var) for var in candidates], count)[0]
+        bench._resizer = resizer
+        costs["bare_s"] = _per_candidate(lambda: [bench._engine.run(ANALYSES) for _ in range(count)], count)[0]
+    return {**costs, **figures, "alter_over_bare": costs["alter_s"] / costs["bare_s"],
+            "reset_over_alter": costs["reset_s"] / costs["alter_s"]}
+
+
 def _bare_cost(var: list[int], repeats: int) -> tuple[float, float]:
     with open_engine("shared") as engine:
         engine.load(testbench_netlist(TOPOLOGY, var, GENERIC180.at()))
@@ -78,10 +102,16 @@ def main() -> dict:
         figures[f"speedup_shared_vs_batch_{clock}"] = figures[f"batch_{clock}_s"] / figures[f"shared_{clock}_s"]
         figures[f"shared_fraction_of_bare_{clock}"] = figures[f"bare_{clock}_s"] / figures[f"shared_{clock}_s"]
     labels = {
-        "shared": "persistent session (alterparam+reset+run+measure)",
+        "shared": "persistent session (alter+run+measure)",
         "batch": "fresh ngspice -b per candidate",
         "bare": "bare analyses, circuit loaded, no changes",
     }
+    for technology in ("generic180", "sky130", "gf180mcu"):
+        try:
+            get_technology(technology)
+        except UnknownTechnology:
+            continue
+        figures[f"pdk_{technology}"] = _pdk_costs(technology, CANDIDATES)
     print(f"   {TOPOLOGY}: {ANALYSES['dc']} + {ANALYSES['ac']}")
     print(f"   {'per candidate':52s} {'wall ms':>8s} {'CPU ms':>8s}")
     for name, label in labels.items():
@@ -89,6 +119,11 @@ def main() -> dict:
     for clock in ("wall", "cpu"):
         print(f"   {clock}: session {figures[f'speedup_shared_vs_batch_{clock}']:.1f}x faster than batch, "
               f"at {100 * figures[f'shared_fraction_of_bare_{clock}']:.0f} % of the bare-analysis rate")
+    for key, row in figures.items():
+        if key.startswith("pdk_"):
+            print(f"   {key[4:]} per candidate: alter {1e3 * row['alter_s']:.1f} ms ({100 * row['alter_share']:.0f} % of candidates altered,"
+                  f" the rest re-parsed), alterparam + reset {1e3 * row['reset_s']:.1f} ms, bare analyses {1e3 * row['bare_s']:.1f} ms:"
+                  f" alter/bare {row['alter_over_bare']:.2f}x (goal <= 3x on sky130), reset/alter {row['reset_over_alter']:.1f}x")
     return figures
 
 

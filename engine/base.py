@@ -58,6 +58,23 @@ class Engine(ABC):
         for key, value in values.items():
             self._alters[(check_name(device), check_name(key))] = spice_number(value)
 
+    def resize(self, params: Mapping[str, float], alters: Mapping[str, Mapping[str, float]]) -> None:
+        """The change ``set_params(params)`` makes, made instead by the ``alter`` values the caller
+        derived from ``params`` (``ota.testbench``: the instance values a re-parse would give).
+        A back-end that re-parses every run anyway just sets the parameters."""
+        self.set_params(params)
+
+    def instance_value(self, instance: str, name: str) -> float | None:
+        """An instance parameter of the loaded circuit (``w`` of ``m.xota.mn2``), None if it has none;
+        only an in-process session can read them (``can_inspect``)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read instance parameters")
+
+    def model_limits(self, instance: str) -> dict[str, float]:
+        """The bin limits (``lmin``, ``lmax``, ``wmin``, ``wmax`` in m) of the model card an instance uses."""
+        raise NotImplementedError(f"{type(self).__name__} cannot read model parameters")
+
+    can_inspect = False
+
     @abstractmethod
     def run(self, analyses: Mapping[str, str], timeout_s: float = DEFAULT_TIMEOUT_S) -> Results:
         """Run each analysis in order; raise ``SimulationError`` if any fails."""

@@ -12,7 +12,9 @@ session owns an independent simulator.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+import re
 import ctypes.util
 import os
 import shutil
@@ -24,12 +26,14 @@ from pathlib import Path
 
 import numpy as np
 
-from engine.base import DEFAULT_TIMEOUT_S, Engine, Results, Vectors, check_analysis
+from engine.base import DEFAULT_TIMEOUT_S, Engine, Results, Vectors, check_analysis, check_name
+from spice_templates import spice_number
 from engine.errors import EngineUnavailable, SimulationError, SimulationTimeout
 
 _VF_COMPLEX = 2
 _POLL_S = 2e-4
 _ERROR_MARKERS = ("error", "aborted", "too small", "singular matrix", "failed", "no convergence", "could not find")
+_MODEL = re.compile(r"^[A-Za-z0-9_.]+(:[A-Za-z0-9_.]+)?$")
 _HARMLESS = ("is less than w", "warning")
 
 
@@ -166,6 +170,7 @@ class SharedEngine(Engine):
     def __init__(self) -> None:
         super().__init__()
         self._log: list[str] = []
+        self._log_lines = 500  # kept for diagnostics; a full showmod prints about 1,000
         self._errors: list[str] = []
         self._netlist: str | None = None
         self._finished = threading.Event()
@@ -183,7 +188,7 @@ class SharedEngine(Engine):
 
     def _on_output(self, line: str) -> None:
         self._log.append(line)
-        del self._log[:-500]
+        del self._log[:-self._log_lines]
         if line.startswith("stderr") and _is_error(line):
             self._errors.append(line.removeprefix("stderr").strip())
 
@@ -232,6 +237,82 @@ class SharedEngine(Engine):
     def set_params(self, params: Mapping[str, float]) -> None:
         super().set_params(params)
         self._apply()
+
+    can_inspect = True
+
+    def resize(self, params: Mapping[str, float], alters: Mapping[str, Mapping[str, float]]) -> None:
+        """``alterparam`` without ``reset`` (so the stored deck, which a later reset re-parses, holds
+        the new sizes), then the ``alter`` lines, not recorded: they follow from the parameters.
+        On sky130 a reset costs about 30 ms (it re-evaluates the binned models), an alter microseconds."""
+        Engine.set_params(self, params)
+        for name, value in self._params.items():
+            self._command(f"alterparam {name}={value}")
+        for device, values in alters.items():
+            name = check_name(device)
+            for key, value in values.items():
+                if key.startswith("model."):  # a card of this instance's own (``model_parameters``)
+                    self._command(f"altermod @{name}[{check_name(key.removeprefix('model.'))}]={_every_digit(value)}")
+                else:
+                    self._command(f"alter {name} {check_name(key)}={_every_digit(value)}")
+
+    def instance_value(self, instance: str, name: str) -> float | None:
+        """Read through ngspice's ``@instance[name]`` vector, which needs no analysis."""
+        pointer = self._lib.ngGet_Vec_Info(f"@{check_name(instance)}[{check_name(name)}]".encode())
+        if not pointer or not pointer.contents.v_realdata or pointer.contents.v_length < 1:
+            return None
+        return float(pointer.contents.v_realdata[0])
+
+    def model_limits(self, instance: str) -> dict[str, float]:
+        """From ``showmod``'s lines (``wmin  7e-06``); a card without bins gives BSIM's defaults (0 to 1 m)."""
+        wanted = ("lmin", "lmax", "wmin", "wmax")
+        self._log.clear()  # the log is kept for diagnostics only: here it holds showmod's answer
+        self._command(f"showmod {check_name(instance)} : {' '.join(wanted)}")
+        limits = {}
+        for line in self._log:
+            words = line.removeprefix("stdout").split()
+            if len(words) == 2 and words[0].lower() in wanted:
+                limits[words[0].lower()] = float(words[1])
+        if set(limits) != set(wanted):
+            raise SimulationError(f"ngspice showed no bin limits for {instance}", self._log[-5:])
+        return limits
+
+    def model_parameters(self, instance: str) -> tuple[str, dict[str, float]]:
+        """The card an instance uses as ``showmod`` names it (``xota.xn2:nshort_model``: sky130's
+        cards are copied per subcircuit instance) and its numeric parameters as it prints them (6 digits)."""
+        self._log.clear()
+        self._log_lines = 100_000
+        try:
+            self._command(f"showmod {check_name(instance)}")
+        finally:
+            self._log_lines = 500
+        base, values = None, {}
+        for line in self._log:
+            words = line.removeprefix("stdout").split()
+            if len(words) == 2 and words[0] == "model":
+                base = words[1]
+            elif len(words) == 2:
+                with contextlib.suppress(ValueError):
+                    values[words[0].lower()] = float(words[1])
+        if base is None or not values:
+            raise SimulationError(f"ngspice showed no model for {instance}", self._log[-5:])
+        return base, values
+
+    def model_card(self, base: str, parameter: str) -> str:
+        """The full name of a card ``showmod`` calls ``base``: a binned card's copy carries its
+        bin (``xota.xn2:nshort_model.4``), and only the chosen bin's copy exists."""
+        for name in (base, *(f"{base}.{number}" for number in range(1000))):
+            if self.model_value(name, parameter) is not None:
+                return name
+        raise SimulationError(f"cannot find the model card {base}")
+
+    def model_value(self, model: str, name: str) -> float | None:
+        """A model card's parameter at full precision (``@card[name]``), None if there is none."""
+        if not _MODEL.match(model):
+            raise ValueError(f"{model!r} is not a model name")
+        pointer = self._lib.ngGet_Vec_Info(f"@{model}[{check_name(name)}]".encode())
+        if not pointer or not pointer.contents.v_realdata or pointer.contents.v_length < 1:
+            return None
+        return float(pointer.contents.v_realdata[0])
 
     def alter(self, device: str, **values: float) -> None:
         """Only the new ``alter`` lines: the loaded circuit already carries every earlier change,
@@ -300,6 +381,13 @@ class SharedEngine(Engine):
                 values = np.frombuffer(_copy(info.v_realdata, info.v_length), dtype=np.float64)
             vectors[name.decode().lower()] = values
         return vectors
+
+
+def _every_digit(value: float) -> str:
+    """A finite number with all 17 digits: an altered width must be the very number a re-parse
+    computes (``var*lambda``), where ``spice_number``'s 12 digits differ in the last bits."""
+    spice_number(value)  # refuses NaN and infinities
+    return repr(float(value))
 
 
 def _copy(pointer: ctypes._Pointer, count: int) -> bytes:

@@ -98,14 +98,19 @@ class SimulationJob:
     conditions: tuple[Condition, ...]
     bias_v: tuple[tuple[str, float], ...]
     space: DesignSpace
+    screen: Any = None  # an ota.testbench.DcScreen: skip the AC analysis of a candidate its DC sweep rules out
 
     @classmethod
     def from_spec(cls, spec: RunSpec, space: DesignSpace, conditions: Sequence[Condition]) -> "SimulationJob":
         """From a spec resolved by ``optimizer.runner.prepare_run`` (its bias voltages are set) and
-        its ``conditions``, in the order of ``spec.conditions``."""
+        its ``conditions``, in the order of ``spec.conditions``; with ``spec.screen_dc`` candidates
+        are screened on the spec's offset limit and saturation requirement before their AC analysis."""
+        from ota.testbench import DcScreen
+
         if spec.bias_v is None:
             raise ValueError("the run spec's bias voltages are not resolved: pass it through optimizer.runner.prepare_run")
-        return cls(spec.topology, tuple(conditions), tuple(sorted(spec.bias_v.items())), space)
+        screen = DcScreen(spec.constraints.offset_max_v, spec.constraints.require_saturation) if spec.screen_dc else None
+        return cls(spec.topology, tuple(conditions), tuple(sorted(spec.bias_v.items())), space, screen)
 
     @classmethod
     def widths_only(cls, topology: str, condition: Condition, bias_v: Mapping[str, float]) -> "SimulationJob":
@@ -146,7 +151,7 @@ class SimulationJob:
                     testbench = self._testbench(condition)
                 except CircuitLoadError as exc:
                     return {"load_error": str(exc)}
-                result = testbench.evaluate(list(candidate.var), dict(candidate.lengths_m), dict(candidate.bias_v) or None)
+                result = testbench.evaluate(list(candidate.var), dict(candidate.lengths_m), dict(candidate.bias_v) or None, screen=self.screen)
                 results.append(result.to_dict(curves=STORED_CURVES))
                 if not results[-1]["converged"]:
                     break

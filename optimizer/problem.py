@@ -36,6 +36,9 @@ FAILED_VIOLATION = 1e3
 # Saturation is a margin in volts; 0.1 V of missing VDS - VDSAT counts as a unit violation.
 SATURATION_SCALE_V = 0.1
 
+# The constraints only the AC analysis measures (skipped for a candidate its DC sweep rules out).
+AC_CONSTRAINTS = ("gain", "bandwidth", "phase_margin")
+
 # How the worst case over corners/temperatures is taken for each scalar metric.
 _WORST_MAX = ("rmse_a", "power_w")
 _WORST_MIN = ("gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "saturation_margin_v")
@@ -75,6 +78,7 @@ def worst_case(results: Sequence[Metrics]) -> dict[str, Any]:
         device: min(_number((result.get("margins_v") or {}).get(device)) for result in results)
         for device in results[0].get("margins_v") or {}
     }
+    merged["ac_skipped"] = next((result["ac_skipped"] for result in results if result.get("ac_skipped")), None)
     merged["sim_time_s"] = sum(_number(result.get("sim_time_s", 0.0)) for result in results)
     return merged
 
@@ -138,6 +142,8 @@ def nominal_constraints_of(metrics: Metrics, spec: RunSpec) -> list[float]:
             "gm_max": _number(metrics.get("gm_s")) / (limits.gm_max_s or math.nan) - 1.0,
             "saturation": -_number(metrics.get("saturation_margin_v")) / SATURATION_SCALE_V,
         }
+    if metrics.get("ac_skipped"):  # infeasible by what its DC sweep measured: the unmeasured AC limits count 0
+        values.update(dict.fromkeys(AC_CONSTRAINTS, 0.0))
     return [
         min(values[name], FAILED_VIOLATION) if math.isfinite(values[name]) else FAILED_VIOLATION
         for name in constraint_names(spec, follow_ups=False)

@@ -47,6 +47,7 @@ class ProgressInfo:
     feasible_count: int
     hypervolume: float
     eta_s: float
+    ac_skipped: int = 0   # AC analyses not run: the candidate's DC sweep already failed a hard constraint
 
 
 @dataclass
@@ -66,6 +67,7 @@ class RunSummary:
     monte_carlo_skipped: int = 0   # samples not simulated because the candidate missed a nominal constraint
     emulator_runs: int = 0         # emulator transients simulated
     emulator_skipped: int = 0      # emulator transients skipped likewise
+    ac_skipped: int = 0            # AC analyses not run: the DC sweep already missed the offset or saturation limit
 
 
 def provenance(spec: RunSpec) -> dict[str, Any]:
@@ -216,7 +218,7 @@ class _EvaluationSession:
         self.job = job
         self.known: dict[tuple[int, ...], EvaluationRecord] = {tuple(r.var): r for r in store.evaluations()}
         self.last_indices: list[int] = []
-        self.simulated = self.cached = self.skipped_conditions = 0
+        self.simulated = self.cached = self.skipped_conditions = self.ac_skipped = 0
         self.seeding_note = ""  # what the seeded start sized and could not, for the run's final status
         self.followups = FollowUps(spec, job.space, parallel)
 
@@ -261,6 +263,7 @@ class _EvaluationSession:
     def _record(self, index: int, var: tuple[int, ...], simulated: dict[str, Any]) -> EvaluationRecord:
         results = simulated["results"]
         self.skipped_conditions += simulated["skipped"]
+        self.ac_skipped += sum(bool(result.get("ac_skipped")) for result in results)
         metrics = (simulated.get("metrics") or candidate_metrics(results)) | self.job.space.describe(var)
         constraints = constraints_of(metrics, self.spec)
         return EvaluationRecord(
@@ -380,7 +383,7 @@ def run_optimization(
         job = CircuitJob(spec.circuit_package, conditions, circuit_space(topology, technology, conditions[0]))
     else:
         # the conditions were checked once, with the spec; the job, the seeding and the workers take them as they are
-        job = SimulationJob.from_spec(spec, space=design_space(spec, topology, technology), conditions=conditions)
+        job = SimulationJob.from_spec(spec, design_space(spec, topology, technology), conditions)
     try:
         # The workers start and load their circuits while this process sizes the seeded
         # population: on two cores that hides most of the start-up of a 20 x 50 run.
@@ -473,6 +476,7 @@ def _run_generations(
             hypervolume=hypervolume, front_size=len(front), wall_time_s=time.perf_counter() - started,
             monte_carlo_samples=session.followups.monte_carlo_samples, monte_carlo_skipped=session.followups.monte_carlo_skipped,
             emulator_runs=session.followups.emulator_runs, emulator_skipped=session.followups.emulator_skipped,
+            ac_skipped=session.ac_skipped,
         )
 
     store.set_status("running", f"generation {generation} of {spec.generations}")
@@ -499,9 +503,11 @@ def _run_generations(
                     evaluations_per_s=(session.simulated + session.cached) / elapsed if elapsed > 0 else math.nan,
                     feasible_count=int(np.sum(algorithm.pop.get("feas"))), hypervolume=hypervolume,
                     eta_s=elapsed / (generation - first_generation) * (spec.generations - generation),
+                    ac_skipped=session.ac_skipped,
                 ))
     finally:
         algorithm.problem.evaluate_batch = None
     note = f"; {session.seeding_note}" if session.seeding_note else ""
-    store.set_status("finished", f"{spec.generations} generations, {session.next_index} evaluations{note}")
+    skipped = f", {session.ac_skipped} AC analyses skipped (DC sweep out of the limits)" if session.ac_skipped else ""
+    store.set_status("finished", f"{spec.generations} generations, {session.next_index} evaluations{skipped}{note}")
     return summary("finished")

@@ -180,7 +180,7 @@ class EmulatorSpec(_Strict):
 
 # The fields only a built-in OTA run takes: a circuit package brings its own objectives,
 # constraints and variables, and its bench its own biases and sizes.
-OTA_ONLY_FIELDS = ("var_min", "var_max", "lambda_m", "bias_v", "derive_bias", "free", "objectives", "constraints", "monte_carlo", "emulator")
+OTA_ONLY_FIELDS = ("var_min", "var_max", "lambda_m", "bias_v", "derive_bias", "free", "screen_dc", "objectives", "constraints", "monte_carlo", "emulator")
 MAX_PACKAGE_CHARS = 200_000  # as circuits.model.MAX_FILE_BYTES: a run header keeps the whole text
 
 
@@ -222,6 +222,11 @@ class RunSpec(_Strict):
     )
     derive_bias: bool = Field(False, description="Derive the biases from the tables even where the technology has fixed ones.")
     free: FreeVariables = Field(default_factory=FreeVariables, description="Lengths and bias voltages optimized beside the widths.")
+    screen_dc: bool = Field(
+        False, description="Skip the AC analysis of a candidate whose DC sweep already misses the offset limit or saturation "
+        "(its violation comes from what was measured; the run counts them). Off by default: it changes which infeasible "
+        "candidates survive, so a seeded run's front differs from one without it (docs/benchmarks.md).",
+    )
     objectives: list[ObjectiveName] | None = Field(
         None, min_length=1, description="An OTA run's objectives; null: eq. 11's three (a circuit run: the package's).",
     )

@@ -61,6 +61,9 @@ def _crossing(freq_hz: np.ndarray, values: np.ndarray, level: float) -> float:
     return float(10 ** (f0 + (level - v0) * (f1 - f0) / (v1 - v0)))
 
 
+OPEN_LOOP_METRICS = ("gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg")
+
+
 def open_loop_metrics(freq_hz: np.ndarray, response: np.ndarray) -> dict[str, float]:
     """DC gain (at the first frequency), -3 dB bandwidth, unity-gain frequency, phase margin.
 
@@ -106,13 +109,13 @@ def measure_testbench(
     saturation_devices: Sequence[str] | None = None,
 ) -> dict:
     """Every figure of merit from the ``dc`` and ``ac`` results of a testbench that follows the
-    conventions above; ``device_vectors`` maps a device to its (vds, vdsat) vectors, and the
+    conventions above (without ``ac``: the DC figures, the open-loop ones NaN); ``device_vectors`` maps a device to its (vds, vdsat) vectors, and the
     saturation verdict covers ``saturation_devices`` (default: all of them).
 
     The operating point is the sweep's point at Vin = 0 (the sweep passes through it): a separate
     ``op`` analysis would solve the same circuit again and cost a sixth of a candidate's time.
     """
-    dc, ac = results["dc"], results["ac"]
+    dc, ac = results["dc"], results.get("ac", {OUTPUT_NODE: np.zeros(0), "frequency": np.zeros(0)})
     vin = np.real(next(dc[name] for name in SWEEP_VECTORS if name in dc))
     iout = np.real(dc[IOUT_VECTOR])
     at_zero = int(np.argmin(np.abs(vin)))
@@ -124,8 +127,9 @@ def measure_testbench(
     checked = [margins[d] for d in (margins if saturation_devices is None else saturation_devices)]
     freq = np.real(ac["frequency"])
     response = np.asarray(ac[OUTPUT_NODE], complex)
+    open_loop = open_loop_metrics(freq, response) if freq.size else dict.fromkeys(OPEN_LOOP_METRICS, NAN)
     return {
-        **open_loop_metrics(freq, response),
+        **open_loop,
         "gm_s": gm_s,
         "rmse_a": linearity_rmse_a(vin, iout, gm_s),
         "offset_v": input_offset_v(vin, iout, gm_s),

@@ -1,7 +1,9 @@
 """One loaded OTA testbench per instance: widths change in place, dc + ac run per candidate.
 
-The circuit is parsed once; each candidate costs an ``alterparam`` of var1..varN, a ``reset`` and
-the two analyses (the dc sweep's Vin = 0 point is the operating point). A candidate that ngspice
+The circuit is parsed once; each candidate costs a per-instance ``alter`` of the widths it
+changes (``ota.resize``: the same circuit as ``alterparam`` of var1..varN + ``reset``, which is
+used instead where a device changes model bin, a free length changes, or on a Monte Carlo
+testbench) and the two analyses (the dc sweep's Vin = 0 point is the operating point). A candidate that ngspice
 cannot simulate is a result (``converged=False`` with ngspice's words), never an exception,
 because an optimizer must be able to score it.
 """
@@ -19,6 +21,7 @@ from engine import Backend, SimulationError, open_engine
 from lut.technology import Condition, Technology, resolve_condition
 from ota.measure import NAN, measure_testbench
 from ota.netlist import ANALYSES, DEVICE_QUANTITIES, bias_sources, device_vector, length_parameter, testbench_netlist
+from ota.resize import Resizer
 from ota.topology import get_topology
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -32,6 +35,24 @@ SHIFTS = ("dvth_v", "beta_factor")
 SHIFTED_PARAMETERS = ("delvto", "mulu0")
 # The instance lines gmopt writes for plain MOSFETs (lut.technology.Device.instance) set neither.
 BSIM_DEFAULTS = {"delvto": 0.0, "mulu0": 1.0}
+
+
+@dataclass(frozen=True)
+class DcScreen:
+    """Hard limits the DC sweep alone decides (the run's offset limit, and saturation if required):
+    a candidate that misses one is infeasible whatever its AC response, so its AC analysis (about
+    40 % of a generic180 candidate) is skipped."""
+
+    offset_max_v: float
+    require_saturation: bool
+
+    def reason(self, metrics: Mapping[str, object]) -> str | None:
+        offset_v, margin_v = float(metrics["offset_v"]), float(metrics["saturation_margin_v"])
+        if not abs(offset_v) <= self.offset_max_v:
+            return f"AC not simulated: |offset| {abs(offset_v):.3g} V > {self.offset_max_v:g} V"
+        if self.require_saturation and not margin_v >= 0.0:
+            return f"AC not simulated: a device is out of saturation by {-margin_v:.3g} V"
+        return None
 
 
 @dataclass
@@ -58,6 +79,7 @@ class OtaResult:
     freq_hz: list[float] = field(default_factory=list)
     ac_magnitude_db: list[float] = field(default_factory=list)
     ac_phase_deg: list[float] = field(default_factory=list)
+    ac_skipped: str | None = None  # why the AC analysis was not run (``DcScreen``): its metrics are NaN
     sim_time_s: float = NAN
     topology: str = ""
     technology: str = ""
@@ -132,6 +154,19 @@ class OtaTestbench:
                 device: {p: float(np.real(op[device_vector(self.technology, device, p)][0])) for p in SHIFTED_PARAMETERS}
                 for device in self.topology.devices
             }
+        # A Monte Carlo alters delvto itself and keeps the sizes over its samples: it re-parses.
+        self._resizer = Resizer(
+            self._engine, self.topology, self.technology, self.instances, self._params_of, reference, ANALYSES, timeout_s,
+        ) if self._engine.can_inspect and not shiftable else None
+        self.resized = self.reparsed = 0  # how each candidate's sizes were applied (benchmarks read them)
+
+    def _params_of(self, var: Sequence[int], lengths_m: Mapping[str, float] | None = None) -> dict[str, float]:
+        """The deck parameters of a candidate; a free length not given is the default (alterparam
+        values persist between candidates)."""
+        params = {v.name: value for v, value in zip(self.topology.variables, var)}
+        return params | {
+            length_parameter(self.topology, label): (lengths_m or {}).get(label, self.technology.length_m) for label in self.length_labels
+        }
 
     def evaluate(
         self,
@@ -139,6 +174,7 @@ class OtaTestbench:
         lengths_m: Mapping[str, float] | None = None,
         bias_v: Mapping[str, float] | None = None,
         shifts: Mapping[str, Mapping[str, float]] | None = None,
+        screen: DcScreen | None = None,
     ) -> OtaResult:
         """Simulate one candidate (integer widths in lambda; free lengths in m by variable label,
         among the testbench's ``length_labels``; bias voltages by pin, else the loaded ones);
@@ -146,14 +182,13 @@ class OtaTestbench:
 
         ``shifts`` (a Monte Carlo sample, on a ``shiftable`` testbench) maps devices to ``SHIFTS``
         values; devices a previous call shifted and this one does not name return to nominal.
+        ``screen``: run the AC analysis only if the DC sweep meets these limits.
         """
         checked = self.topology.check_var(list(var), self.technology)
         lengths = dict(lengths_m or {})
         if set(lengths) - set(self.length_labels):
             raise ValueError(f"lengths {sorted(set(lengths) - set(self.length_labels))} are not free in this testbench ({self.length_labels})")
-        params = {v.name: value for v, value in zip(self.topology.variables, checked)}
-        # a free length not given returns to the default: alterparam values persist between candidates
-        params |= {length_parameter(self.topology, label): lengths.get(label, self.technology.length_m) for label in self.length_labels}
+        params = self._params_of(checked, lengths)
         for pin, volts in (bias_v or {}).items():
             if pin not in self.topology.bias_pins or not self.technology.vss_v <= volts <= self.technology.vdd_v:
                 raise ValueError(f"bias {pin} = {volts!r} V: {self.topology.name} has pins {self.topology.bias_pins}, within the rails")
@@ -169,14 +204,43 @@ class OtaTestbench:
         started = time.perf_counter()
         try:
             if params != self._params:  # a Monte Carlo run keeps the sizes: no reset per sample
-                self._params = None
-                self._engine.set_params(params)
-                self._params = params
-            results = self._engine.run(ANALYSES, timeout_s=self.timeout_s)
-            metrics = measure_testbench(results, self._supplies_v, self._device_vectors, self.topology.saturation_devices)
+                self._resize(params, checked)
+            measure = lambda results: measure_testbench(results, self._supplies_v, self._device_vectors, self.topology.saturation_devices)  # noqa: E731
+            if screen is None:
+                metrics = measure(self._engine.run(ANALYSES, timeout_s=self.timeout_s))
+            else:
+                results = self._engine.run({"dc": ANALYSES["dc"]}, timeout_s=self.timeout_s)
+                metrics = measure(results)
+                skipped = screen.reason(metrics)
+                if skipped is None:
+                    metrics = measure(results | self._engine.run({"ac": ANALYSES["ac"]}, timeout_s=self.timeout_s))
+                else:
+                    metrics["ac_skipped"] = skipped
         except (SimulationError, FloatingPointError, np.linalg.LinAlgError, KeyError, StopIteration) as exc:
             return OtaResult(converged=False, error=str(exc), sim_time_s=time.perf_counter() - started, **base)
         return OtaResult(converged=True, error=None, sim_time_s=time.perf_counter() - started, **base, **metrics)
+
+    def _resize(self, params: dict[str, float], var: list[int]) -> None:
+        previous, self._params = self._params, None  # unknown until the change is made
+        widths = {v.name for v in self.topology.variables}
+        same_lengths = previous is not None and all(previous[k] == value for k, value in params.items() if k not in widths)
+        alters = self._resizer.plan(var) if self._resizer is not None and same_lengths else None
+        if alters is not None:
+            self._engine.resize(params, alters)
+            self._resizer.altered(var, alters)
+            self.resized += 1
+        elif self._resizer is not None:
+            self._resizer.reparsed(params, var)
+            self.reparsed += 1
+            # then the same values as an altered candidate gets (equal to 1e-10, not to the last bit)
+            alters = self._resizer.plan(var) if self._resizer.active else None
+            if alters is not None:
+                self._engine.resize(params, alters)
+                self._resizer.altered(var, alters)
+        else:
+            self._engine.set_params(params)
+            self.reparsed += 1
+        self._params = params
 
     def _shift(self, shifts: Mapping[str, Mapping[str, float]]) -> None:
         if shifts and not self._nominal:

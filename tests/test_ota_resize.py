@@ -1,0 +1,108 @@
+"""Widths changed by per-instance ``alter`` (ota.resize) against the same candidate re-parsed
+(``alterparam`` + ``reset``, the reference method) in the same session, on generic180, sky130 and
+gf180mcu; and a candidate that crosses a model bin, which must be re-parsed."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+
+from ota.measure import measure_testbench
+from ota.netlist import ANALYSES
+from ota.testbench import OtaTestbench
+
+METRICS = ("gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a", "power_w", "saturation_margin_v")
+# The two routes start Newton from different points: measured differences are below 1e-10 relative
+# (generic180, gf180mcu: 1e-12); the offset is a difference of near-equal currents, so absolute.
+REL = 1e-9
+OFFSET_ABS_V = 1e-12
+
+
+def _reparsed(bench: OtaTestbench, var: list[int]) -> dict:
+    """The candidate as the reference method makes it: re-parsed at its parameters, then simulated."""
+    bench._resizer.reparsed(bench._params_of(var), var)
+    bench._params = bench._params_of(var)
+    results = bench._engine.run(ANALYSES)
+    return measure_testbench(results, bench._supplies_v, bench._device_vectors, bench.topology.saturation_devices)
+
+
+def _candidates(bench: OtaTestbench, reference: list[int], count: int) -> list[list[int]]:
+    low, high = bench.technology.var_bounds
+    rng = np.random.default_rng(5)
+    return [np.clip(np.rint(np.array(reference) * rng.uniform(0.6, 1.5, len(reference))), low, high).astype(int).tolist()
+            for _ in range(count)]
+
+
+def _side_by_side(bench: OtaTestbench, reference: list[int], count: int) -> None:
+    assert bench._resizer is not None and bench._resizer.active, bench._resizer and bench._resizer.reason
+    resized = 0
+    for var in _candidates(bench, reference, count):
+        before = bench.resized
+        result = bench.evaluate(var)
+        resized += bench.resized - before
+        expected = _reparsed(bench, var)
+        assert result.converged
+        for key in METRICS:
+            assert getattr(result, key) == pytest.approx(expected[key], rel=REL), (var, key)
+        assert abs(result.offset_v - expected["offset_v"]) <= OFFSET_ABS_V + REL * abs(expected["offset_v"]), var
+    assert resized >= count - 2  # the fast path did the work (a candidate may cross a bin)
+
+
+def test_generic180_alter_equals_reparse() -> None:
+    with OtaTestbench("fig7", "generic180") as bench:
+        _side_by_side(bench, bench.topology.reference_var(bench.technology), 8)
+        assert set(bench._resizer.sized[1].fits) == {"pd", "ps"}  # what a plain MOSFET's width sets
+
+
+# fig7's first sizing on each PDK (ota.sizing.plan_sizing, 2026-12-01), written out so that the
+# tests need no look-up tables (building them in a test's data directory takes minutes)
+PDK_DESIGNS = {
+    "sky130": ([1120, 8000, 237, 2702, 1506], {"vb": 0.4414, "vbn": 0.7167}),
+    "gf180mcu": ([883, 503, 3685, 1884, 1884], {"vb": -0.182, "vbn": 0.2466}),
+}
+
+
+@pytest.mark.slow
+def test_gf180mcu_alter_equals_reparse(installed_pdk) -> None:
+    var, bias_v = PDK_DESIGNS["gf180mcu"]
+    with OtaTestbench("fig7", installed_pdk("gf180mcu"), bias_v=bias_v) as bench:
+        _side_by_side(bench, var, 6)
+
+
+@pytest.mark.slow
+def test_sky130_alter_equals_reparse_and_a_bin_crossing_is_reparsed(installed_pdk) -> None:
+    """sky130's subcircuit sets nrd = nrs = 0.14/W and its card's rsh = 443.5 + 89.1/W, all altered.
+    Its cards are binned at W = 7 um (and 5 um): W1 from 20 um to 5.025 um changes card, and an
+    ``alter`` of W keeps the old one (shown below: ngspice 39 re-selects a plain binned MOSFET's card
+    on alter, as gf180mcu's, but not these per-instance copies), so the testbench re-parses."""
+    tech = installed_pdk("sky130")
+    var, bias_v = PDK_DESIGNS["sky130"]
+    with OtaTestbench("fig7", tech, bias_v=bias_v) as bench:
+        _side_by_side(bench, var, 6)
+        resizer = bench._resizer
+        assert {"nrd", "nrs", "model.rsh"} <= set(resizer.sized[1].fits)
+
+        start = [round(20e-6 / tech.lambda_m), *var[1:]]
+        crossing = [round(5.025e-6 / tech.lambda_m), *var[1:]]
+        bench.evaluate(start)
+        input_pair = resizer.sized[0]
+        assert (input_pair.wmin_m, input_pair.wmax_m) == pytest.approx((7e-6, 1.01e-3))
+        assert resizer.plan(crossing) is None  # MN2/MN3 leave their card's [wmin, wmax)
+        before = bench.reparsed
+        crossed = bench.evaluate(crossing)
+        assert bench.reparsed == before + 1
+        assert (input_pair.wmin_m, input_pair.wmax_m) == pytest.approx((5e-6, 7e-6))  # read again
+        expected = _reparsed(bench, crossing)
+        for key in METRICS:
+            assert getattr(crossed, key) == pytest.approx(expected[key], rel=REL), key
+
+        # the same change forced through alter keeps the old card: another circuit
+        bench.evaluate(start)
+        for sized in resizer.sized:
+            sized.wmin_m, sized.wmax_m = 0.0, math.inf
+        bench._engine.resize(bench._params_of(crossing), resizer.plan(crossing))
+        assert bench._engine.model_limits(input_pair.instance)["wmin"] == pytest.approx(7e-6)
+        forced = measure_testbench(bench._engine.run(ANALYSES), bench._supplies_v, bench._device_vectors, bench.topology.saturation_devices)
+        assert abs(forced["gm_s"] / expected["gm_s"] - 1) > 1e-4
