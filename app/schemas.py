@@ -27,6 +27,19 @@ class RunCreate(RunSpec):
     """A run to queue: the optimizer's run specification (``gmopt optimize --spec`` takes the same fields)."""
 
 
+class CircuitSummary(BaseModel):
+    """A circuit run's package as the page needs it: read from the exact text stored with the run."""
+
+    name: str
+    description: str
+    testbench: str
+    measures: list[str] = Field(description="Every measure the testbench reports (metric names, SI units).")
+    content_hash: str
+    objectives: list[dict[str, Any]] = Field(description="{measure, goal: min | max}, in the package's order.")
+    constraints: list[dict[str, Any]] = Field(description="{measure, op, value}, in the order of the run's constraint_names.")
+    variables: list[dict[str, Any]] = Field(description="{name, kind, devices, scale, min, max}; values in SI units.")
+
+
 class RunPublic(BaseModel):
     """A run's queue state, progress and provenance."""
 
@@ -56,6 +69,7 @@ class RunPublic(BaseModel):
     provenance: dict[str, Any] | None
     spec: dict[str, Any]
     constraint_names: list[str] = Field(description="What each value of an evaluation's constraints is (<= 0 when met).")
+    circuit: CircuitSummary | None = Field(None, description="A circuit run's package; null for a built-in OTA run.")
 
 
 class RunsPublic(BaseModel):
@@ -68,8 +82,9 @@ class EvaluationPublic(BaseModel):
 
     index: int
     generation: int
-    var: list[int]
-    widths_um: list[JsonFloat]
+    var: list[int | float] = Field(description="The design-space row (integers; a circuit run's continuous variables as floats).")
+    widths_um: list[JsonFloat] = Field(description="An OTA run's widths in um; empty for a circuit run (see design).")
+    design: dict[str, JsonFloat] = Field(default_factory=dict, description="A circuit run's variable values by name, SI units (m, A, V, F, ohm).")
     metrics: dict[str, JsonFloat | bool | str | None]
     curves: dict[str, list[JsonFloat]] = Field(
         description="vin_v and iout_a of the DC sweep, freq_hz, ac_magnitude_db and ac_phase_deg of the AC response "
