@@ -166,7 +166,6 @@ function drawStep(point) {
   draw(element, {
     title: { text: `Slew rate ${format("slew_rate_v_per_s", point.metrics.slew_rate_v_per_s)} · 1 % settling ${format("settling_time_s", settling)}`, left: "center", textStyle: { fontSize: 13, fontWeight: "normal" } },
     grid: grid({ left: 80, top: 60 }),
-    legend: { top: 26 },
     tooltip: { trigger: "axis", valueFormatter: (v) => tick(v) },
     xAxis: x.axis, yAxis: y.axis,
     series: [{

@@ -282,7 +282,7 @@ function drawParallel() {
   const chart = draw(document.getElementById("parallel"), {
     parallel: { left: 60, right: 130, top: 50, bottom: 30, parallelAxisDefault: { nameLocation: "end", nameGap: 18, nameTextStyle: { fontSize: 12 }, scale: true } },
     parallelAxis: dims.map((d, i) => ({
-      dim: i, name: `${d.label}\n(${d.scale.unit})${d.scale.label === quantity(d.name).label && quantity(d.name).goal ? (quantity(d.name).goal === "max" ? " ↑" : " ↓") : ""}`,
+      dim: i, name: `${d.label}\n${d.scale.unit ? `(${d.scale.unit})` : ""}${d.scale.label === quantity(d.name).label && quantity(d.name).goal ? (quantity(d.name).goal === "max" ? " ↑" : " ↓") : ""}`,
       axisLabel: { formatter: (v) => tick(v, 3) },
     })),
     tooltip: { trigger: "item", formatter: (p) => `Design #${points[p.dataIndex].index}<br>${dims.map((d) => `${d.label}: ${d.name === "width_m" ? eng(d.values[p.dataIndex], "m") : format(d.name, d.values[p.dataIndex])}`).join("<br>")}` },

@@ -193,8 +193,11 @@ export function axisScale(name, values = []) {
   }
   if (unit === "deg") unit = "°";
   const direction = q.goal === "max" ? ", higher is better" : q.goal === "min" ? ", lower is better" : "";
+  // a log axis only over a decade or more: ECharts draws no tick inside a narrower one (12-16 MHz)
+  const positive = finite.filter((v) => v > 0);
+  const log = Boolean(q.log) && positive.length === finite.length && positive.length > 1 && Math.max(...positive) >= 10 * Math.min(...positive);
   return {
-    factor, unit, log: Boolean(q.log), label: q.label,
+    factor, unit, log, label: q.label,
     name: `${q.label}${unit ? ` (${unit})` : ""}${direction}`,
     scale: (v) => (num(v) * stored) / factor,
   };
