@@ -35,6 +35,15 @@ def owner_of(token: str | None) -> str:
     return "anonymous" if not token else hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
+def _design_name(spec: dict) -> str:
+    """What the run sizes, for the runs' ``topology`` column: the built-in OTA, or the circuit package's name."""
+    if spec.get("topology") is not None:
+        return spec["topology"]
+    from optimizer.spec import RunSpec
+
+    return RunSpec.model_validate(spec).design_name
+
+
 def enqueue(session: Session, spec: dict, owner: str, settings: Settings) -> Run:
     """Store a validated spec as a queued run, unless the queue or the owner's share is full."""
     queued = session.scalar(select(func.count()).select_from(Run).where(Run.status == "queued"))
@@ -47,7 +56,7 @@ def enqueue(session: Session, spec: dict, owner: str, settings: Settings) -> Run
             "wait for one to finish or cancel one"
         )
     run = Run(
-        status="queued", topology=spec["topology"], technology=spec["technology"], spec=spec, seed=spec["seed"],
+        status="queued", topology=_design_name(spec), technology=spec["technology"], spec=spec, seed=spec["seed"],
         pop_size=spec["pop_size"], generations=spec["generations"], owner=owner,
     )
     session.add(run)

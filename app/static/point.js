@@ -161,7 +161,9 @@ function drawStep(point) {
   const element = document.getElementById("transfer");
   const time = (point.curves.tran_time_s || []).map(num), out = (point.curves.tran_out_v || []).map(num);
   if (time.length < 2) return empty(element, "No step response stored for this design (no unity-gain crossing to size the step by)");
-  const x = axis("tran_time_s", time, { min: "dataMin", max: "dataMax" }), y = axis("tran_out_v", out, { nameGap: 50 });
+  // the window's end (a multiple of the UGF's time constant) is not round: no label there
+  const x = axis("tran_time_s", time, { min: "dataMin", max: "dataMax", axisLabel: { showMaxLabel: false, formatter: (v) => tick(v) } });
+  const y = axis("tran_out_v", out, { nameGap: 50 });
   const settling = num(point.metrics.settling_time_s);
   draw(element, {
     title: { text: `Slew rate ${format("slew_rate_v_per_s", point.metrics.slew_rate_v_per_s)} · 1 % settling ${format("settling_time_s", settling)}`, left: "center", textStyle: { fontSize: 13, fontWeight: "normal" } },
