@@ -302,7 +302,7 @@ function drawParallel() {
 
 // An OTA run's front by linearity; a circuit run's by its first objective, best first.
 function renderFront() {
-  const first = view.objectives[0] || "rmse_a", sign = quantity(first).goal === "max" ? -1 : 1;
+  const first = view.run.circuit ? view.objectives[0] : "rmse_a", sign = quantity(first).goal === "max" ? -1 : 1;
   const points = [...(view.front?.data || [])].sort((a, b) => sign * (num(a.metrics[first]) - num(b.metrics[first])));
   document.getElementById("front-count").textContent = view.front
     ? `${points.length} designs, generation ${view.front.generation ?? "—"}, sorted by ${view.run.circuit ? quantity(first).label : "linearity"}` : "";
