@@ -20,8 +20,8 @@ from circuits.parse import RESERVED, Netlist, NetlistError, Value, check_identif
 from lut.technology import Technology
 from ota.topology import ROLES as OTA_ROLES
 
-# Measures each testbench of the catalog reports (until the catalog of issue 14, item 3, owns
-# them): ota_open_loop is ota.testbench.OtaResult's; opamp the op-amp testbench's list.
+# Measures each testbench of the catalog (circuits.benches) reports, defined in docs/circuits.md
+# ("Testbench catalog"): ota_open_loop is ota.testbench.OtaResult's; opamp the op-amp bench's.
 TESTBENCH_MEASURES = {
     "ota_open_loop": (
         "gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a", "offset_v", "power_w", "saturation_margin_v",

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import yaml
 
-from circuits import EXAMPLES_DIR, circuit_from_text, load_circuit
+from circuits import EXAMPLES_DIR, Circuit, circuit_from_text, load_circuit
 from circuits.benches import open_bench
 from circuits.benches.opamp import SETTLING_BAND, STEP_FRACTION
 from circuits.model import TESTBENCH_MEASURES
@@ -29,7 +29,7 @@ SUPPLY_V = GENERIC180.supply_v
 PINS = {"inp": "inp", "inn": "inn", "out": "out", "vdd": "vdd", "vss": "vss"}
 
 
-def ideal(netlist: str, variables: list[dict] | None = None, **testbench: object) -> object:
+def ideal(netlist: str, variables: list[dict] | None = None, **testbench: object) -> Circuit:
     """An op-amp package of ideal elements (no MOS devices) on the opamp bench."""
     text = yaml.safe_dump({
         "name": "ideal", "variables": variables or [], "netlist": netlist, "devices": {}, "pins": PINS,
@@ -166,6 +166,34 @@ def test_the_input_common_mode_and_supply_come_from_the_package_when_it_gives_th
     assert result.metrics["swing_v"] == pytest.approx(3.0 * 1e4 / (1 + 1e4), rel=1e-6)
 
 
+def test_a_result_is_flat_with_the_curves_asked_for(single_pole_bench) -> None:
+    result = single_pole_bench.evaluate({})
+    flat = result.to_dict(curves=["freq_hz"])
+    assert flat["converged"] is True and flat["error"] is None and flat["sim_time_s"] == result.sim_time_s
+    assert {name: flat[name] for name in TESTBENCH_MEASURES["opamp"]} == result.metrics
+    assert flat["freq_hz"] == result.curves["freq_hz"] and "tran_out_v" not in flat and flat["margins_v"] == {}
+    assert set(result.to_dict()) >= set(result.curves) and not set(result.to_dict(curves=False)) & set(result.curves)
+
+
+@pytest.mark.parametrize("current_a", [10e-6, -10e-6])
+def test_a_bias_current_is_drawn_from_the_rails_and_its_expression_follows_the_variables(current_a: float) -> None:
+    """A current into pin ib (out of it when negative) through RB = 10 kohm to ground: V(ib) =
+    I RB, and the rail that sources it (vdd, or vss for a negative current) delivers |I| x 0.9 V."""
+    netlist = SINGLE_POLE.replace(".subckt ideal inp inn out vdd vss", ".subckt ideal inp inn out vdd vss ib").replace(".ends", "RB ib 0 10k\n.ends")
+    text = yaml.safe_dump({
+        "name": "ideal", "variables": [{"name": "gm", "kind": "r", "min": 1e-4, "max": 1e-2, "default": GM_S},
+                                       {"name": "r", "kind": "r", "min": 1e5, "max": 1e8, "default": R_OHM},
+                                       {"name": "ihalf", "kind": "ibias", "min": 1e-6, "max": 1e-4, "default": abs(current_a) / 2}],
+        "netlist": netlist, "devices": {}, "pins": PINS | {"bias": {"ib": {"current": f"{{{'-' if current_a < 0 else ''}2*ihalf}}"}}},
+        "testbench": {"name": "opamp"},
+    })
+    with open_bench(circuit_from_text(text), CONDITION) as bench:
+        assert bench.evaluate({}).metrics["power_w"] == pytest.approx(abs(current_a) * SUPPLY_V / 2, rel=1e-9)
+        assert bench.evaluate({"ihalf": abs(current_a)}).metrics["power_w"] == pytest.approx(2 * abs(current_a) * SUPPLY_V / 2, rel=1e-9)
+        source = "ibias_ib vdd bias_ib dc 2e-05" if current_a > 0 else "ibias_ib bias_ib vss dc 2e-05"
+        assert source in bench.deck({"ihalf": 1e-5}).splitlines()
+
+
 # --- failures are results ----------------------------------------------------------------------
 def test_a_candidate_ngspice_cannot_solve_is_a_result_with_the_reason_and_the_next_one_works(single_pole_bench) -> None:
     bench = open_bench(ideal(SINGLE_POLE, SINGLE_POLE_VARIABLES), CONDITION, timeout_s=1e-9)
@@ -194,6 +222,7 @@ def test_a_bias_voltage_outside_the_rails_is_a_result_and_bad_input_a_clear_erro
         outside = bench.evaluate({"vb": 1.5})
         assert not outside.converged and "bias pin vb = 1.5 V lies outside the rails" in outside.error
         assert bench.evaluate({"vb": -0.5}).converged
+    assert single_pole_bench.evaluate({"GM": np.float64(GM_S), "r": np.int64(R_OHM)}).converged  # names in any case, numpy numbers
     with pytest.raises(ValueError, match="nosuch: not a variable"):
         single_pole_bench.evaluate({"nosuch": 1.0})
     with pytest.raises(ValueError, match="give a finite number"):
@@ -206,12 +235,26 @@ def test_a_bias_voltage_outside_the_rails_is_a_result_and_bad_input_a_clear_erro
 MILLER = EXAMPLES_DIR / "miller.yaml"
 
 
-def _direct_miller(circuit, tech, condition, values: dict[str, float], cl_f: float) -> dict[str, float]:
-    """A hand-written deck, independent of the bench's fixture: the op-amp in a plain unity-gain
-    follower (out wired to inn) for the operating point, and the loop gain measured there by
-    Middlebrook's voltage injection (vinj between out and inn: A = -v(out) / v(inn), exact where
-    inn is a gate), with ngspice's own meas for UGF and phase."""
-    vdd, vss = tech.supply_v / 2, -tech.supply_v / 2
+def _rising_step(time_s: np.ndarray, out_v: np.ndarray, band_v: float) -> tuple[float, float]:
+    """(10-90 % slope, time of the last exit from the band around the final value) of a rising step."""
+    start, final = out_v[0], out_v[-1]
+    crossings = [float(np.interp(start + f * (final - start), out_v[k - 1:k + 1], time_s[k - 1:k + 1]))
+                 for f in (0.1, 0.9) for k in [int(np.argmax(out_v >= start + f * (final - start)))]]
+    last = int(np.nonzero(np.abs(out_v - final) > band_v)[0][-1])
+    return 0.8 * (final - start) / (crossings[1] - crossings[0]), float(time_s[last + 1])
+
+
+def _direct_miller(circuit, tech, condition, values: dict[str, float], cl_f: float, ugf_hz: float, levels_v: tuple[float, ...]) -> dict:
+    """A hand-written deck, independent of the bench's fixture: the op-amp wired as a plain
+    unity-gain follower, vinj (0 V) between out and inn. The operating point; the loop gain by
+    Middlebrook's voltage injection (ac on vinj: A = -v(out) / v(inn), exact where inn is a gate);
+    the closed-loop common-mode and supply responses, referred to the op-amp by (1 + A):
+    ac on vinp and vinj together puts vc on both inputs, out = Acm vc / (1 + A); ac on vdd gives
+    out = Avdd / (1 + A); the same step as the bench's, on its own time grid (tau / 20); and the
+    small-signal loop gain at 1 Hz with the output moved to each of ``levels_v`` by vinj's DC value
+    (out = cm - vinj, the inputs at cm), as the linearised gain beside the bench's DC differences."""
+    vdd, vss, cm = tech.supply_v / 2, -tech.supply_v / 2, tech.input_cm_v
+    step_v = STEP_FRACTION * tech.supply_v
     params = " ".join(f"{name}={value!r}" for name, value in values.items())
     margins = " ".join(device_vector(circuit, tech, e.name, q, within="x1") for e in circuit.parsed.mosfets for q in ("vds", "vdsat"))
     deck = f"""* miller: unity-gain follower, loop gain by voltage injection
@@ -222,25 +265,47 @@ def _direct_miller(circuit, tech, condition, values: dict[str, float], cl_f: flo
 vdd vdd 0 {vdd}
 vss vss 0 {vss}
 iib vdd bias_ib {values["ibias"]!r}
-vinp inp 0 dc {tech.input_cm_v}
+vinp inp 0 dc {cm} ac 0 pulse({cm - step_v / 2} {cm + step_v / 2} 0 1p 1p 1 2)
 vinj inn out dc 0 ac 1
 x1 inp inn out vdd vss bias_ib miller {" ".join(f"{name}={{{name}}}" for name in values)}
 cl out 0 {cl_f!r}
 .save v(out) v(inn) i(vdd) i(vss) {margins}
 .end
 """
-    engine = open_engine("batch")
-    engine.load(deck)
-    results = engine.run({"op": "op", "ac": "ac dec 100 1 1e10"})
+    engine = open_engine("shared")  # one load of the models (10 s for sky130), then several runs
+    try:
+        engine.load(deck)
+        results = engine.run({"op": "op", "ac": "ac dec 100 1 1e10"})
+        engine.alter("vinp", acmag=1)
+        common = complex(engine.run({"ac": "ac lin 1 1 1"})["ac"]["out"][0])
+        engine.alter("vinp", acmag=0)
+        engine.alter("vinj", acmag=0)
+        engine.alter("vdd", acmag=1)
+        supply = complex(engine.run({"ac": "ac lin 1 1 1"})["ac"]["out"][0])
+        tau_s = 1 / (2 * math.pi * ugf_hz)
+        tran = engine.run({"tran": f"tran {tau_s / 20:.6g} {30 * tau_s:.6g} 0 {tau_s / 20:.6g}"})["tran"]
+        engine.alter("vdd", acmag=0)
+        engine.alter("vinj", acmag=1)
+        level_gains_db = []
+        for level in levels_v:
+            engine.alter("vinj", dc=cm - level)
+            at = engine.run({"ac": "ac lin 1 1 1"})["ac"]
+            level_gains_db.append(float(20 * np.log10(abs(complex(at["out"][0]) / complex(at["inn"][0])))))
+    finally:
+        engine.close()
     op = {name: float(np.real(v[0])) for name, v in results["op"].items()}
     freq, loop = np.real(results["ac"]["frequency"]), -results["ac"]["out"] / results["ac"]["inn"]
     magnitude_db = 20 * np.log10(np.abs(loop))
     k = int(np.nonzero(magnitude_db < 0)[0][0])
     ugf = 10 ** np.interp(0.0, magnitude_db[[k, k - 1]], np.log10(freq[[k, k - 1]]))
     phase = np.degrees(np.unwrap(np.angle(loop)))
+    slew, settled = _rising_step(np.real(tran["time"]), np.real(tran["out"]), SETTLING_BAND * step_v)
     return {
         "gain_db": float(magnitude_db[0]), "ugf_hz": float(ugf), "phase_margin_deg": float(180 + np.interp(np.log10(ugf), np.log10(freq), phase)),
-        "offset_v": op["out"] - tech.input_cm_v, "power_w": -vdd * op["vdd#branch"] - vss * op["vss#branch"],
+        "cmrr_db": float(magnitude_db[0] - 20 * np.log10(abs(common * (1 + loop[0])))),
+        "psrr_db": float(magnitude_db[0] - 20 * np.log10(abs(supply * (1 + loop[0])))),
+        "slew_rate_v_per_s": slew, "settling_time_s": settled, "level_gains_db": level_gains_db,
+        "offset_v": op["out"] - cm, "power_w": -vdd * op["vdd#branch"] - vss * op["vss#branch"],
         "margins_v": {e.name: abs(op[device_vector(circuit, tech, e.name, "vds", within="x1")]) - abs(op[device_vector(circuit, tech, e.name, "vdsat", within="x1")])
                       for e in circuit.parsed.mosfets},
     }
@@ -253,13 +318,30 @@ def _check_miller(tech) -> dict[str, float]:
         result = bench.evaluate({})
         values = bench.values({})
     assert result.converged, result.error
-    direct = _direct_miller(circuit, tech, condition, values, circuit.testbench.load_capacitance_f)
+    out_v, gains_db = np.array(result.curves["dc_out_v"]), np.array(result.curves["dc_gain_db"])
+    peak = int(np.argmax(gains_db))
+    # the swing's ends: where the DC sweep's gain, followed from its peak, first falls 3 dB below it
+    ends = [next(out_v[k] for k in indices if gains_db[k] < gains_db[peak] - 3) for indices in (range(peak, -1, -1), range(peak, len(out_v)))]
+    levels = (out_v[peak], *ends)
+    direct = _direct_miller(circuit, tech, condition, values, circuit.testbench.load_capacitance_f, result.metrics["ugf_hz"], levels)
     metrics = result.metrics
     assert metrics["gain_db"] == pytest.approx(direct["gain_db"], abs=0.1)
     # the injection sees inn's gate on the output, which the open-loop fixture grounds: a few % on the UGF
     assert metrics["ugf_hz"] == pytest.approx(direct["ugf_hz"], rel=0.05)
     assert metrics["phase_margin_deg"] == pytest.approx(direct["phase_margin_deg"], abs=3)
+    # open-loop responses against closed-loop ones referred by (1 + A): measured within 0.001 dB
+    assert metrics["cmrr_db"] == pytest.approx(direct["cmrr_db"], abs=0.1)
+    assert metrics["psrr_db"] == pytest.approx(direct["psrr_db"], abs=0.1)
+    # the same follower's step on a time grid twice as fine: measured within 0.5 %
+    assert metrics["slew_rate_v_per_s"] == pytest.approx(direct["slew_rate_v_per_s"], rel=0.03)
+    assert metrics["settling_time_s"] == pytest.approx(direct["settling_time_s"], rel=0.03)
     assert metrics["offset_v"] == pytest.approx(direct["offset_v"], abs=1e-6)
+    # the swing: the DC sweep's incremental gain is the small-signal gain at its peak and at the
+    # first points past each end (compared at the same output levels), and the ends span swing_v
+    for level, gain in zip(levels, direct["level_gains_db"]):
+        assert float(np.interp(level, out_v[::-1], gains_db[::-1])) == pytest.approx(gain, abs=0.2), level  # measured: within 0.06 dB
+    assert direct["level_gains_db"][0] - max(direct["level_gains_db"][1:]) > 3
+    assert abs(ends[0] - ends[1]) >= metrics["swing_v"] > abs(ends[0] - ends[1]) - 2 * tech.supply_v / 60
     assert metrics["power_w"] == pytest.approx(direct["power_w"], rel=1e-6)
     for device, margin in direct["margins_v"].items():
         assert result.margins_v[device] == pytest.approx(margin, abs=1e-6), device

@@ -37,6 +37,10 @@ class Bench(Protocol):
     def close(self) -> None:
         """Release the ngspice session."""
 
+    def __enter__(self) -> "Bench": ...
+
+    def __exit__(self, *exc: object) -> None: ...
+
 
 def open_bench(circuit: Circuit, condition: Condition, backend: Backend = "shared", timeout_s: float = DEFAULT_TIMEOUT_S) -> Bench:
     """The testbench ``circuit.testbench.name`` of the catalog, loaded for ``circuit`` at ``condition``."""

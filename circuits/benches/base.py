@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Collection, Mapping
@@ -106,20 +107,24 @@ class CircuitBench(ABC):
             e.name: tuple(device_vector(circuit, tech, e.name, q, within=INSTANCE) for q in DEVICE_QUANTITIES) for e in circuit.parsed.mosfets
         }
         self.saturation_devices = tuple(name for name in self.device_vectors if circuit.devices[name].saturation)
-        self._engine: Engine = open_engine(backend)
         self._bias_now = {source.name: source.value(circuit, self.nominal) for source in self._bias}
-        self._engine.load(self._deck(self.nominal, control=()))
+        deck = self._deck(self.nominal, control=())
+        self._engine: Engine = open_engine(backend)
+        try:
+            self._engine.load(deck)
+        except BaseException:
+            self._engine.close()  # give the ngspice library back to the pool
+            raise
         self._params: dict[str, float] | None = None
 
     # -- the deck ----------------------------------------------------------------------------
     def _bias_sources(self) -> list[BiasSource]:
-        env = {v.name: v.nominal(self.condition.technology) for v in self.circuit.variables}
         sources = []
         for pin, bias in self.circuit.pins.bias.items():
             where = node(pin, self.circuit)
             if bias.voltage is not None:
                 sources.append(BiasSource(f"v{where}", where, "0", pin, "voltage", 1.0))
-            elif bias.current.evaluate(env) >= 0:
+            elif bias.current.evaluate(self.nominal) >= 0:
                 sources.append(BiasSource(f"i{where}", "vdd", where, pin, "current", 1.0))
             else:
                 sources.append(BiasSource(f"i{where}", where, "vss", pin, "current", -1.0))
@@ -166,7 +171,7 @@ class CircuitBench(ABC):
         checked = dict(self.nominal)
         for name, value in given.items():
             variable = declared[name]
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise ValueError(f"variable {name} = {value!r}: give a finite number")
             if not variable.min * (1 - 1e-9) <= value <= variable.max * (1 + 1e-9) + 1e-30:
                 raise ValueError(f"variable {name} = {value:g} lies outside [{variable.min:g}, {variable.max:g}]")

@@ -10,8 +10,9 @@ ground, closes a unity-gain loop at DC and opens it above 1e-6 Hz, so:
 - ``ac`` (1 Hz to 10 GHz, 10 points a decade): the open-loop response into CL (gain, GBW, UGF, PM);
 - two one-point ``ac`` runs at 1 Hz after ``alter``s of the sources' ac magnitudes: common-mode
   input (vinp and vinn together) and vdd ripple, for CMRR and PSRR;
-- ``tran`` after ``alter``s that short lfb and remove cfb: a unity-gain follower's step response.
-Changing a source's ac magnitude or an inductor's value is an ``alter``, with no ``reset``: a
+- ``tran`` after ``alter``s of rfb (beside lfb) to 1 ohm and of cfb to 0 F: a unity-gain
+  follower's step response.
+Changing a source's ac magnitude or a feedback element's value is an ``alter``, with no ``reset``: a
 candidate costs one ``reset`` (its variables) whatever the number of analyses.
 """
 
@@ -42,7 +43,6 @@ TRAN_TAUS, TRAN_STEPS_PER_TAU = 30, 5
 SWING_POINTS = 61                   # the DC sweep: supply / 60 between points (30 mV at 1.8 V)
 SWEEP_VECTORS = ("v-sweep", "vinn")  # the DC sweep's own vector, named differently by back-end
 SWING_DROP_DB = 3.0                 # the swing: where the incremental gain is within 3 dB of its peak
-CURVES = ("freq_hz", "ac_magnitude_db", "ac_phase_deg", "dc_out_v", "dc_gain_db", "tran_time_s", "tran_out_v")
 
 
 def gain_db(value: complex | float) -> float:
