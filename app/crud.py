@@ -26,9 +26,10 @@ from app.schemas import CircuitSummary, EvaluationPublic, HypervolumePoint, LutP
 from app.sql_store import FINAL_STATUSES, SqlRunStore, row_to_record
 from gmopt.floats import encode_float
 from gmopt.settings import Settings
+from lut.technology import get_technology
 from optimizer import circuit_problem
 from optimizer.problem import constraint_names
-from optimizer.results import circuit_design_deck, design_netlist, front_csv
+from optimizer.results import design_netlist, front_csv
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord
 
@@ -54,6 +55,7 @@ def _public(row) -> RunPublic:
         attempts=run.attempts, cancel_requested=run.cancel_requested, created_at=run.created_at,
         started_at=run.started_at, finished_at=run.finished_at, gmopt_version=run.gmopt_version,
         ngspice_version=run.ngspice_version, model_hash=run.model_hash, provenance=run.provenance, spec=run.spec,
+        circuit_id=run.circuit_id, circuit_hash=run.circuit_hash, circuit_name=None if run.circuit_hash is None else run.topology,
         constraint_names=_constraint_names(spec), circuit=_circuit_summary(spec),
     )
 
@@ -101,10 +103,11 @@ def run_exists(session: Session, run_id: int) -> bool:
     return session.get(Run, run_id) is not None
 
 
-def create_run(engine: Engine, spec: dict, owner: str, settings: Settings) -> RunPublic:
-    """Queue a validated spec (``app.queue.QueueFull`` when the queue or the owner's share is full)."""
+def create_run(engine: Engine, spec: dict, owner: str, settings: Settings, circuit: tuple[int, str, str] | None = None) -> RunPublic:
+    """Queue a validated spec (``app.queue.QueueFull`` when the queue or the owner's share is full);
+    ``circuit``: a circuit run's stored circuit (id, name, content hash)."""
     with session_scope(engine) as session:
-        run = enqueue(session, spec, owner, settings)
+        run = enqueue(session, spec, owner, settings, circuit)
         return get_run(session, run.id)
 
 
@@ -156,22 +159,27 @@ def _without_curves(record: EvaluationRecord) -> EvaluationRecord:
     return dataclasses.replace(record, curves={})
 
 
-def point_netlist(session: Session, run_id: int, index: int, corner: str | None, temp_c: float | None) -> tuple[str, str] | None:
-    """What ``gmopt export`` writes for a stored point (file name, deck), at the run's first corner and
-    temperature unless others are named; None when there is no such point. An unknown corner is a
-    ValueError that lists the technology's corners."""
-    found = get_point(session, run_id, index)
-    if found is None:
+def point_netlist(engine: Engine, run_id: int, index: int, corner: str | None, temp_c: float | None) -> tuple[str, Any] | None:
+    """What ``gmopt export`` writes for a stored point: the file name and either the deck (a built-in
+    OTA's, from its template) or, for a circuit run, the arguments of ``circuit_design_deck`` (its
+    bench loads the deck in ngspice: the caller runs it in the simulation pool). At the run's first
+    corner and temperature unless others are named; None when there is no such point. An unknown
+    corner is a ValueError that lists the technology's corners."""
+    with session_scope(reader(engine)) as session:
+        row = session.execute(
+            select(Run.spec, Evaluation.var, Evaluation.design).join(Evaluation, Evaluation.run_id == Run.id)
+            .where(Run.id == run_id, Evaluation.index == index)
+        ).one_or_none()
+    if row is None:
         return None
-    spec = RunSpec.model_validate(found[0])
+    spec = RunSpec.model_validate(row.spec)
     corner = corner or spec.corners[0]
     temp_c = spec.temps_c[0] if temp_c is None else temp_c
-    if spec.is_circuit:  # the deck its bench ran, with the design's values (what 'gmopt export' writes)
-        design = session.scalar(select(Evaluation.design).where(Evaluation.run_id == run_id, Evaluation.index == index))
-        text = circuit_design_deck(spec, design or {}, corner, temp_c)
-    else:
-        text = design_netlist(spec, found[1], corner, temp_c)
-    return f"run{run_id}-point{index}-{spec.design_name}-{spec.technology}-{corner}-{temp_c:g}C.cir", text
+    get_technology(spec.technology).at(corner, temp_c)  # an unknown corner: ValueError naming the corners
+    filename = f"run{run_id}-point{index}-{spec.design_name}-{spec.technology}-{corner}-{temp_c:g}C.cir"
+    if spec.is_circuit:
+        return filename, (spec, dict(row.design or {}), corner, temp_c)
+    return filename, design_netlist(spec, list(row.var), corner, temp_c)
 
 
 def list_evaluations(

@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.api.routes import evaluate, health, luts, memristor, options, points, runs, technologies, web
+from app.api.routes import circuits, evaluate, health, luts, memristor, options, points, runs, technologies, web
 from app.crud import FrontCache
 from app.db import open_database
 from app.simulation_pool import SimulationPool
@@ -93,7 +93,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="gmopt", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_exception_handler(RequestValidationError, validation_error)
-    for module in (health, technologies, luts, evaluate, options, runs, points, memristor, web):
+    for module in (health, technologies, luts, evaluate, options, circuits, runs, points, memristor, web):
         app.include_router(module.router)
     app.mount("/static", StaticFiles(directory=web.STATIC_DIR), name="static")
     return app

@@ -35,17 +35,9 @@ def owner_of(token: str | None) -> str:
     return "anonymous" if not token else hashlib.sha256(token.encode()).hexdigest()[:16]
 
 
-def _design_name(spec: dict) -> str:
-    """What the run sizes, for the runs' ``topology`` column: the built-in OTA, or the circuit package's name."""
-    if spec.get("topology") is not None:
-        return spec["topology"]
-    from optimizer.spec import RunSpec
-
-    return RunSpec.model_validate(spec).design_name
-
-
-def enqueue(session: Session, spec: dict, owner: str, settings: Settings) -> Run:
-    """Store a validated spec as a queued run, unless the queue or the owner's share is full."""
+def enqueue(session: Session, spec: dict, owner: str, settings: Settings, circuit: tuple[int, str, str] | None = None) -> Run:
+    """Store a validated spec as a queued run, unless the queue or the owner's share is full.
+    ``circuit``: a circuit run's stored circuit (id, name, content hash); its name fills ``topology``."""
     queued = session.scalar(select(func.count()).select_from(Run).where(Run.status == "queued"))
     if queued >= settings.max_queued_runs:
         raise QueueFull(f"the queue is full ({queued} runs waiting); retry when some have started")
@@ -56,8 +48,9 @@ def enqueue(session: Session, spec: dict, owner: str, settings: Settings) -> Run
             "wait for one to finish or cancel one"
         )
     run = Run(
-        status="queued", topology=_design_name(spec), technology=spec["technology"], spec=spec, seed=spec["seed"],
-        pop_size=spec["pop_size"], generations=spec["generations"], owner=owner,
+        status="queued", topology=spec["topology"] if circuit is None else circuit[1], technology=spec["technology"], spec=spec,
+        seed=spec["seed"], pop_size=spec["pop_size"], generations=spec["generations"], owner=owner,
+        circuit_id=None if circuit is None else circuit[0], circuit_hash=None if circuit is None else circuit[2],
     )
     session.add(run)
     session.flush()

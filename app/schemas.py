@@ -12,6 +12,7 @@ from typing import Annotated, Any, Literal, get_args, get_origin, get_type_hints
 
 from pydantic import BaseModel, ConfigDict, Field, create_model, model_validator
 
+from circuits.model import MAX_FILE_BYTES
 from gmopt.floats import NonFinite
 from lut.table import DEVICES, SIMULATED
 from lut.technology import TemperatureC
@@ -24,7 +25,26 @@ STRICT = ConfigDict(extra="forbid", allow_inf_nan=False)
 
 
 class RunCreate(RunSpec):
-    """A run to queue: the optimizer's run specification (``gmopt optimize --spec`` takes the same fields)."""
+    """A run to queue: the optimizer's run specification (``gmopt optimize --spec`` takes the same fields).
+
+    A circuit run gives ``circuit``, a stored circuit's id or name (``POST /circuits``), instead of
+    ``topology``: the server resolves it once and fills ``circuit_package`` with the stored text.
+    """
+
+    @model_validator(mode="before")
+    @classmethod
+    def _one_kind(cls, data: object) -> object:
+        """``circuit`` alone is let through for the route to resolve; everything else as ``RunSpec``."""
+        if isinstance(data, dict) and data.get("topology") is None and data.get("circuit") is not None:
+            if data.get("circuit_package") is not None:
+                raise ValueError("give 'circuit' (a stored circuit's id or name) without 'circuit_package': the server fills it in")
+            return data
+        return RunSpec.__pydantic_decorators__.model_validators["_one_kind"].func.__func__(cls, data)
+
+    def with_package(self, text: str) -> RunSpec:
+        """The run spec of a circuit reference once resolved to its stored text (pydantic's
+        ValidationError for the fields a circuit run refuses)."""
+        return RunSpec.model_validate(self.model_dump(mode="json", exclude_unset=True) | {"circuit_package": text})
 
 
 class CircuitSummary(BaseModel):
@@ -68,6 +88,9 @@ class RunPublic(BaseModel):
     model_hash: str | None
     provenance: dict[str, Any] | None
     spec: dict[str, Any]
+    circuit_id: int | None = Field(None, description="The stored circuit a circuit run uses (GET /circuits/{id}); null for a built-in topology.")
+    circuit_name: str | None = Field(None, description="A circuit run's package name; null for a built-in topology.")
+    circuit_hash: str | None = Field(None, description="sha256 of the exact package text the run uses (also in its provenance).")
     constraint_names: list[str] = Field(description="What each value of an evaluation's constraints is (<= 0 when met).")
     circuit: CircuitSummary | None = Field(None, description="A circuit run's package; null for a built-in OTA run.")
 
@@ -82,9 +105,9 @@ class EvaluationPublic(BaseModel):
 
     index: int
     generation: int
-    var: list[int | float] = Field(description="The design-space row (integers; a circuit run's continuous variables as floats).")
-    widths_um: list[JsonFloat] = Field(description="An OTA run's widths in um; empty for a circuit run (see design).")
-    design: dict[str, JsonFloat] = Field(default_factory=dict, description="A circuit run's variable values by name, SI units (m, A, V, F, ohm).")
+    var: list[int | float] = Field(description="The design-space row (a circuit run's float columns: its continuous variables).")
+    widths_um: list[JsonFloat]
+    design: dict[str, float] = Field(default_factory=dict, description="A circuit run's variable values by name, in SI units (m, A, V, F, ohm).")
     metrics: dict[str, JsonFloat | bool | str | None]
     curves: dict[str, list[JsonFloat]] = Field(
         description="vin_v and iout_a of the DC sweep, freq_hz, ac_magnitude_db and ac_phase_deg of the AC response "
@@ -255,7 +278,59 @@ class RunOptionsPublic(BaseModel):
 
     defaults: dict[str, Any] = Field(description="A RunCreate with every default (topology: the paper's fig7).")
     topologies: list[TopologyPublic]
+    circuits: list["CircuitPublic"] = Field(default_factory=list, description="Stored circuit packages (POST /runs takes circuit: id or name).")
     objectives: dict[str, ObjectivePublic] = Field(description="Every objective a run can ask for.")
     token_required: bool = Field(description="POSTs need 'Authorization: Bearer <token>'.")
     max_evaluations_per_run: int = Field(description="Largest pop_size x generations this service accepts.")
     spec_schema: dict[str, Any] = Field(description="The JSON schema of RunCreate (bounds and descriptions of each field).")
+
+
+# --- circuit packages --------------------------------------------------------------------------
+class CircuitCreate(BaseModel):
+    """A circuit package to store: its YAML or JSON text (the raw body, as text/yaml, works too)."""
+
+    model_config = STRICT
+    text: str = Field(min_length=1, max_length=MAX_FILE_BYTES, description="The package, exactly as written (it is hashed as given).")
+
+
+class CircuitPublic(BaseModel):
+    """A stored circuit package (one version: a changed text under the same name is a new id)."""
+
+    id: int
+    name: str
+    description: str
+    testbench: str
+    content_hash: str = Field(description="sha256 of the exact text.")
+    owner: str
+    created_at: datetime
+    versions: int = Field(1, description="How many versions of this name are stored (GET /circuits/{id} reads an older one).")
+
+
+class CircuitsPublic(BaseModel):
+    data: list[CircuitPublic]
+    count: int
+
+
+class CircuitVariablePublic(BaseModel):
+    name: str
+    kind: str
+    unit: str = Field(description="SI unit of min, max and the run's design values (m, A, V, F, ohm; empty for m).")
+    min: float
+    max: float
+    step: float | str | None
+    grid: list[float] | None
+    scale: str
+    devices: list[str]
+
+
+class CircuitDetail(CircuitPublic):
+    """A stored package with what a run form needs: its variables, pins, testbench and measures."""
+
+    created: bool = Field(False, description="POST /circuits: true when this text was new, false when it was stored already.")
+    text: str
+    variables: list[CircuitVariablePublic]
+    pins: dict[str, Any]
+    testbench_settings: dict[str, Any] = Field(description="The package's testbench with its settings (null: the technology's).")
+    measures: list[str] = Field(description="What the testbench measures: the names constraints and objectives use.")
+    constraints: list[dict[str, Any]]
+    objectives: list[dict[str, Any]]

@@ -33,8 +33,8 @@ def from_text(text: str, source: str = "circuit") -> ResolvedCircuit:
 
 
 def resolve(reference: str) -> ResolvedCircuit:
-    """A circuit package by reference: a YAML or JSON file that exists (a stored circuit's name or
-    id is resolved by the circuit store); ``CircuitError`` says what to fix."""
+    """A circuit package by reference: a YAML or JSON file that exists, else a circuit stored in the
+    service's database (``gmopt circuit add``) by id or name; ``CircuitError`` says what to fix."""
     path = Path(reference)
     if path.is_file():
         try:
@@ -42,4 +42,11 @@ def resolve(reference: str) -> ResolvedCircuit:
         except (OSError, UnicodeDecodeError) as exc:
             raise CircuitError(f"cannot read circuit file {path}: {exc}") from exc
         return from_text(text, str(path))
-    raise CircuitError(f"no circuit file {reference!r}: give the path of a YAML or JSON circuit package")
+    from app import circuits as store  # the store needs SQLAlchemy and the settings: only for a stored reference
+    from app.db import open_database, reader, session_scope
+
+    try:
+        with session_scope(reader(open_database())) as session:
+            return store.resolved(store.get_circuit(session, reference))
+    except store.UnknownCircuit as exc:
+        raise CircuitError(f"no circuit file {reference!r} and {exc}") from exc

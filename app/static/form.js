@@ -57,8 +57,8 @@ export async function showForm() {
 }
 
 async function build() {
-  const [options, technologies, circuits] = await Promise.all([runOptions(), get("/technologies"), storedCircuits()]);
-  options.circuits = circuits;
+  const [options, technologies] = await Promise.all([runOptions(), get("/technologies")]);
+  options.circuits = options.circuits || []; // the stored circuit packages (GET /run-options lists them)
   const container = document.getElementById("form-fields");
   container.replaceChildren(...FIELDS.map(([legend, fields]) => el("fieldset", { "data-legend": legend }, el("legend", {}, legend),
     ...fields.map(([field, label, kind, metric]) => fieldBlock(options, technologies, field, label, kind, metric)))));
@@ -83,7 +83,7 @@ function fieldBlock(options, technologies, field, label, kind, metric) {
   if (kind === "topology") {
     control = el("select", { id, "aria-describedby": describedBy },
       el("optgroup", { label: "Built-in OTAs" }, ...options.topologies.map((t) => el("option", { value: t.name }, `${t.name}: ${t.title}`))),
-      options.circuits.length ? el("optgroup", { label: "Stored circuit packages (GET /circuits)" },
+      options.circuits.length ? el("optgroup", { label: "Stored circuit packages" },
         ...options.circuits.map((c) => el("option", { value: `${CIRCUIT}${c.name}`, title: c.description }, `${c.name}: ${c.description || c.testbench}`))) : null);
   } else if (kind === "technology") {
     control = el("select", { id, "aria-describedby": describedBy }, ...technologies.map((t) => el("option", { value: t.name }, `${t.name}: ${t.description}`)));
@@ -137,16 +137,6 @@ function fillDefaults(options, technologies) {
   fillCorners(technologies, d.technology, d.corners);
   showKind(options);
   clearErrors();
-}
-
-// The stored circuit packages; none when the service lists none (or has no GET /circuits).
-async function storedCircuits() {
-  try {
-    return (await get("/circuits?limit=1000")).data;
-  } catch (error) {
-    if (error instanceof ApiError && (error.status === 404 || error.status === 405)) return [];
-    throw error;
-  }
 }
 
 function chosenCircuit(options) {

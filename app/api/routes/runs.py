@@ -8,16 +8,21 @@ from fastapi import APIRouter, HTTPException, Path, Query, Response, status
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import PlainTextResponse
+from pydantic import ValidationError
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from app import crud
-from app.api.deps import EngineDep, FrontCacheDep, ReadSessionDep, SettingsDep, WriterDep
+from app import circuits, crud
+from app.db import reader, session_scope
+from app.api.deps import EngineDep, FrontCacheDep, PoolDep, ReadSessionDep, SettingsDep, WriterDep, simulate
 from app.queue import QueueFull
 from app.schemas import (
     EvaluationPublic, EvaluationsPublic, FrontPublic, HypervolumesPublic, RunCreate, RunPublic, RunsPublic, RunStatus,
 )
+from circuits.model import CircuitError
+from optimizer.results import circuit_design_deck
 from optimizer.runner import check_run
-from optimizer.spec import SpecError, TopologyName
+from optimizer.spec import RunSpec, SpecError
 
 router = APIRouter(prefix="/runs", tags=["runs"])
 Skip = Annotated[int, Query(ge=0, le=10_000_000)]
@@ -45,12 +50,14 @@ def _exists(session: Session, run_id: int) -> None:
     "", response_model=RunPublic, status_code=status.HTTP_201_CREATED,
     responses={429: {"description": "The queue, or this token's share of it, is full"}},
 )
-def create_run(spec: RunCreate, engine: EngineDep, settings: SettingsDep, owner: WriterDep) -> RunPublic:
-    """Queue a run; a worker (``gmopt worker``) picks it up. Answers with the run and its id."""
-    total = spec.pop_size * spec.generations
+def create_run(request: RunCreate, engine: EngineDep, settings: SettingsDep, owner: WriterDep) -> RunPublic:
+    """Queue a run; a worker (``gmopt worker``) picks it up. Answers with the run and its id.
+    A circuit run names a stored circuit (``circuit``: id or name), resolved here once to its text."""
+    total = request.pop_size * request.generations
     if total > settings.max_evaluations_per_run:
         raise _invalid("pop_size", f"pop_size x generations = {total} is outside 1 to {settings.max_evaluations_per_run}, "
                        "this service's limit of evaluations per run: lower pop_size or generations")
+    spec, circuit = _with_circuit(request, engine, owner)
     try:
         check_run(spec)
     except SpecError as exc:  # unknown technology or corner: the message lists the valid ones
@@ -58,14 +65,37 @@ def create_run(spec: RunCreate, engine: EngineDep, settings: SettingsDep, owner:
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     try:
-        return crud.create_run(engine, spec.model_dump(mode="json"), owner, settings)
+        return crud.create_run(engine, spec.model_dump(mode="json"), owner, settings, circuit)
     except QueueFull as exc:
         raise HTTPException(status.HTTP_429_TOO_MANY_REQUESTS, str(exc), headers={"Retry-After": "30"}) from exc
 
 
+def _with_circuit(request: RunCreate, engine: Engine, owner: str) -> tuple[RunSpec, tuple[int, str, str] | None]:
+    """The spec to queue and its stored circuit (id, name, hash): a ``circuit`` reference becomes the
+    stored text; a ``circuit_package`` given as text is stored first (the same text: the same id)."""
+    if request.topology is not None:
+        return request, None
+    try:
+        if request.circuit_package is not None:
+            record, _ = circuits.add_circuit(engine, request.circuit_package, owner)
+        else:
+            with session_scope(reader(engine)) as session:
+                record = circuits.get_circuit(session, request.circuit)
+    except circuits.UnknownCircuit as exc:
+        raise _invalid("circuit", f"{exc}; GET /circuits lists them") from exc
+    except CircuitError as exc:
+        raise _invalid("circuit_package", str(exc)) from exc
+    try:
+        spec = request.with_package(record.text) if request.circuit_package is None else request
+    except ValidationError as exc:
+        raise RequestValidationError([{**error, "loc": ("body", *error["loc"])} for error in exc.errors()]) from exc
+    return spec, (record.id, record.name, record.content_hash)
+
+
 @router.get("", response_model=RunsPublic)
 def list_runs(
-    session: ReadSessionDep, status: RunStatus | None = None, topology: TopologyName | None = None,  # noqa: A002
+    session: ReadSessionDep, status: RunStatus | None = None,  # noqa: A002
+    topology: Annotated[str | None, Query(max_length=64, description="A built-in topology or a circuit's name.")] = None,
     skip: Skip = 0, limit: Limit = 100,
 ) -> RunsPublic:
     """Newest first, filtered by status and topology."""
@@ -135,21 +165,25 @@ def get_evaluation(run_id: RunId, index: RowId, session: ReadSessionDep) -> Eval
     responses={200: {"content": {"text/plain": {"schema": {"type": "string"}}}, "description": "The deck, as a download"},
                404: {"description": "No such run or evaluation"}, 422: {"description": "A corner the technology lacks"}},
 )
-def get_netlist(
-    run_id: RunId, index: RowId, session: ReadSessionDep,
+async def get_netlist(
+    run_id: RunId, index: RowId, engine: EngineDep, pool: PoolDep, settings: SettingsDep,
     corner: Annotated[str | None, Query(max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")] = None,
     temp_c: Annotated[float | None, Query(ge=-55, le=175)] = None,
 ) -> PlainTextResponse:
     """The point as the standalone SPICE testbench ``gmopt export`` writes (``ngspice -b`` runs it as is),
-    at the run's first corner and temperature unless ``corner``/``temp_c`` name others."""
+    at the run's first corner and temperature unless ``corner``/``temp_c`` name others. A circuit
+    run's deck is its bench's, rendered in the simulation pool."""
     try:
-        found = crud.point_netlist(session, run_id, index, corner, temp_c)
+        found = await run_in_threadpool(crud.point_netlist, engine, run_id, index, corner, temp_c)
     except ValueError as exc:
         raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)) from exc
     if found is None:
-        _exists(session, run_id)
+        with session_scope(reader(engine)) as session:
+            _exists(session, run_id)
         raise HTTPException(status.HTTP_404_NOT_FOUND, f"run {run_id} has no evaluation {index}")
     filename, text = found
+    if not isinstance(text, str):
+        text = await simulate(pool, settings, circuit_design_deck, *text)
     return PlainTextResponse(text, headers={"Content-Disposition": f'attachment; filename="{filename}"'})
 
 
