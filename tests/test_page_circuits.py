@@ -217,3 +217,36 @@ def test_a_circuit_run_in_the_list_the_run_view_the_point_view_and_compare(data_
         assert series[0][0].startswith(f"#{first} miller · generic180 · tt") and series[1][0].startswith(f"#{second} miller · generic180 · ss")
         assert_no_problem_shown(page)
         screenshot(page, tmp_path, "circuit-compare")
+
+
+def test_the_new_run_form_starts_a_run_of_a_stored_circuit(tmp_path: Path, browser_page: Page) -> None:
+    page = browser_page
+    token = "page-circuit-token"
+    with api_server(service_env(api_token=token), tmp_path / "api.log") as url:
+        added = httpx.post(f"{url}/circuits", json={"text": MILLER.read_text()}, headers={"Authorization": f"Bearer {token}"})
+        assert added.status_code == 201, added.text
+        page.goto(f"{url}/#/new")
+        page.wait_for_selector("#field-topology option[value='circuit:miller']", state="attached")
+        page.fill("#token", token)
+        page.dispatch_event("#token", "change")
+        assert page.locator("#run-form fieldset[data-legend=Constraints]").is_visible()
+        page.select_option("#field-topology", "circuit:miller")
+        # the package brings its objectives and limits: the OTA's fields go, and the hint says why
+        assert page.locator("#run-form fieldset[data-legend=Constraints]").is_hidden()
+        assert page.locator('#run-form .field[data-field="objectives"]').is_hidden()
+        assert "its objectives, constraints and variables come from the package" in page.inner_text("#field-topology-hint")
+        page.fill("#field-pop_size", "4")
+        page.fill("#field-generations", "1")
+        page.click("#run-form button[type=submit]")
+        page.wait_for_url(re.compile(r".*#/runs/\d+$"))
+        run = httpx.get(f"{url}/runs/{int(page.url.rsplit('/', 1)[1])}").json()
+        assert (run["topology"], run["circuit_id"], run["circuit_hash"]) == ("miller", added.json()["id"], added.json()["content_hash"])
+        assert run["spec"]["circuit_package"] == MILLER.read_text()  # the exact stored text, as the run keeps it
+        assert (run["spec"]["pop_size"], run["spec"]["generations"], run["spec"]["topology"]) == (4, 1, None)
+        assert run["circuit"]["objectives"] == [{"measure": "power_w", "goal": "min"}, {"measure": "gbw_hz", "goal": "max"}]
+        page.wait_for_selector("#run-title")
+        assert page.inner_text("#run-title").endswith("miller (circuit package) in generic180")
+        screenshot(page, tmp_path, "circuit-queued")
+        page.goto(f"{url}/#/new")
+        page.select_option("#field-topology", "circuit:miller")
+        screenshot(page, tmp_path, "circuit-form")
