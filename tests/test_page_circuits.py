@@ -235,6 +235,7 @@ def test_the_new_run_form_starts_a_run_of_a_stored_circuit(tmp_path: Path, brows
         assert page.locator("#run-form fieldset[data-legend=Constraints]").is_hidden()
         assert page.locator('#run-form .field[data-field="objectives"]').is_hidden()
         assert "its objectives, constraints and variables come from the package" in page.inner_text("#field-topology-hint")
+        assert page.inner_text("#field-seeding option[value=gmid]") == "the package's nominal values and copies around them"
         page.fill("#field-pop_size", "4")
         page.fill("#field-generations", "1")
         page.click("#run-form button[type=submit]")

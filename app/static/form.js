@@ -150,6 +150,9 @@ function showKind(options) {
   const constraints = document.querySelector("#run-form fieldset[data-legend=Constraints]");
   constraints.hidden = Boolean(circuit);
   document.querySelector('#run-form .field[data-field="objectives"]').hidden = Boolean(circuit);
+  const seeding = document.getElementById(idOf("seeding"));
+  seeding.options[0].textContent = circuit ? "the package's nominal values and copies around them" : "gm/ID first sizing and copies around it";
+  seeding.options[1].textContent = circuit ? "random values" : "random widths";
   const hint = document.getElementById(`${idOf("topology")}-hint`);
   hint.textContent = circuit
     ? `Circuit package ${circuit.name} (testbench ${circuit.testbench}): its objectives, constraints and variables come from the package.`
