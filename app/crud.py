@@ -22,7 +22,7 @@ from app.db import reader, session_scope
 from app.models import Evaluation, Generation, Lut, NeuromorphicResult, Run, TechnologyRecord
 from app.neuro_schemas import PointResult
 from app.queue import ACTIVE_STATUSES, enqueue, request_cancel
-from app.schemas import EvaluationPublic, HypervolumePoint, LutPublic, RunPublic
+from app.schemas import CircuitSummary, EvaluationPublic, HypervolumePoint, LutPublic, RunPublic
 from app.sql_store import FINAL_STATUSES, SqlRunStore, row_to_record
 from gmopt.floats import encode_float
 from gmopt.settings import Settings
@@ -43,6 +43,7 @@ def _run_query():
 
 def _public(row) -> RunPublic:
     run, hypervolume, kind = row
+    spec = _read_spec(run.spec)
     total = run.pop_size * run.generations
     return RunPublic(
         id=run.id, status=run.status, message=run.message, topology=run.topology, technology=run.technology,
@@ -55,18 +56,43 @@ def _public(row) -> RunPublic:
         started_at=run.started_at, finished_at=run.finished_at, gmopt_version=run.gmopt_version,
         ngspice_version=run.ngspice_version, model_hash=run.model_hash, provenance=run.provenance, spec=run.spec,
         circuit_id=run.circuit_id, circuit_hash=run.circuit_hash, circuit_name=None if run.circuit_hash is None else run.topology,
-        constraint_names=_constraint_names(run.spec),
+        constraint_names=_constraint_names(spec), circuit=_circuit_summary(spec),
     )
 
 
-def _constraint_names(spec: dict) -> list[str]:
-    """What each stored constraint value is; [] for a spec this version no longer reads (a run stored
-    by an older gmopt must still list, not fail every GET /runs)."""
+def _read_spec(spec: dict) -> RunSpec | None:
+    """The stored spec, or None for one this version no longer reads (a run stored by an older
+    gmopt, or a package it refuses, must still list, not fail every GET /runs)."""
     try:
-        run = RunSpec.model_validate(spec)
-    except ValueError:  # pydantic's ValidationError
+        return RunSpec.model_validate(spec)
+    except ValueError:  # pydantic's ValidationError, a CircuitError
+        return None
+
+
+def _constraint_names(spec: RunSpec | None) -> list[str]:
+    """What each stored constraint value is; [] for a spec this version no longer reads."""
+    if spec is None:
         return []
-    return circuit_problem.constraint_names(run.circuit_object) if run.is_circuit else constraint_names(run)
+    return circuit_problem.constraint_names(spec.circuit_object) if spec.is_circuit else constraint_names(spec)
+
+
+def _circuit_summary(spec: RunSpec | None) -> CircuitSummary | None:
+    """A circuit run's package as the page shows it (what it is, its objectives, limits and variables),
+    read from the exact text the run used, so the page never parses YAML."""
+    if spec is None or not spec.is_circuit:
+        return None
+    from circuits.library import content_hash
+    from circuits.model import TESTBENCH_MEASURES
+
+    circuit = spec.circuit_object
+    return CircuitSummary(
+        name=circuit.name, description=circuit.description, testbench=circuit.testbench.name,
+        measures=list(TESTBENCH_MEASURES[circuit.testbench.name]), content_hash=content_hash(spec.circuit_package),
+        objectives=[objective.model_dump() for objective in circuit.objectives],
+        constraints=[constraint.model_dump() for constraint in circuit.constraints],
+        variables=[{"name": v.name, "kind": v.kind, "devices": list(v.devices), "scale": v.scale, "min": v.min, "max": v.max}
+                   for v in circuit.variables],
+    )
 
 
 class RunEnded(Exception):
@@ -252,7 +278,7 @@ class FrontCache:
             row = session.execute(select(Run.generation, Run.spec).where(Run.id == run_id)).one_or_none()
         if row is None:
             return None
-        objectives = list(row.spec.get("objectives", []))
+        objectives = _objective_names(row.spec)
         key = (run_id, row.generation, fmt)
         with self._lock:
             self._generations[run_id] = (time.monotonic(), row.generation, objectives)
@@ -266,6 +292,14 @@ class FrontCache:
             while len(self._bodies) > self.size:
                 self._bodies.popitem(last=False)
         return body
+
+
+def _objective_names(spec: dict) -> list[str]:
+    """The front's objective names: an OTA run's (rmse, gain...), or a circuit run's ``power_w (min)``."""
+    if spec.get("circuit_package") is None:
+        return list(spec.get("objectives") or [])
+    read = _read_spec(spec)
+    return [] if read is None else circuit_problem.objective_names(read.circuit_object)
 
 
 def _front_json(run_id: int, generation: int | None, records: list[EvaluationRecord], objectives: list[str]) -> bytes:

@@ -47,6 +47,19 @@ class RunCreate(RunSpec):
         return RunSpec.model_validate(self.model_dump(mode="json", exclude_unset=True) | {"circuit_package": text})
 
 
+class CircuitSummary(BaseModel):
+    """A circuit run's package as the page needs it: read from the exact text stored with the run."""
+
+    name: str
+    description: str
+    testbench: str
+    measures: list[str] = Field(description="Every measure the testbench reports (metric names, SI units).")
+    content_hash: str
+    objectives: list[dict[str, Any]] = Field(description="{measure, goal: min | max}, in the package's order.")
+    constraints: list[dict[str, Any]] = Field(description="{measure, op, value}, in the order of the run's constraint_names.")
+    variables: list[dict[str, Any]] = Field(description="{name, kind, devices, scale, min, max}; values in SI units.")
+
+
 class RunPublic(BaseModel):
     """A run's queue state, progress and provenance."""
 
@@ -79,6 +92,7 @@ class RunPublic(BaseModel):
     circuit_name: str | None = Field(None, description="A circuit run's package name; null for a built-in topology.")
     circuit_hash: str | None = Field(None, description="sha256 of the exact package text the run uses (also in its provenance).")
     constraint_names: list[str] = Field(description="What each value of an evaluation's constraints is (<= 0 when met).")
+    circuit: CircuitSummary | None = Field(None, description="A circuit run's package; null for a built-in OTA run.")
 
 
 class RunsPublic(BaseModel):

@@ -1,10 +1,10 @@
 // Several runs on one plot: their feasible fronts on any two metrics, and their hypervolumes
 // (fixed objective scales, so comparable), each labelled with circuit, technology and conditions.
 
-import { get } from "./api.js";
+import { get, runOptions } from "./api.js";
 import { axis, COLORS, draw, grid } from "./charts.js";
 import { el } from "./dom.js";
-import { AXIS_METRICS, fillAxisSelect, runLabel } from "./run.js";
+import { fillAxisSelect, runLabel, runMetrics, runObjectives } from "./run.js";
 import { format, num, quantity } from "./units.js";
 
 const SYMBOLS = ["circle", "diamond", "triangle", "rect", "roundRect", "pin", "arrow"];
@@ -19,8 +19,13 @@ export async function showCompare(ids) {
     [view.fronts[run.id], view.hypervolumes[run.id]] = await Promise.all([get(`/runs/${run.id}/front`), get(`/runs/${run.id}/hypervolume`)]);
   }));
   picker(all);
-  fillAxisSelect(document.getElementById("compare-x"), AXIS_METRICS, "rmse_a");
-  fillAxisSelect(document.getElementById("compare-y"), AXIS_METRICS, "gain_db");
+  // the axes offer what the compared runs measure; the first run's objectives are the default
+  const options = await runOptions();
+  const objectives = view.runs.map((run) => runObjectives(run, options).map((o) => o.metric));
+  const metrics = [...new Set([...objectives.flat(), ...view.runs.flatMap(runMetrics)])];
+  const [x, y] = objectives[0] || ["rmse_a", "gain_db"];
+  fillAxisSelect(document.getElementById("compare-x"), metrics, x || metrics[0]);
+  fillAxisSelect(document.getElementById("compare-y"), metrics, y || metrics.find((m) => m !== x));
   if (!view.wired) {
     for (const id of ["compare-x", "compare-y"]) document.getElementById(id).addEventListener("change", drawFronts);
     view.wired = true;

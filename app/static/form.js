@@ -8,7 +8,7 @@ import { inputUnit, quantity } from "./units.js";
 // [spec field, label, kind, metric whose unit a limit is typed in]
 const FIELDS = [
   ["Circuit", [
-    ["topology", "Circuit (OTA topology)", "topology"],
+    ["topology", "Circuit (a built-in OTA, or a stored circuit package)", "topology"],
     ["technology", "Technology", "technology"],
     ["corners", "Corners", "corners"],
     ["temps_c", "Temperatures (°C, comma-separated)", "list"],
@@ -34,6 +34,10 @@ const FIELDS = [
 // Words in the API's plain-text refusals (runner checks, service limits) that name a field.
 const MENTIONS = { corners: ["corner"], technology: ["technology"], pop_size: ["pop_size"], generations: ["generations"] };
 let built = false;
+// A stored circuit package in the circuit choice: its value is "circuit:<name>".
+const CIRCUIT = "circuit:";
+// What a circuit run does not take (optimizer.spec.OTA_ONLY_FIELDS): its package brings them.
+const OTA_ONLY = ["var_min", "var_max", "lambda_m", "bias_v", "derive_bias", "free", "objectives", "constraints", "monte_carlo", "emulator"];
 
 const idOf = (field) => `field-${field.replace(".", "-")}`;
 const pick = (data, field) => field.split(".").reduce((value, key) => value?.[key], data);
@@ -54,9 +58,12 @@ export async function showForm() {
 
 async function build() {
   const [options, technologies] = await Promise.all([runOptions(), get("/technologies")]);
+  options.circuits = options.circuits || []; // the stored circuit packages (GET /run-options lists them)
   const container = document.getElementById("form-fields");
-  container.replaceChildren(...FIELDS.map(([legend, fields]) => el("fieldset", {}, el("legend", {}, legend),
+  container.replaceChildren(...FIELDS.map(([legend, fields]) => el("fieldset", { "data-legend": legend }, el("legend", {}, legend),
     ...fields.map(([field, label, kind, metric]) => fieldBlock(options, technologies, field, label, kind, metric)))));
+  const choice = document.getElementById(idOf("topology"));
+  choice.addEventListener("change", () => showKind(options));
   const technology = document.getElementById(idOf("technology"));
   technology.addEventListener("change", () => fillCorners(technologies, technology.value, options.defaults.corners));
   fillDefaults(options, technologies);
@@ -75,7 +82,9 @@ function fieldBlock(options, technologies, field, label, kind, metric) {
   let control;
   if (kind === "topology") {
     control = el("select", { id, "aria-describedby": describedBy },
-      ...options.topologies.map((t) => el("option", { value: t.name }, `${t.name}: ${t.title}`)));
+      el("optgroup", { label: "Built-in OTAs" }, ...options.topologies.map((t) => el("option", { value: t.name }, `${t.name}: ${t.title}`))),
+      options.circuits.length ? el("optgroup", { label: "Stored circuit packages" },
+        ...options.circuits.map((c) => el("option", { value: `${CIRCUIT}${c.name}`, title: c.description }, `${c.name}: ${c.description || c.testbench}`))) : null);
   } else if (kind === "technology") {
     control = el("select", { id, "aria-describedby": describedBy }, ...technologies.map((t) => el("option", { value: t.name }, `${t.name}: ${t.description}`)));
   } else if (kind === "seeding") {
@@ -126,7 +135,28 @@ function fillDefaults(options, technologies) {
     }
   }
   fillCorners(technologies, d.technology, d.corners);
+  showKind(options);
   clearErrors();
+}
+
+function chosenCircuit(options) {
+  const value = document.getElementById(idOf("topology")).value;
+  return value.startsWith(CIRCUIT) ? options.circuits.find((c) => c.name === value.slice(CIRCUIT.length)) : null;
+}
+
+// A circuit package brings its own objectives and limits: the OTA's fields are hidden, and said so.
+function showKind(options) {
+  const circuit = chosenCircuit(options);
+  const constraints = document.querySelector("#run-form fieldset[data-legend=Constraints]");
+  constraints.hidden = Boolean(circuit);
+  document.querySelector('#run-form .field[data-field="objectives"]').hidden = Boolean(circuit);
+  const seeding = document.getElementById(idOf("seeding"));
+  seeding.options[0].textContent = circuit ? "the package's nominal values and copies around them" : "gm/ID first sizing and copies around it";
+  seeding.options[1].textContent = circuit ? "random values" : "random widths";
+  const hint = document.getElementById(`${idOf("topology")}-hint`);
+  hint.textContent = circuit
+    ? `Circuit package ${circuit.name} (testbench ${circuit.testbench}): its objectives, constraints and variables come from the package.`
+    : "A built-in OTA: its widths are sized; objectives and constraints below.";
 }
 
 // A number when the text is one (times ``factor``), else the text itself: the API then names the field.
@@ -152,7 +182,11 @@ function body(options) {
       if (tail) spec[head][tail] = value; else spec[head] = value;
     }
   }
-  return spec;
+  const circuit = chosenCircuit(options);
+  if (!circuit) return spec;
+  // a circuit run names its stored package; the service reads the package's exact text
+  for (const key of ["topology", ...OTA_ONLY]) delete spec[key];
+  return { ...spec, circuit: circuit.name };
 }
 
 function clearErrors() {

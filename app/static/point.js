@@ -4,11 +4,16 @@
 import { ApiError, authProblem, get, post, runOptions } from "./api.js";
 import { axis, COLORS, draw, grid } from "./charts.js";
 import { el, fillTable, setError } from "./dom.js";
-import { axisScale, conditions, constraintRows, eng, format, num, quantity, tick } from "./units.js";
+import { runObjectives } from "./run.js";
+import { axisScale, conditions, constraintRows, eng, format, KIND_LABELS, num, quantity, tick } from "./units.js";
 
 // Rows of the metrics table, in a designer's order; the device margins follow, bookkeeping goes to the subtitle.
 const MAIN_METRICS = ["gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a", "offset_v", "power_w", "saturation_margin_v", "all_saturated"];
 const BOOKKEEPING = ["converged", "error", "topology", "technology", "corner", "temp_c", "sim_time_s"];
+const TITLES = { // the cards that differ between an OTA run and a circuit run
+  ota: { sizes: "Sizes", transfer: "Iout against Vin", bode: "Open-loop Bode plot", netlist: "Download netlist" },
+  circuit: { sizes: "Design values", transfer: "Step response in unity-gain feedback", bode: "Open-loop Bode plot (DC feedback path sets the operating point)", netlist: "Download deck" },
+};
 export const EMULATOR_FREQUENCIES_HZ = [1e5, 1e6];
 const view = { runId: null, index: null, run: null, point: null };
 
@@ -16,9 +21,13 @@ export async function showPoint(runId, index) {
   const [run, point, front, options, technologies] = await Promise.all([
     get(`/runs/${runId}`), get(`/runs/${runId}/evaluations/${index}`), get(`/runs/${runId}/front`), runOptions(), get("/technologies"),
   ]);
-  const first = view.runId === null;
+  if (view.runId === null) wireButtons();
   Object.assign(view, { runId, index, run, point });
-  const topology = options.topologies.find((t) => t.name === run.topology);
+  const topology = run.circuit ? null : options.topologies.find((t) => t.name === run.topology);
+  const objectives = runObjectives(run, options);
+  const titles = TITLES[run.circuit ? "circuit" : "ota"];
+  for (const [part, text] of Object.entries(titles)) document.querySelector(`[data-title=${part}]`).textContent = text;
+  document.getElementById("point-neuro").hidden = Boolean(run.circuit); // the emulator and the neuron take an OTA
   const onFront = front.data.some((p) => p.index === index);
   document.title = `gmopt run ${runId} design ${index}`;
   document.getElementById("point-title").textContent = `Design #${index} of run #${runId}`;
@@ -27,17 +36,19 @@ export async function showPoint(runId, index) {
   badge.className = `status ${point.feasible ? "status-finished" : "status-failed"}`;
   const m = point.metrics;
   document.getElementById("point-subtitle").textContent =
-    `${topology ? topology.title : run.topology} · ${run.technology} · generation ${point.generation} · ` +
+    `${run.circuit ? `${run.circuit.name} (testbench ${run.circuit.testbench})` : topology ? topology.title : run.topology} · ${run.technology} · generation ${point.generation} · ` +
     `metrics: worst case over ${conditions(run.spec)}; ` +
     `curves at ${m.corner ?? run.spec.corners[0]}, ${eng(m.temp_c ?? run.spec.temps_c[0], "°C")}` +
     (point.error ? ` · ngspice: ${point.error}` : "");
   document.getElementById("point-back").href = `#/runs/${runId}`;
   const netlist = document.getElementById("point-netlist");
   netlist.href = `/runs/${runId}/evaluations/${index}/netlist`;
-  renderMetrics(run, point, options);
-  renderSizes(topology, technologies.find((t) => t.name === run.technology), run, point);
-  drawTransfer(point);
+  renderMetrics(run, point, objectives);
+  if (run.circuit) renderDesign(run.circuit, point);
+  else renderSizes(topology, technologies.find((t) => t.name === run.technology), run, point);
+  if (run.circuit) drawStep(point); else drawTransfer(point);
   drawBode(point);
+  if (run.circuit) return null;
   setError(document.getElementById("neuro-error"), "");
   // the emulator and the neuron take an OTA's widths only (neuromorphic.circuit.Setup)
   const free = [...(run.spec.free?.lengths || []).map((label) => `L of ${label}`), ...(run.spec.free?.bias_pins || [])];
@@ -45,7 +56,6 @@ export async function showPoint(runId, index) {
   document.getElementById("neuro-status").textContent = free.length
     ? `not available: this run also optimizes ${free.join(", ")}, and the emulator and the neuron take widths only` : "";
   await showResults();
-  if (first) wireButtons();
   return null;
 }
 
@@ -54,13 +64,14 @@ function isSize(run, name) {
   return /^l_\w+_um$/.test(name) || Object.keys(run.spec.bias_v || {}).some((pin) => name === `${pin}_v`);
 }
 
-function renderMetrics(run, point, options) {
+function renderMetrics(run, point, objectives) {
   const checks = constraintRows(run, point);
-  const goals = Object.fromEntries(run.spec.objectives.map((name) => [options.objectives[name].metric, options.objectives[name].goal]));
-  const others = Object.keys(point.metrics).filter((name) => !MAIN_METRICS.includes(name) && !BOOKKEEPING.includes(name)
+  const goals = Object.fromEntries(objectives.map(({ metric, goal }) => [metric, goal]));
+  const main = run.circuit ? run.circuit.measures : MAIN_METRICS;
+  const others = Object.keys(point.metrics).filter((name) => !main.includes(name) && !BOOKKEEPING.includes(name)
     && !name.startsWith("margin_v.") && !isSize(run, name)).sort();
   const unmeasured = checks.map((c) => c.metric).filter((name) => !(name in point.metrics)); // e.g. a yield never computed
-  const names = [...new Set([...MAIN_METRICS.filter((name) => name in point.metrics), ...others, ...unmeasured,
+  const names = [...new Set([...main.filter((name) => name in point.metrics), ...others, ...unmeasured,
     ...Object.keys(point.metrics).filter((name) => name.startsWith("margin_v.")).sort()])];
   const rows = names.map((name) => {
     const value = point.metrics[name];
@@ -76,6 +87,18 @@ function renderMetrics(run, point, options) {
   fillTable(document.getElementById("point-metrics"), null, rows);
 }
 
+// A circuit run's variables: kind, devices, the value in its unit (20 µA, 2 pF, 1.2 µm) and the range searched.
+function renderDesign(circuit, point) {
+  const rows = circuit.variables.map((v) => el("tr", { "data-variable": v.name },
+    el("th", { scope: "row" }, v.name),
+    el("td", {}, KIND_LABELS[v.kind] || v.kind),
+    el("td", {}, v.devices.join(", ")),
+    el("td", { class: "num", "data-value": JSON.stringify(point.design[v.name] ?? null) }, format(`design.${v.name}`, point.design[v.name])),
+    el("td", { class: "num" }, `${format(`design.${v.name}`, v.min)} to ${format(`design.${v.name}`, v.max)}${v.scale === "log" ? " (log)" : ""}`)));
+  fillTable(document.getElementById("point-sizes"), ["Variable", "Kind", "Devices", "Value", "Searched"], rows);
+  document.getElementById("point-biases-box").hidden = true;
+}
+
 // Widths (and lengths: the technology's unless the run frees them), then the bias voltages.
 function renderSizes(topology, technology, run, point) {
   const variables = topology ? topology.variables : point.var.map((_, i) => ({ label: `W${i + 1}`, devices: [] }));
@@ -89,7 +112,7 @@ function renderSizes(topology, technology, run, point) {
       el("td", { class: "num" }, free !== undefined ? el("strong", { title: "optimized" }, length) : length),
       el("td", { class: "num" }, point.var[i]));
   });
-  fillTable(document.getElementById("point-sizes"), null, rows);
+  fillTable(document.getElementById("point-sizes"), ["Variable", "Devices", "W", "L", "W / λ"], rows);
   const biases = Object.entries(run.spec.bias_v || {}).map(([pin, fixed]) => {
     const free = point.metrics[`${pin}_v`];
     return el("tr", { "data-bias": pin }, el("th", { scope: "row" }, pin),
@@ -133,6 +156,29 @@ function drawTransfer(point) {
   });
 }
 
+// --- the op-amp bench's step: the output in unity-gain feedback, slew rate and 1 % settling marked ---
+function drawStep(point) {
+  const element = document.getElementById("transfer");
+  const time = (point.curves.tran_time_s || []).map(num), out = (point.curves.tran_out_v || []).map(num);
+  if (time.length < 2) return empty(element, "No step response stored for this design (no unity-gain crossing to size the step by)");
+  // the window's end (a multiple of the UGF's time constant) is not round: no label there
+  const x = axis("tran_time_s", time, { min: "dataMin", max: "dataMax", axisLabel: { showMaxLabel: false, formatter: (v) => tick(v) } });
+  const y = axis("tran_out_v", out, { nameGap: 50 });
+  const settling = num(point.metrics.settling_time_s);
+  draw(element, {
+    title: { text: `Slew rate ${format("slew_rate_v_per_s", point.metrics.slew_rate_v_per_s)} · 1 % settling ${format("settling_time_s", settling)}`, left: "center", textStyle: { fontSize: 13, fontWeight: "normal" } },
+    grid: grid({ left: 80, top: 60 }),
+    tooltip: { trigger: "axis", valueFormatter: (v) => tick(v) },
+    xAxis: x.axis, yAxis: y.axis,
+    series: [{
+      name: "output", type: "line", showSymbol: false, lineStyle: { width: 2.5 }, itemStyle: { color: COLORS[0] },
+      data: time.map((t, k) => [x.scale.scale(t), y.scale.scale(out[k])]),
+      markLine: Number.isFinite(settling) ? { symbol: "none", silent: true, data: [{ xAxis: x.scale.scale(time[0] + settling),
+        label: { formatter: `settled (1 %) ${format("settling_time_s", settling)}`, position: "end" }, lineStyle: { color: COLORS[2], type: "dashed", width: 1.5 } }] } : undefined,
+    }],
+  });
+}
+
 function interpolate(xs, ys, at) {
   for (let k = 1; k < xs.length; k += 1) {
     if ((xs[k - 1] - at) * (xs[k] - at) <= 0) return ys[k - 1] + ((ys[k] - ys[k - 1]) * (at - xs[k - 1])) / (xs[k] - xs[k - 1] || 1);
@@ -158,7 +204,7 @@ function drawBode(point) {
   });
   const phaseAtUgf = Number.isFinite(margin) ? margin - 180 : NaN;
   draw(element, {
-    title: { text: `DC gain ${format("gain_db", point.metrics.gain_db)} · −3 dB ${hz(bandwidth)} · UGF ${hz(ugf)} · phase margin ${format("phase_margin_deg", margin)}`, left: "center", textStyle: { fontSize: 13, fontWeight: "normal" } },
+    title: { text: `DC gain ${format("gain_db", point.metrics.gain_db)} · ${"gbw_hz" in point.metrics ? `GBW ${hz(num(point.metrics.gbw_hz))}` : `−3 dB ${hz(bandwidth)}`} · UGF ${hz(ugf)} · phase margin ${format("phase_margin_deg", margin)}`, left: "center", textStyle: { fontSize: 13, fontWeight: "normal" } },
     grid: [grid({ top: 45, height: "36%", left: 80 }), grid({ top: "58%", height: "30%", left: 80 })],
     tooltip: { trigger: "axis", axisPointer: { link: [{ xAxisIndex: "all" }] }, formatter: (items) => `${hz(items[0].value[0])}<br>${items.map((i) => `${i.seriesName}: ${tick(i.value[1])}`).join("<br>")}` },
     axisPointer: { link: [{ xAxisIndex: "all" }] },

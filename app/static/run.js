@@ -4,7 +4,7 @@
 import { authProblem, get, getAll, post, runOptions } from "./api.js";
 import { axis, COLORS, draw, grid } from "./charts.js";
 import { el, fillTable, setError } from "./dom.js";
-import { axisScale, conditions, constraintRule, constraintText, eng, format, num, quantity, tick } from "./units.js";
+import { axisScale, conditions, constraintRule, constraintText, eng, format, num, quantity, registerObjectives, registerVariables, tick } from "./units.js";
 
 // The metrics a designer puts on the axes; the default axes are the first two objectives.
 export const AXIS_METRICS = ["rmse_a", "gain_db", "power_w", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "offset_v", "saturation_margin_v"];
@@ -30,14 +30,14 @@ export function cancelButton(run, after) {
 
 // The metrics a scatter can put on its axes: the objectives', the usual ones, then any other number
 // the designs carry (free lengths and biases, follow-ups such as the mismatch yield).
-export function axisMetrics(designs, objectives = []) {
+export function axisMetrics(designs, objectives = [], usual = AXIS_METRICS) {
   const extra = new Set();
   for (const design of designs) {
     for (const [name, value] of Object.entries(design.metrics)) {
-      if (typeof value === "number" && !name.startsWith("margin_v.") && !["sim_time_s", "temp_c"].includes(name)) extra.add(name);
+      if (typeof value === "number" && !name.startsWith("margin_v.") && !["sim_time_s", "temp_c"].includes(name) && !usual.includes(name)) extra.add(name);
     }
   }
-  return [...new Set([...objectives, ...AXIS_METRICS, ...[...extra].sort()])];
+  return [...new Set([...objectives, ...usual, ...[...extra].sort()])];
 }
 
 export function fillAxisSelect(select, metrics, preferred) {
@@ -50,15 +50,32 @@ export function runLabel(run) {
   return `#${run.id} ${run.topology} · ${run.technology} · ${conditions(run.spec, "/")}`;
 }
 
+// What a run optimizes, as {metric, goal}: a circuit run's from its package, an OTA run's from the
+// service's objective names (GET /run-options). A circuit run's goals and variables are registered
+// (units.js), so its axes say "higher is better" and its sizes print in their units.
+export function runObjectives(run, options) {
+  if (!run.circuit) return run.spec.objectives.map((name) => options.objectives[name]);
+  const objectives = run.circuit.objectives.map((o) => ({ metric: o.measure, goal: o.goal }));
+  registerObjectives(objectives);
+  registerVariables(run.circuit.variables);
+  return objectives;
+}
+
+// The metrics a run's designs carry, in a designer's order: an OTA run's usual ones, or a circuit
+// run's testbench measures.
+export function runMetrics(run) {
+  return run.circuit ? run.circuit.measures : AXIS_METRICS;
+}
+
 export async function showRun(id) {
   if (view.id !== id) Object.assign(view, { id, run: null, evaluations: [], front: null, hypervolume: [] });
   const options = await runOptions();
   await load();
-  view.topology = options.topologies.find((t) => t.name === view.run.topology);
-  view.objectives = view.run.spec.objectives.map((name) => options.objectives[name].metric);
-  const metrics = axisMetrics([...view.front.data, ...view.evaluations.slice(0, 50)], view.objectives);
-  fillAxisSelect(document.getElementById("scatter-x"), metrics, view.objectives[0] || "rmse_a");
-  fillAxisSelect(document.getElementById("scatter-y"), metrics, view.objectives[1] || "gain_db");
+  view.topology = view.run.circuit ? null : options.topologies.find((t) => t.name === view.run.topology);
+  view.objectives = runObjectives(view.run, options).map((o) => o.metric);
+  const metrics = axisMetrics([...view.front.data, ...view.evaluations.slice(0, 50)], view.objectives, runMetrics(view.run));
+  fillAxisSelect(document.getElementById("scatter-x"), metrics, view.objectives[0] || metrics[0]);
+  fillAxisSelect(document.getElementById("scatter-y"), metrics, view.objectives[1] || metrics.find((m) => m !== view.objectives[0]));
   if (!view.wired) wire();
   render();
   if (view.evaluations.length < view.run.evaluations_done) {
@@ -94,7 +111,7 @@ async function loadEvaluations() {
 function render() {
   const { run } = view;
   document.title = `gmopt run ${run.id}`;
-  document.getElementById("run-title").textContent = `Run #${run.id}: ${run.topology} in ${run.technology}`;
+  document.getElementById("run-title").textContent = `Run #${run.id}: ${run.topology}${run.circuit ? " (circuit package)" : ""} in ${run.technology}`;
   const status = document.getElementById("run-status");
   status.textContent = run.cancel_requested && ACTIVE.includes(run.status) ? `${run.status}, cancel requested` : run.status;
   status.className = `status status-${run.status}`;
@@ -122,16 +139,18 @@ function render() {
 }
 
 function renderFacts(run) {
-  const spec = run.spec;
+  const spec = run.spec, circuit = run.circuit;
   const limitText = run.constraint_names.map((name) => {
     const rule = constraintRule(name);
-    return rule.limit ? `${quantity(rule.metric).label} ${constraintText(name, spec)}` : constraintText(name, spec);
+    if (circuit && name === "saturation") return "every checked device saturated (VDS ≥ VDSAT)";
+    return rule.limit || rule.value !== undefined ? `${quantity(rule.metric).label} ${constraintText(name, spec)}` : constraintText(name, spec);
   });
   const facts = [
-    ["Circuit", view.topology ? view.topology.title : run.topology],
+    ["Circuit", circuit ? `${circuit.name}: ${circuit.description}`.trim() : view.topology ? view.topology.title : run.topology],
+    ...(circuit ? [["Package", `testbench ${circuit.testbench}, ${circuit.variables.length} variables, sha256 ${circuit.content_hash.slice(0, 12)}…`]] : []),
     ["Technology", run.technology],
     ["Conditions", conditions(spec)],
-    ["Search", `NSGA-II, population ${run.pop_size} × ${run.generations} generations, seed ${run.seed}, ${spec.seeding === "gmid" ? "gm/ID-seeded" : "random"} start`],
+    ["Search", `NSGA-II, population ${run.pop_size} × ${run.generations} generations, seed ${run.seed}, ${spec.seeding === "gmid" ? (circuit ? "seeded around the package's nominal values" : "gm/ID-seeded") : "random"} start`],
     ["Objectives", view.objectives.map((metric) => { const q = quantity(metric); return `${q.goal === "max" ? "maximise" : "minimise"} ${q.label}`; }).join(", ")],
     ["Constraints", limitText.join("; ")],
     ["Hypervolume", run.hypervolume === null ? "—" : eng(num(run.hypervolume), "")],
@@ -246,26 +265,31 @@ function drawHistory() {
 // --- the front: widths and objectives -------------------------------------------------------
 function drawParallel() {
   const points = view.front?.data || [];
-  const variables = view.topology ? view.topology.variables : [];
   const objectiveMetrics = view.objectives;
+  document.getElementById("parallel-title").textContent = `Front: ${view.run.circuit ? "design values" : "widths"} and objectives`;
+  const sizes = view.run.circuit
+    ? view.run.circuit.variables.map((v) => ({ label: v.devices.length ? `${v.name} (${v.devices.join(", ")})` : v.name,
+      values: points.map((p) => num(p.design[v.name])), name: `design.${v.name}` }))
+    : (view.topology ? view.topology.variables : []).map((v, i) => ({ label: `${v.label} (${v.devices.join(", ")})`,
+      values: points.map((p) => num(p.widths_um[i]) * 1e-6), name: "width_m" }));
   const dims = [
-    ...variables.map((v, i) => ({ label: `${v.label} (${v.devices.join(", ")})`, values: points.map((p) => num(p.widths_um[i]) * 1e-6), name: "width_m" })),
+    ...sizes,
     ...objectiveMetrics.map((name) => ({ label: quantity(name).label, values: points.map((p) => num(p.metrics[name])), name })),
   ].map((d) => ({ ...d, scale: axisScale(d.name, d.values) }));
-  const rmse = dims.findIndex((d) => d.name === "rmse_a"); // lines coloured by linearity, the first objective
+  const rmse = dims.findIndex((d) => d.name === objectiveMetrics[0]); // lines coloured by the first objective (an OTA run's linearity)
   const shown = rmse < 0 ? [] : dims[rmse].values.map(dims[rmse].scale.scale).filter(Number.isFinite);
   const range = shown.length > 1 && Math.min(...shown) < Math.max(...shown) ? [Math.min(...shown), Math.max(...shown)] : null;
   const chart = draw(document.getElementById("parallel"), {
     parallel: { left: 60, right: 130, top: 50, bottom: 30, parallelAxisDefault: { nameLocation: "end", nameGap: 18, nameTextStyle: { fontSize: 12 }, scale: true } },
     parallelAxis: dims.map((d, i) => ({
-      dim: i, name: `${d.label}\n(${d.scale.unit})${d.scale.label === quantity(d.name).label && quantity(d.name).goal ? (quantity(d.name).goal === "max" ? " ↑" : " ↓") : ""}`,
+      dim: i, name: `${d.label}\n${d.scale.unit ? `(${d.scale.unit})` : ""}${d.scale.label === quantity(d.name).label && quantity(d.name).goal ? (quantity(d.name).goal === "max" ? " ↑" : " ↓") : ""}`,
       axisLabel: { formatter: (v) => tick(v, 3) },
     })),
-    tooltip: { trigger: "item", formatter: (p) => `Design #${points[p.dataIndex].index}<br>${dims.map((d) => `${d.label}: ${eng(d.values[p.dataIndex], quantity(d.name).unit)}`).join("<br>")}` },
+    tooltip: { trigger: "item", formatter: (p) => `Design #${points[p.dataIndex].index}<br>${dims.map((d) => `${d.label}: ${d.name === "width_m" ? eng(d.values[p.dataIndex], "m") : format(d.name, d.values[p.dataIndex])}`).join("<br>")}` },
     visualMap: !range ? undefined : {
       type: "continuous", dimension: rmse, orient: "vertical", right: 8, top: "middle", itemHeight: 160, calculable: false,
       min: range[0], max: range[1],
-      text: [`RMSE (${dims[rmse].scale.unit})`, ""], inRange: { color: ["#1a9850", "#fee08b", "#d73027"] }, formatter: (v) => tick(v, 3),
+      text: [`${dims[rmse].scale.label}${dims[rmse].scale.unit ? ` (${dims[rmse].scale.unit})` : ""}`, ""], inRange: { color: ["#1a9850", "#fee08b", "#d73027"] }, formatter: (v) => tick(v, 3),
     },
     series: [{
       type: "parallel", lineStyle: { width: 2, opacity: 0.75, color: COLORS[1] }, emphasis: { lineStyle: { width: 4, opacity: 1 } },
@@ -276,20 +300,31 @@ function drawParallel() {
   chart.on("click", (p) => openPoint(points[p.dataIndex].index));
 }
 
+// An OTA run's front by linearity; a circuit run's by its first objective, best first.
 function renderFront() {
-  const points = [...(view.front?.data || [])].sort((a, b) => num(a.metrics.rmse_a) - num(b.metrics.rmse_a));
+  const first = view.run.circuit ? view.objectives[0] : "rmse_a", sign = quantity(first).goal === "max" ? -1 : 1;
+  const points = [...(view.front?.data || [])].sort((a, b) => sign * (num(a.metrics[first]) - num(b.metrics[first])));
   document.getElementById("front-count").textContent = view.front
-    ? `${points.length} designs, generation ${view.front.generation ?? "—"}, sorted by linearity` : "";
-  const header = ["Design", "Gen.", ...FRONT_COLUMNS.map((name) => quantity(name).label)];
+    ? `${points.length} designs, generation ${view.front.generation ?? "—"}, sorted by ${view.run.circuit ? quantity(first).label : "linearity"}` : "";
+  const columns = frontColumns(view.run);
+  const header = ["Design", "Gen.", ...columns.map((name) => quantity(name).label)];
   const rows = points.map((p) => {
     const row = el("tr", { tabindex: 0, "data-index": p.index, "aria-label": `open design ${p.index}` },
       el("td", {}, el("a", { href: `#/runs/${view.id}/points/${p.index}`, tabindex: -1 }, `#${p.index}`)),
       el("td", { class: "num" }, p.generation),
-      ...FRONT_COLUMNS.map((name) => el("td", { class: "num" }, format(name, p.metrics[name]))));
+      ...columns.map((name) => el("td", { class: "num", "data-column": name }, format(name, name.startsWith("design.") ? p.design[name.slice(7)] : p.metrics[name]))));
     row.addEventListener("click", () => openPoint(p.index));
     row.addEventListener("keydown", (event) => { if (event.key === "Enter" || event.key === " ") { event.preventDefault(); openPoint(p.index); } });
     return row;
   });
   if (!rows.length) rows.push(el("tr", {}, el("td", { colspan: header.length, class: "empty" }, "No feasible design yet.")));
   fillTable(document.getElementById("front"), header, rows);
+}
+
+// A circuit run's front columns: what it optimizes and limits, its variables, then its other measures.
+function frontColumns(run) {
+  if (!run.circuit) return FRONT_COLUMNS;
+  const { objectives, constraints, variables, measures } = run.circuit;
+  const chosen = [...objectives.map((o) => o.measure), ...constraints.map((c) => c.measure)];
+  return [...new Set([...chosen, ...variables.map((v) => `design.${v.name}`), ...measures])];
 }

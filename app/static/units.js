@@ -39,7 +39,26 @@ export const QUANTITIES = {
   pinch_ratio_max: { label: "Worst emulator pinch ratio", unit: "" },
   loop_asymmetry_max: { label: "Worst emulator loop asymmetry", unit: "" },
   percent: { label: "Progress", unit: "%" },
+  // the op-amp testbench's own measures (circuits/benches/opamp.py; docs/circuits.md defines them)
+  gbw_hz: { label: "Gain-bandwidth GBW", unit: "Hz", log: true },
+  cmrr_db: { label: "CMRR", unit: "dB" },
+  psrr_db: { label: "PSRR", unit: "dB" },
+  swing_v: { label: "Output swing", unit: "V" },
+  slew_rate_v_per_s: { label: "Slew rate (10-90 %)", unit: "V/µs", scale: 1e-6 },
+  settling_time_s: { label: "1 % settling time", unit: "s" },
+  tran_time_s: { label: "Time", unit: "s" },
+  tran_out_v: { label: "Output voltage", unit: "V" },
+  converged: { label: "Simulated", unit: "bool" },
 };
+
+// A circuit package's variable kinds (circuits.model.Variable) and the SI unit of their values.
+const KIND_UNITS = { w: "m", l: "m", m: "", ibias: "A", vbias: "V", c: "F", r: "Ω" };
+export const KIND_LABELS = { w: "width", l: "length", m: "multiplier", ibias: "bias current", vbias: "bias voltage", c: "capacitor", r: "resistor" };
+
+// A circuit run's variables as quantities named "design.<name>": format("design.cc", 2e-12) -> "2 pF".
+export function registerVariables(variables) {
+  for (const v of variables) QUANTITIES[`design.${v.name}`] = { label: v.name, unit: KIND_UNITS[v.kind] ?? "", log: v.scale === "log" };
+}
 
 // What each of the optimizer's constraints (optimizer.problem.constraint_names, then the follow-ups
 // of optimizer.followup) limits: the metric, the limit's place in the run's spec, the sense.
@@ -59,7 +78,12 @@ const PER_FREQUENCY = [ // pinch_100khz limits pinch_ratio_100khz...
   [/^asymmetry_(\w+)$/, (f) => ({ metric: `loop_asymmetry_${f}`, limit: ["emulator", "max_asymmetry"], sense: "≤" })],
 ];
 
+// A circuit package's limit, as optimizer.circuit_problem.constraint_names writes it: "gain_db >= 60".
+const PACKAGE_LIMIT = /^(\w+) (>=|<=) (\S+)$/;
+
 export function constraintRule(name) {
+  const limit = name.match(PACKAGE_LIMIT);
+  if (limit) return { metric: limit[1], value: Number(limit[3]), sense: limit[2] === ">=" ? "≥" : "≤" };
   if (CONSTRAINTS[name]) return CONSTRAINTS[name];
   for (const [pattern, rule] of PER_FREQUENCY) {
     const match = name.match(pattern);
@@ -71,6 +95,7 @@ export function constraintRule(name) {
 // A constraint in words: "DC gain ≥ 40.00 dB".
 export function constraintText(name, spec) {
   const rule = constraintRule(name);
+  if (rule.value !== undefined) return `${rule.sense} ${format(rule.metric, rule.value)}`;
   if (!rule.limit) return rule.sense;
   const limit = rule.limit.reduce((value, key) => value?.[key], spec);
   return `${rule.sense} ${format(rule.metric, limit)}`;
@@ -168,8 +193,11 @@ export function axisScale(name, values = []) {
   }
   if (unit === "deg") unit = "°";
   const direction = q.goal === "max" ? ", higher is better" : q.goal === "min" ? ", lower is better" : "";
+  // a log axis only over a decade or more: ECharts draws no tick inside a narrower one (12-16 MHz)
+  const positive = finite.filter((v) => v > 0);
+  const log = Boolean(q.log) && positive.length === finite.length && positive.length > 1 && Math.max(...positive) >= 10 * Math.min(...positive);
   return {
-    factor, unit, log: Boolean(q.log), label: q.label,
+    factor, unit, log, label: q.label,
     name: `${q.label}${unit ? ` (${unit})` : ""}${direction}`,
     scale: (v) => (num(v) * stored) / factor,
   };
@@ -184,9 +212,17 @@ export function inputUnit(name) {
 
 // Whether a design meets each constraint of its run, from the evaluation's stored constraint value
 // (<= 0 when met, as the optimizer judged it), with the metric it limits and the limit in words.
+// A circuit run's saturation constraint is its worst margin (it has no all_saturated flag).
 export function constraintRows(run, evaluation) {
   return run.constraint_names.map((name, i) => {
     const g = num(evaluation.constraints[i]);
-    return { name, metric: constraintRule(name).metric, limit: constraintText(name, run.spec), pass: Number.isFinite(g) && g <= 0, g };
+    const circuitCheck = run.circuit && CIRCUIT_CHECKS[name];
+    const metric = circuitCheck ? circuitCheck.metric : constraintRule(name).metric;
+    const limit = circuitCheck ? circuitCheck.text : constraintText(name, run.spec);
+    return { name, metric, limit, pass: Number.isFinite(g) && g <= 0, g };
   });
 }
+const CIRCUIT_CHECKS = {
+  saturation: { metric: "saturation_margin_v", text: "≥ 0 V (VDS ≥ VDSAT for every checked device)" },
+  converged: { metric: "converged", text: "simulated" },
+};

@@ -48,6 +48,9 @@ def _setup(engine: Engine, run_id: int, index: int, request: PointRequest) -> di
     """The OTA of the stored point, where to simulate it, and the inverter."""
     with session_scope(reader(engine)) as session:
         spec, var = _point(session, run_id, index)
+    if spec.get("topology") is None:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT,
+                            f"run {run_id} sizes a circuit package; the emulator and the neuron take a built-in OTA's widths only")
     return {
         "topology": spec["topology"], "var": var, "technology": spec["technology"],
         "corner": request.corner or spec["corners"][0],
