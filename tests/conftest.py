@@ -276,3 +276,11 @@ def stored_run() -> Callable[..., object]:
         return run
 
     return store
+
+
+@pytest.fixture
+def marker(tmp_path: Path) -> Iterator[Path]:
+    """The file every injection attempt (tests/injection.py) tries to create; the test fails if one did."""
+    path = tmp_path / "marker"
+    yield path
+    assert not path.exists(), "an injection attempt ran"

@@ -235,13 +235,6 @@ def test_a_builtin_ota_as_a_user_file_measures_as_the_builtin(topology: str, var
 
 
 # --- injection attempts ------------------------------------------------------------------------
-@pytest.fixture
-def marker(tmp_path: Path) -> Path:
-    path = tmp_path / "marker"
-    yield path
-    assert not path.exists(), "an injection attempt ran"
-
-
 @pytest.mark.parametrize("attempt", NETLIST_IDS)
 def test_netlist_injection_is_refused_naming_the_line(attempt: str, marker: Path, tmp_path: Path) -> None:
     _, netlist, line, reason = next(a for a in netlist_attempts(marker) if a[0] == attempt)
