@@ -9,7 +9,8 @@ import { axisScale, conditions, constraintRows, eng, format, KIND_LABELS, num, q
 
 // Rows of the metrics table, in a designer's order; the device margins follow, bookkeeping goes to the subtitle.
 const MAIN_METRICS = ["gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a", "offset_v", "power_w", "saturation_margin_v", "all_saturated"];
-const BOOKKEEPING = ["converged", "error", "topology", "technology", "corner", "temp_c", "sim_time_s"];
+// not measures: shown in the subtitle (error, the reason a DC-screened candidate had no AC analysis) or not at all
+const BOOKKEEPING = ["converged", "error", "ac_skipped", "topology", "technology", "corner", "temp_c", "sim_time_s"];
 const TITLES = { // the cards that differ between an OTA run and a circuit run
   ota: { sizes: "Sizes", transfer: "Iout against Vin", bode: "Open-loop Bode plot", netlist: "Download netlist" },
   circuit: { sizes: "Design values", transfer: "Step response in unity-gain feedback", bode: "Open-loop Bode plot (DC feedback path sets the operating point)", netlist: "Download deck" },
@@ -39,7 +40,7 @@ export async function showPoint(runId, index) {
     `${run.circuit ? `${run.circuit.name} (testbench ${run.circuit.testbench})` : topology ? topology.title : run.topology} · ${run.technology} · generation ${point.generation} · ` +
     `metrics: worst case over ${conditions(run.spec)}; ` +
     `curves at ${m.corner ?? run.spec.corners[0]}, ${eng(m.temp_c ?? run.spec.temps_c[0], "°C")}` +
-    (point.error ? ` · ngspice: ${point.error}` : "");
+    (point.error ? ` · ngspice: ${point.error}` : "") + (m.ac_skipped ? ` · no AC analysis: ${m.ac_skipped}` : "");
   document.getElementById("point-back").href = `#/runs/${runId}`;
   const netlist = document.getElementById("point-netlist");
   netlist.href = `/runs/${runId}/evaluations/${index}/netlist`;
