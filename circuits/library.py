@@ -8,7 +8,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from circuits.model import Circuit, CircuitError, circuit_from_text
+from circuits.model import Circuit, CircuitError, circuit_from_text, read_package
 
 
 def content_hash(text: str) -> str:
@@ -45,11 +45,7 @@ def resolve(reference: str) -> ResolvedCircuit:
     service's database (``gmopt circuit add``) by id or name; ``CircuitError`` says what to fix."""
     path = Path(reference)
     if path.is_file():
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CircuitError(f"cannot read circuit file {path}: {exc}") from exc
-        return from_text(text, str(path))
+        return from_text(read_package(path), str(path))
     from app import circuits as store  # the store needs SQLAlchemy and the settings: only for a stored reference
     from app.db import open_database, reader, session_scope
 

@@ -541,11 +541,15 @@ def _describe(exc: ValidationError, root: yaml.Node | None, source: str) -> str:
     return f"{source}{place}: {message}{more}"
 
 
-def load_circuit(path: Path | str) -> Circuit:
-    """Read and validate a circuit package file (YAML or JSON)."""
+def read_package(path: Path | str) -> str:
+    """A circuit package file's text; CircuitError when it cannot be read as UTF-8."""
     path = Path(path)
     try:
-        text = path.read_text(encoding="utf-8")
+        return path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise CircuitError(f"cannot read circuit file {path}: {exc}") from exc
-    return circuit_from_text(text, str(path))
+
+
+def load_circuit(path: Path | str) -> Circuit:
+    """Read and validate a circuit package file (YAML or JSON)."""
+    return circuit_from_text(read_package(path), str(path))
