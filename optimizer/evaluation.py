@@ -164,13 +164,13 @@ class SimulationJob:
 
 def _circuit_bench(package: str, condition: Condition) -> Any:
     """This worker's bench of a circuit package at one condition, loaded once (keyed by the
-    package's hash, so two runs of the same text share it)."""
+    package's text, so two runs of the same text share it; Python keeps a string's hash, so the
+    per-candidate look-up does not re-hash the text)."""
     from circuits.benches import open_bench
-    from circuits.library import content_hash, parsed
+    from circuits.library import parsed
 
     circuit = parsed(package, "the run's circuit package")  # validated by the run's spec already
-    return _loaded(("circuit", content_hash(package), condition), f"circuit {circuit.name}", condition,
-                   lambda: open_bench(circuit, condition))
+    return _loaded(("circuit", package, condition), f"circuit {circuit.name}", condition, lambda: open_bench(circuit, condition))
 
 
 @dataclass(frozen=True)
