@@ -35,8 +35,21 @@ def encode_floats(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: encode_floats(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):
+        try:  # a curve of finite numbers, the usual case, is checked at C speed and copied as it is
+            if all(map(math.isfinite, value)):
+                return list(value)
+        except TypeError:  # strings or nested lists inside: item by item
+            pass
         return [encode_floats(item) for item in value]
     return value
+
+
+def decode_float_list(values: list[float | str | None]) -> list[float]:
+    """``decode_float`` over a list (a stored curve): ``float`` itself reads the three names."""
+    try:
+        return list(map(float, values))
+    except TypeError:  # an older run's None
+        return [decode_float(value) for value in values]
 
 
 def decode_floats(value: Any) -> Any:

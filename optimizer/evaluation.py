@@ -25,16 +25,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
-
-from pymoo.core.problem import LoopedElementwiseEvaluation
-from pymoo.parallelization import DaskParallelization
+from typing import TYPE_CHECKING, Any
 
 from engine import SimulationError
 from lut.technology import Condition
-from optimizer.circuit_space import CircuitSpace
-from optimizer.space import DesignSpace
-from optimizer.spec import RunSpec
+
+if TYPE_CHECKING:  # a spawned worker unpickles its job from this module: it imports only what simulating needs
+    from optimizer.circuit_space import CircuitSpace
+    from optimizer.space import DesignSpace
+    from optimizer.spec import RunSpec
 
 Parallelization = Callable[[Callable[[Any], Any], Sequence[Any]], list[Any]]
 LOCAL_DASK = "local"
@@ -115,6 +114,7 @@ class SimulationJob:
     @classmethod
     def widths_only(cls, topology: str, condition: Condition, bias_v: Mapping[str, float]) -> "SimulationJob":
         """A job for designs outside a run (a Monte Carlo of one design): one condition, rows of widths only."""
+        from optimizer.space import DesignSpace
         from ota.topology import get_topology
 
         tech, shape = condition.technology, get_topology(topology)
@@ -272,7 +272,9 @@ class EmulatorJob:
 def simulation_backend(job: SimulationJob | CircuitJob, workers: int = 1, dask_address: str | None = None) -> Iterator[Parallelization]:
     """A parallelization callable for the run's lifetime.
 
-    ``dask_address`` None: ``workers`` local processes (1 = in this process); ``"local"``: a Dask
+    ``dask_address`` None: ``workers`` local simulating processes (1 = this process alone; more: a
+    built-in topology's take this process and ``workers - 1`` children, a circuit package's
+    ``workers`` children); ``"local"``: a Dask
     ``LocalCluster`` of ``workers`` single-threaded processes; anything else: the address of an
     existing Dask scheduler (``tcp://host:8786``) whose workers have gmopt installed.
     """
@@ -280,24 +282,50 @@ def simulation_backend(job: SimulationJob | CircuitJob, workers: int = 1, dask_a
         raise ValueError(f"workers must be at least 1, got {workers}")
     if dask_address:
         with _dask_client(dask_address, workers) as client:
+            from pymoo.parallelization import DaskParallelization
+
             yield _raising_load_errors(DaskParallelization(client))
     elif workers == 1:
+        from pymoo.core.problem import LoopedElementwiseEvaluation
+
         job.warm_up()
         yield LoopedElementwiseEvaluation()
     else:
+        # A built-in topology's candidates are shared with this process (``_shared_batches``): it
+        # would otherwise wait idle for each batch. A circuit package is the user's text, so its
+        # candidates run in child processes only: ngspice failing hard on one breaks the pool, and the
+        # run fails with a message, instead of taking down the process that runs the service.
+        shared = isinstance(job, SimulationJob)
+        processes = workers - 1 if shared else workers
         # spawn, not fork: a parent that already holds a libngspice session must not be copied.
         context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context, initializer=job.start_worker)
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=job.start_worker)
         try:
             # A spawning pool starts a process per task while none is idle: one no-op each starts
             # them all now, so they load their circuits while this process sizes the seeded population.
-            for _ in range(workers):
+            for _ in range(processes):
                 pool.submit(int)
             # one candidate per task (map's chunksize 1): simulation times vary 5x between
             # candidates, so larger chunks leave one worker idle at the end of every generation
-            yield _raising_load_errors(lambda f, X: list(pool.map(f, X)))
+            run: Parallelization = (lambda f, X: _shared_batches(pool, f, X)) if shared else (lambda f, X: list(pool.map(f, X)))
+            yield _raising_load_errors(run)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _shared_batches(pool: ProcessPoolExecutor, f: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
+    """``f`` over ``X``, the pool's workers taking candidates from the front and this process
+    from the back, each one it can still withdraw from the pool (a pending future cancels; one
+    already handed to a worker does not). In the first batch this process simulates while its
+    workers still start (0.6 s on two cores), and every batch crosses between processes half as
+    often."""
+    futures = [pool.submit(f, x) for x in X]
+    answers: list[Any] = [None] * len(X)
+    for position in reversed(range(len(X))):
+        if not futures[position].cancel():
+            break
+        answers[position] = f(X[position])
+    return [future.result() if answer is None else answer for future, answer in zip(futures, answers)]
 
 
 def _raising_load_errors(parallel: Parallelization) -> Parallelization:

@@ -2,12 +2,15 @@
 
 Per generation: ask pymoo for candidates, evaluate them (stored ones are looked up by their
 variables, the rest simulated on the back-end), record every evaluation, tell pymoo, then store
-a checkpoint (the pickled algorithm, whose numpy generator carries the random state). A killed
+a checkpoint (the pickled algorithm, whose numpy generator carries the random state). Records and
+checkpoints are written in order by a background thread while the next generation simulates
+(``optimizer.write_behind``). A killed
 run resumes from its last complete generation; ``should_stop`` ends a run between generations.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
 import pickle
 import time
@@ -32,6 +35,7 @@ from optimizer.results import circuit_population_front, population_front
 from optimizer.space import DesignSpace, design_space
 from optimizer.spec import RunSpec, SpecError
 from optimizer.store import EvaluationRecord, RunStore
+from optimizer.write_behind import WriteBehind
 
 CHECKPOINT_FORMAT = 1
 
@@ -211,7 +215,7 @@ class _EvaluationSession:
 
     def __init__(self, spec: RunSpec, store: RunStore, job: SimulationJob, parallel: Callable[..., list[Any]]) -> None:
         self.spec = spec
-        self.store = store
+        self.writes = WriteBehind(store)  # records are written while the next batch simulates
         self.next_index = 0
         self.generation = 0
         self.parallel = parallel
@@ -242,7 +246,7 @@ class _EvaluationSession:
                 self.cached += 1
             self.known.setdefault(row, record)
             records.append(record)
-        self.store.add_evaluations(records)
+        self.writes.add_evaluations(records)
         self.last_indices = [record.index for record in records]
         self.next_index += len(rows)
         return [record.metrics for record in records]
@@ -483,6 +487,7 @@ def _run_generations(
     try:
         while algorithm.has_next():
             if should_stop is not None and should_stop():
+                session.writes.close()
                 store.set_status("cancelled", f"stopped after generation {generation - 1}; resume to continue")
                 return summary("cancelled")
             session.generation = generation
@@ -494,7 +499,7 @@ def _run_generations(
                 circuit_population_front(algorithm.pop, algorithm.problem, spec) if spec.is_circuit else population_front(algorithm.pop, spec)
             )
             state = {"format": CHECKPOINT_FORMAT, "algorithm": algorithm, "next_index": session.next_index}
-            store.complete_generation(generation, pickle.dumps(state), hypervolume, front)
+            session.writes.complete_generation(generation, pickle.dumps(state), hypervolume, front)
             generation += 1
             if progress is not None:
                 elapsed = time.perf_counter() - started
@@ -505,6 +510,11 @@ def _run_generations(
                     eta_s=elapsed / (generation - first_generation) * (spec.generations - generation),
                     ac_skipped=session.ac_skipped,
                 ))
+        session.writes.close()
+    except BaseException:
+        with contextlib.suppress(Exception):  # the run's own error is the one to report
+            session.writes.close()  # what was simulated is stored whatever ended the run
+        raise
     finally:
         algorithm.problem.evaluate_batch = None
     note = f"; {session.seeding_note}" if session.seeding_note else ""

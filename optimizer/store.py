@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
-from gmopt.floats import decode_float, decode_floats, encode_floats
+from gmopt.floats import decode_float, decode_float_list, decode_floats, encode_floats
 
 MetricValue = float | bool | str | None
 
@@ -38,16 +38,16 @@ class EvaluationRecord:
 
     def to_json(self) -> dict[str, Any]:
         """A JSON-safe dict in which inf and NaN survive as strings (``gmopt.floats``)."""
-        return encode_floats(asdict(self))
+        return encode_floats({item.name: getattr(self, item.name) for item in fields(self)})  # encode_floats copies: no asdict
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> "EvaluationRecord":
         data = dict(data)
         data["metrics"] = decode_floats(data["metrics"])
-        data["widths_um"] = [decode_float(value) for value in data["widths_um"]]
-        data["objectives"] = [decode_float(value) for value in data["objectives"]]
-        data["constraints"] = [decode_float(value) for value in data["constraints"]]
-        data["curves"] = {key: [decode_float(v) for v in values] for key, values in data.get("curves", {}).items()}
+        data["widths_um"] = decode_float_list(data["widths_um"])
+        data["objectives"] = decode_float_list(data["objectives"])
+        data["constraints"] = decode_float_list(data["constraints"])
+        data["curves"] = {key: decode_float_list(values) for key, values in data.get("curves", {}).items()}
         data["var"] = [v if isinstance(v, int) else float(v) for v in data["var"]]
         data["design"] = {name: decode_float(value) for name, value in (data.get("design") or {}).items()}
         return cls(**data)
