@@ -314,18 +314,20 @@ def simulation_backend(job: SimulationJob | CircuitJob, workers: int = 1, dask_a
 
 
 def _shared_batches(pool: ProcessPoolExecutor, f: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
-    """``f`` over ``X``, the pool's workers taking candidates from the front and this process
-    from the back, each one it can still withdraw from the pool (a pending future cancels; one
-    already handed to a worker does not). In the first batch this process simulates while its
-    workers still start (0.6 s on two cores), and every batch crosses between processes half as
-    often."""
+    """``f`` over ``X``, the pool's workers taking candidates from the front and this process from
+    the back. A candidate still pending in the pool is withdrawn (its future cancels); one already
+    handed to a worker but not finished is simulated here too, and this process's answer kept,
+    so that no batch waits for a worker's queue (each holds one candidate beyond the one it runs;
+    in the first batch the workers may still be starting, 0.3-0.6 s on two cores). The walk stops
+    at the first candidate a worker has finished: the workers take candidates in order."""
     futures = [pool.submit(f, x) for x in X]
-    answers: list[Any] = [None] * len(X)
+    answers: dict[int, Any] = {}
     for position in reversed(range(len(X))):
-        if not futures[position].cancel():
+        if futures[position].done() and not futures[position].cancelled():
             break
-        answers[position] = f(X[position])
-    return [future.result() if answer is None else answer for future, answer in zip(futures, answers)]
+        futures[position].cancel()
+        answers[position] = f(X[position])  # withdrawn, or a worker's duplicate whose answer is not awaited
+    return [answers[position] if position in answers else future.result() for position, future in enumerate(futures)]
 
 
 def _raising_load_errors(parallel: Parallelization) -> Parallelization:

@@ -1,0 +1,49 @@
+"""The local simulation back-end: a built-in topology's batches are shared between this process
+and ``workers - 1`` spawned workers; every candidate gets its own answer, in order, whoever
+simulated it; a circuit package's candidates never run in this process."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from circuits.library import resolve
+from lut.technology import get_technology
+from optimizer.circuit_space import circuit_space
+from optimizer.evaluation import CircuitJob, SimulationJob, simulation_backend
+from ota.sizing import first_sizing
+from ota.testbench import OtaTestbench
+
+EXAMPLES = Path(__file__).resolve().parents[1] / "circuits" / "examples"
+
+
+def test_a_shared_batch_answers_every_candidate_in_order_as_a_direct_simulation() -> None:
+    condition = get_technology("generic180").at("tt", 27.0)
+    job = SimulationJob.widths_only("fig7", condition, condition.technology.bias_v)
+    rows = [[v + step for v in first_sizing("fig7")] for step in range(12)]
+    with simulation_backend(job, workers=2) as parallel:
+        first = parallel(job, rows)   # the worker is still starting: this process takes most of the batch
+        second = parallel(job, rows[::-1])
+    with OtaTestbench("fig7", condition, bias_v=dict(job.bias_v)) as bench:
+        direct = [bench.evaluate(row).to_dict(curves=False) for row in rows]
+    for answers in (first, second[::-1]):
+        assert [answer["results"][0]["var"] for answer in answers] == rows
+        for answer, expected in zip(answers, direct):
+            # each process reaches a candidate through other width changes: equal to 1e-9 (ota/resize.py)
+            assert answer["results"][0]["gain_db"] == pytest.approx(expected["gain_db"], rel=1e-9)
+            assert answer["results"][0]["gm_s"] == pytest.approx(expected["gm_s"], rel=1e-9)
+
+
+def test_a_circuit_package_runs_only_in_child_processes(tmp_path: Path) -> None:
+    resolved = resolve(str(EXAMPLES / "miller.yaml"))
+    condition = get_technology("generic180").at("tt", 27.0)
+    job = CircuitJob(resolved.text, (condition,), circuit_space(resolved.circuit, condition.technology, condition))
+    with simulation_backend(job, workers=2) as parallel:
+        pids = [answer["pid"] for answer in parallel(_pid, [0, 1, 2, 3])]
+    assert os.getpid() not in pids and len(set(pids)) <= 2
+
+
+def _pid(_: int) -> dict[str, int]:
+    return {"pid": os.getpid()}
