@@ -10,7 +10,6 @@ because an optimizer must be able to score it.
 
 from __future__ import annotations
 
-import copy
 import time
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass, field, fields
@@ -90,12 +89,19 @@ class OtaResult:
         """The fields as plain values (an unmeasured metric stays NaN: writers of JSON encode it
         with ``gmopt.floats``). ``curves``: every swept vector (True), none (False), or only
         those named (an optimizer keeps two of five, and each costs a copy and a trip between
-        processes per candidate)."""
+        processes per candidate).
+
+        Lists and dicts are copied one level deep: every field holds numbers, strings or a flat
+        list or dict of them, so a caller changing the dict never changes this result (a
+        ``copy.deepcopy`` cost 0.25 ms per generic180 candidate, a third of its time outside ngspice)."""
         keep = set(CURVES if curves is True else () if curves is False else curves)
         return {
-            item.name: copy.deepcopy(getattr(self, item.name))
-            for item in fields(self) if item.name not in CURVES or item.name in keep
+            name: value.copy() if isinstance(value, (list, dict)) else value
+            for name, value in ((name, getattr(self, name)) for name in _FIELD_NAMES) if name not in CURVES or name in keep
         }
+
+
+_FIELD_NAMES = tuple(item.name for item in fields(OtaResult))
 
 
 class OtaTestbench:
