@@ -176,6 +176,7 @@ class SharedEngine(Engine):
         # the text of each instance value sent since the circuit was last parsed, by (instance,
         # key as ``resize`` or ``alter`` name it); a reset or a load drops every alter
         self._sent: dict[tuple[str, str], str] = {}
+        self._checked: set[tuple[str, str]] = set()  # (instance, key) pairs whose names check_name accepted
         self._finished = threading.Event()
         self._library: _Library | None = _Library.borrow(self)
 
@@ -257,13 +258,19 @@ class SharedEngine(Engine):
             name = device.lower()
             for key, value in values.items():
                 sent = (name, key.lower())
-                if self._sent.get(sent) == repr(float(value)):
-                    continue  # the text _every_digit gives: this very number is in place
-                text = _every_digit(value)  # a refused number or name sends nothing: _sent stays true
+                # all 17 digits: an altered width must be the very number a re-parse computes
+                # (``var*lambda``), where ``spice_number``'s 12 digits differ in the last bits
+                text = repr(float(value))
+                if self._sent.get(sent) == text:
+                    continue  # this very number is in place
+                spice_number(value)  # refuses NaN and infinities; a refusal sends nothing, so _sent stays true
+                if sent not in self._checked:
+                    check_name(name), check_name(key.removeprefix("model."))
+                    self._checked.add(sent)
                 if key.startswith("model."):  # a card of this instance's own (``model_parameters``)
-                    self._command(f"altermod @{check_name(name)}[{check_name(key.removeprefix('model.'))}]={text}")
+                    self._command(f"altermod @{name}[{sent[1].removeprefix('model.')}]={text}")
                 else:
-                    self._command(f"alter {check_name(name)} {check_name(key)}={text}")
+                    self._command(f"alter {name} {sent[1]}={text}")
                 self._sent[sent] = text
 
     def instance_value(self, instance: str, name: str) -> float | None:
@@ -399,13 +406,6 @@ class SharedEngine(Engine):
                 values = np.frombuffer(_copy(info.v_realdata, info.v_length), dtype=np.float64)
             vectors[name.decode().lower()] = values
         return vectors
-
-
-def _every_digit(value: float) -> str:
-    """A finite number with all 17 digits: an altered width must be the very number a re-parse
-    computes (``var*lambda``), where ``spice_number``'s 12 digits differ in the last bits."""
-    spice_number(value)  # refuses NaN and infinities
-    return repr(float(value))
 
 
 def _copy(pointer: ctypes._Pointer, count: int) -> bytes:

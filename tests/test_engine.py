@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -123,6 +125,18 @@ def test_non_finite_numbers_are_refused() -> None:
         eng.load(divider())
         with pytest.raises(ValueError):
             eng.set_params({"rtop": float("nan")})
+
+
+@pytest.mark.parametrize("alters", [{"m1; shell ls": {"w": 1e-6}}, {"m1": {"w; quit": 1e-6}}, {"m1": {"model.u0 x": 1.0}}, {"m1": {"w": math.inf}}])
+def test_resize_refuses_what_could_smuggle_commands_and_sends_nothing(alters: dict) -> None:
+    with open_engine("shared") as eng:
+        eng.load(divider())
+        eng.resize({}, {"m1": {"w": 20e-6}})
+        sent: list[str] = []
+        eng._command = sent.append
+        with pytest.raises(ValueError):
+            eng.resize({}, alters)
+        assert sent == []
 
 
 def test_resize_sends_only_changed_values_and_a_reset_forgets_what_was_sent() -> None:
