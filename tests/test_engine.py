@@ -140,9 +140,10 @@ def test_resize_refuses_what_could_smuggle_commands_and_sends_nothing(alters: di
 
 
 def test_resize_sends_only_changed_values_and_a_reset_forgets_what_was_sent() -> None:
-    """``resize`` sends no ``alterparam`` (the next reset sends every recorded parameter) and skips
-    an alter whose number the instance already holds; a reset drops every alter, so after one the
-    same numbers are sent again, and the circuit is the one a fresh parse with them gives."""
+    """``resize`` sends no ``alterparam`` (the next reset sends every recorded parameter); of a
+    device with a new value it skips the values the instance already holds, and a device with
+    none gets them all again (see ``resize``); a reset drops every alter, so after one the same
+    numbers are sent again, and the circuit is the one a fresh parse with them gives."""
     with open_engine("shared") as engine:
         engine.load(divider())
         sent: list[str] = []
@@ -153,6 +154,9 @@ def test_resize_sends_only_changed_values_and_a_reset_forgets_what_was_sent() ->
         sent.clear()
         engine.resize({"rtop": 3000.0}, {"m1": {"w": 40e-6, "pd": 90e-6}})
         assert sent == ["alter m1 pd=9e-05"]
+        sent.clear()
+        engine.resize({"rtop": 3000.0}, {"m1": {"w": 40e-6, "pd": 90e-6}})
+        assert sent == ["alter m1 w=4e-05", "alter m1 pd=9e-05"]
         assert engine.run({"op": "op"})["op"]["out"][0] == pytest.approx(0.9, rel=1e-9)  # rtop not re-parsed yet
 
         engine.set_params({})  # a reset: the recorded rtop reaches the re-parse, the alters are gone
