@@ -18,7 +18,7 @@ import numpy as np
 
 from engine import Backend, SimulationError, open_engine
 from lut.technology import Condition, Technology, resolve_condition
-from ota.measure import NAN, measure_testbench
+from ota.measure import NAN, measure_ac, measure_dc, no_ac
 from ota.netlist import ANALYSES, DEVICE_QUANTITIES, bias_sources, device_vector, length_parameter, testbench_netlist
 from ota.resize import Resizer
 from ota.topology import get_topology
@@ -211,20 +211,22 @@ class OtaTestbench:
         try:
             if params != self._params:  # a Monte Carlo run keeps the sizes: no reset per sample
                 self._resize(params, checked)
-            measure = lambda results: measure_testbench(results, self._supplies_v, self._device_vectors, self.topology.saturation_devices)  # noqa: E731
             if screen is None:
-                metrics = measure(self._engine.run(ANALYSES, timeout_s=self.timeout_s))
+                results = self._engine.run(ANALYSES, timeout_s=self.timeout_s)
+                metrics = self._measure_dc(results["dc"]) | measure_ac(results["ac"])
             else:
-                results = self._engine.run({"dc": ANALYSES["dc"]}, timeout_s=self.timeout_s)
-                metrics = measure(results)
+                metrics = self._measure_dc(self._engine.run({"dc": ANALYSES["dc"]}, timeout_s=self.timeout_s)["dc"])
                 skipped = screen.reason(metrics)
                 if skipped is None:
-                    metrics = measure(results | self._engine.run({"ac": ANALYSES["ac"]}, timeout_s=self.timeout_s))
+                    metrics |= measure_ac(self._engine.run({"ac": ANALYSES["ac"]}, timeout_s=self.timeout_s)["ac"])
                 else:
-                    metrics["ac_skipped"] = skipped
+                    metrics |= no_ac() | {"ac_skipped": skipped}
         except (SimulationError, FloatingPointError, np.linalg.LinAlgError, KeyError, StopIteration) as exc:
             return OtaResult(converged=False, error=str(exc), sim_time_s=time.perf_counter() - started, **base)
         return OtaResult(converged=True, error=None, sim_time_s=time.perf_counter() - started, **base, **metrics)
+
+    def _measure_dc(self, dc: Mapping[str, np.ndarray]) -> dict:
+        return measure_dc(dc, self._supplies_v, self._device_vectors, self.topology.saturation_devices)
 
     def _resize(self, params: dict[str, float], var: list[int]) -> None:
         previous, self._params = self._params, None  # unknown until the change is made
