@@ -42,8 +42,9 @@ class _VectorInfo(ctypes.Structure):
         ("v_name", ctypes.c_char_p),
         ("v_type", ctypes.c_int),
         ("v_flags", ctypes.c_short),
-        ("v_realdata", ctypes.POINTER(ctypes.c_double)),
-        ("v_compdata", ctypes.POINTER(ctypes.c_double)),
+        # addresses (ints, None for NULL) rather than pointers: no cast per vector read
+        ("v_realdata", ctypes.c_void_p),
+        ("v_compdata", ctypes.c_void_p),
         ("v_length", ctypes.c_int),
     ]
 
@@ -278,9 +279,7 @@ class SharedEngine(Engine):
     def instance_value(self, instance: str, name: str) -> float | None:
         """Read through ngspice's ``@instance[name]`` vector, which needs no analysis."""
         pointer = self._lib.ngGet_Vec_Info(f"@{check_name(instance)}[{check_name(name)}]".encode())
-        if not pointer or not pointer.contents.v_realdata or pointer.contents.v_length < 1:
-            return None
-        return float(pointer.contents.v_realdata[0])
+        return _first_real(pointer)
 
     def model_limits(self, instance: str) -> dict[str, float]:
         """From ``showmod``'s lines (``wmin  7e-06``); a card without bins gives BSIM's defaults (0 to 1 m)."""
@@ -330,9 +329,7 @@ class SharedEngine(Engine):
         if not _MODEL.match(model):
             raise ValueError(f"{model!r} is not a model name")
         pointer = self._lib.ngGet_Vec_Info(f"@{model}[{check_name(name)}]".encode())
-        if not pointer or not pointer.contents.v_realdata or pointer.contents.v_length < 1:
-            return None
-        return float(pointer.contents.v_realdata[0])
+        return _first_real(pointer)
 
     def alter(self, device: str, **values: float) -> None:
         """Only the new ``alter`` lines: the loaded circuit already carries every earlier change,
@@ -393,26 +390,30 @@ class SharedEngine(Engine):
         self._apply()
 
     def _vectors(self, plot: bytes) -> Vectors:
+        """Every vector of the plot, copied (ngspice frees them with the plot): one memcpy into
+        bytes each, read as float64 or complex128 (np.ctypeslib.as_array costs 20x more per vector)."""
         names = self._lib.ngSpice_AllVecs(plot)
         prefix = plot + b"."
+        vec_info, string_at, frombuffer = self._lib.ngGet_Vec_Info, ctypes.string_at, np.frombuffer
         vectors: Vectors = {}
         index = 0
         while names[index]:
             name = names[index]
             index += 1
-            info = self._lib.ngGet_Vec_Info(prefix + name).contents
-            # one memcpy into bytes, read as float64: np.ctypeslib.as_array costs 20x more per vector
+            info = vec_info(prefix + name).contents
             if info.v_flags & _VF_COMPLEX:
-                values = np.frombuffer(_copy(info.v_compdata, 2 * info.v_length), dtype=np.complex128)
+                values = frombuffer(string_at(info.v_compdata, 16 * info.v_length), dtype=np.complex128)
             else:
-                values = np.frombuffer(_copy(info.v_realdata, info.v_length), dtype=np.float64)
+                values = frombuffer(string_at(info.v_realdata, 8 * info.v_length), dtype=np.float64)
             vectors[name.decode().lower()] = values
         return vectors
 
 
-def _copy(pointer: ctypes._Pointer, count: int) -> bytes:
-    """``count`` doubles from ngspice's memory, copied (ngspice frees them with the plot)."""
-    return ctypes.string_at(ctypes.cast(pointer, ctypes.c_void_p).value, 8 * count)
+def _first_real(pointer: "ctypes._Pointer[_VectorInfo]") -> float | None:
+    """The first value of a real vector ngGet_Vec_Info found, None if there is none."""
+    if not pointer or not pointer.contents.v_realdata or pointer.contents.v_length < 1:
+        return None
+    return ctypes.c_double.from_address(pointer.contents.v_realdata).value
 
 
 def _resolve(name: str) -> str:
