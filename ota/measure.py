@@ -70,14 +70,25 @@ def open_loop_metrics(freq_hz: np.ndarray, response: np.ndarray) -> dict[str, fl
     Phase margin is 180 deg plus the phase at the UGF, the phase taken relative to the DC phase
     (so a wiring that inverts the output does not shift it by 180 deg); no UGF gives NaN.
     """
-    freq = np.asarray(freq_hz, float).real
     response = np.asarray(response, complex)
-    magnitude_db = 20 * np.log10(np.maximum(np.abs(response), 1e-300))
+    return _open_loop(np.asarray(freq_hz, float).real, _magnitude_db(response), _phase_deg(response))
+
+
+def _magnitude_db(response: np.ndarray) -> np.ndarray:
+    return 20 * np.log10(np.maximum(np.abs(response), 1e-300))
+
+
+def _phase_deg(response: np.ndarray) -> np.ndarray:
+    return np.degrees(np.unwrap(np.angle(response)))
+
+
+def _open_loop(freq: np.ndarray, magnitude_db: np.ndarray, unwrapped_deg: np.ndarray) -> dict[str, float]:
+    """``open_loop_metrics`` from the response's magnitude (dB) and unwrapped phase (deg), which
+    the testbench also keeps as curves: each is computed once per candidate."""
     gain_db = float(magnitude_db[0])
     bandwidth_hz = _crossing(freq, magnitude_db, gain_db - 10 * math.log10(2))
     ugf_hz = _crossing(freq, magnitude_db, 0.0) if gain_db > 0 else NAN
-    phase_deg = np.degrees(np.unwrap(np.angle(response)))
-    phase_deg -= 180.0 * round(phase_deg[0] / 180.0)
+    phase_deg = unwrapped_deg - 180.0 * round(unwrapped_deg[0] / 180.0)
     if math.isfinite(ugf_hz):
         phase_at_ugf = float(np.interp(np.log10(ugf_hz), np.log10(freq), phase_deg))
         phase_margin_deg = 180.0 + phase_at_ugf
@@ -102,6 +113,9 @@ IOUT_VECTOR = "vhold#branch"        # current leaving the OTA output into the 0 
 SWEEP_VECTORS = ("v-sweep", "vid")  # the DC sweep's own vector, named differently by back-end
 
 
+AC_CURVES = ("freq_hz", "ac_magnitude_db", "ac_phase_deg")
+
+
 def measure_testbench(
     results: Mapping[str, Mapping[str, np.ndarray]],
     supplies_v: Mapping[str, float],
@@ -110,26 +124,36 @@ def measure_testbench(
 ) -> dict:
     """Every figure of merit from the ``dc`` and ``ac`` results of a testbench that follows the
     conventions above (without ``ac``: the DC figures, the open-loop ones NaN); ``device_vectors`` maps a device to its (vds, vdsat) vectors, and the
-    saturation verdict covers ``saturation_devices`` (default: all of them).
+    saturation verdict covers ``saturation_devices`` (default: all of them)."""
+    dc = measure_dc(results["dc"], supplies_v, device_vectors, saturation_devices)
+    ac = measure_ac(results["ac"]) if "ac" in results else no_ac()
+    return {**{key: ac[key] for key in OPEN_LOOP_METRICS}, **dc, **{key: ac[key] for key in AC_CURVES}}
+
+
+def measure_dc(
+    dc: Mapping[str, np.ndarray],
+    supplies_v: Mapping[str, float],
+    device_vectors: Mapping[str, tuple[str, str]],
+    saturation_devices: Sequence[str] | None = None,
+) -> dict:
+    """The figures of the DC sweep alone (``measure_testbench``): a DC-screened candidate decides
+    on them before its AC analysis runs, and keeps them after.
 
     The operating point is the sweep's point at Vin = 0 (the sweep passes through it): a separate
     ``op`` analysis would solve the same circuit again and cost a sixth of a candidate's time.
     """
-    dc, ac = results["dc"], results.get("ac", {OUTPUT_NODE: np.zeros(0), "frequency": np.zeros(0)})
     vin = np.real(next(dc[name] for name in SWEEP_VECTORS if name in dc))
     iout = np.real(dc[IOUT_VECTOR])
     at_zero = int(np.argmin(np.abs(vin)))
-    op = {name: float(np.real(values[at_zero])) for name, values in dc.items()}
-    if not (np.all(np.isfinite(iout)) and np.all(np.isfinite(ac[OUTPUT_NODE]))):
+    if not np.all(np.isfinite(iout)):
         raise FloatingPointError("the simulation returned non-finite values")
+    # only the vectors read below: a testbench saves about 27
+    wanted = (*(f"{name}#branch" for name in supplies_v), *(name for pair in device_vectors.values() for name in pair))
+    op = {name: float(dc[name][at_zero].real) for name in wanted}  # .real of the scalar: a third of np.real's cost
     gm_s = transconductance_s(vin, iout)
     margins = saturation_margins_v(op, device_vectors)
     checked = [margins[d] for d in (margins if saturation_devices is None else saturation_devices)]
-    freq = np.real(ac["frequency"])
-    response = np.asarray(ac[OUTPUT_NODE], complex)
-    open_loop = open_loop_metrics(freq, response) if freq.size else dict.fromkeys(OPEN_LOOP_METRICS, NAN)
     return {
-        **open_loop,
         "gm_s": gm_s,
         "rmse_a": linearity_rmse_a(vin, iout, gm_s),
         "offset_v": input_offset_v(vin, iout, gm_s),
@@ -139,7 +163,21 @@ def measure_testbench(
         "all_saturated": all(m >= 0.0 for m in checked),
         "vin_v": vin.tolist(),
         "iout_a": iout.tolist(),
-        "freq_hz": freq.tolist(),
-        "ac_magnitude_db": (20 * np.log10(np.maximum(np.abs(response), 1e-300))).tolist(),
-        "ac_phase_deg": np.degrees(np.unwrap(np.angle(response))).tolist(),
     }
+
+
+def measure_ac(ac: Mapping[str, np.ndarray]) -> dict:
+    """The open-loop figures and the AC curves (``measure_testbench``)."""
+    response = np.asarray(ac[OUTPUT_NODE], complex)
+    if not np.all(np.isfinite(response)):
+        raise FloatingPointError("the simulation returned non-finite values")
+    freq = np.real(ac["frequency"])
+    if not freq.size:
+        return no_ac()
+    magnitude_db, phase_deg = _magnitude_db(response), _phase_deg(response)
+    return {**_open_loop(freq, magnitude_db, phase_deg), "freq_hz": freq.tolist(), "ac_magnitude_db": magnitude_db.tolist(), "ac_phase_deg": phase_deg.tolist()}
+
+
+def no_ac() -> dict:
+    """What ``measure_ac`` gives without an AC analysis: NaN figures, empty curves."""
+    return {**dict.fromkeys(OPEN_LOOP_METRICS, NAN), **{key: [] for key in AC_CURVES}}

@@ -209,7 +209,8 @@ class Resizer:
         for sized in self.sized:
             # every device, changed or not, so that its values never depend on the route that set
             # them (the deck's own arithmetic differs from a fit in the last digits, and a run's
-            # results must not depend on how candidates were spread over workers)
+            # results must not depend on how candidates were spread over workers); the engine
+            # sends only the values an instance does not hold already
             value = var[sized.variable]
             width_m = value * self.lambda_m
             fingers = sized.fingers_of(width_m)
@@ -219,7 +220,10 @@ class Resizer:
             if not sized.wmin_m * (1 + EDGE_REL) <= x_m < sized.wmax_m * (1 - EDGE_REL):
                 return None
             values = {"w": x_m / sized.unit_m, "m": float(fingers)}
-            basis = _basis(np.array(x_m / sized.x0_m))
+            x = x_m / sized.x0_m
+            # _basis(x) without np.stack (0.2 ms per fig7 candidate): numpy's 1/x and x**2 (a
+            # square) are the IEEE x*x and 1/x, so the same bits (tests/test_ota_resize.py)
+            basis = np.array((1.0, x, 1.0 / x, 1.0 / (x * x)))
             for name, coefficients in (sized.fits or {}).items():
                 values[name] = float(basis @ coefficients) / sized.unit_m ** SIZED_VALUES.get(name, 0)
             alters[sized.instance] = values

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 
@@ -123,3 +125,50 @@ def test_non_finite_numbers_are_refused() -> None:
         eng.load(divider())
         with pytest.raises(ValueError):
             eng.set_params({"rtop": float("nan")})
+
+
+@pytest.mark.parametrize("alters", [{"m1; shell ls": {"w": 1e-6}}, {"m1": {"w; quit": 1e-6}}, {"m1": {"model.u0 x": 1.0}}, {"m1": {"w": math.inf}}])
+def test_resize_refuses_what_could_smuggle_commands_and_sends_nothing(alters: dict) -> None:
+    with open_engine("shared") as eng:
+        eng.load(divider())
+        eng.resize({}, {"m1": {"w": 20e-6}})
+        sent: list[str] = []
+        eng._command = sent.append
+        with pytest.raises(ValueError):
+            eng.resize({}, alters)
+        assert sent == []
+
+
+def test_resize_sends_only_changed_values_and_a_reset_forgets_what_was_sent() -> None:
+    """``resize`` sends no ``alterparam`` (the next reset sends every recorded parameter); of a
+    device with a new value it skips the values the instance already holds, and a device with
+    none gets them all again (see ``resize``); a reset drops every alter, so after one the same
+    numbers are sent again, and the circuit is the one a fresh parse with them gives."""
+    with open_engine("shared") as engine:
+        engine.load(divider())
+        sent: list[str] = []
+        send = engine._command
+        engine._command = lambda command: (sent.append(command), send(command))[1]
+        engine.resize({"rtop": 3000.0}, {"m1": {"w": 40e-6, "pd": 81e-6}})
+        assert sent == ["alter m1 w=4e-05", "alter m1 pd=8.1e-05"]
+        sent.clear()
+        engine.resize({"rtop": 3000.0}, {"m1": {"w": 40e-6, "pd": 90e-6}})
+        assert sent == ["alter m1 pd=9e-05"]
+        sent.clear()
+        engine.resize({"rtop": 3000.0}, {"m1": {"w": 40e-6, "pd": 90e-6}})
+        assert sent == ["alter m1 w=4e-05", "alter m1 pd=9e-05"]
+        assert engine.run({"op": "op"})["op"]["out"][0] == pytest.approx(0.9, rel=1e-9)  # rtop not re-parsed yet
+
+        engine.set_params({})  # a reset: the recorded rtop reaches the re-parse, the alters are gone
+        assert engine.instance_value("m1", "w") == pytest.approx(10e-6, rel=1e-12)
+        sent.clear()
+        engine.resize({"rtop": 3000.0}, {"m1": {"w": 40e-6, "pd": 90e-6}})
+        assert sent == ["alter m1 w=4e-05", "alter m1 pd=9e-05"]
+        assert (engine.instance_value("m1", "w"), engine.instance_value("m1", "pd")) == (40e-6, 90e-6)
+        resized = engine.run({"op": "op"})["op"]
+    with open_engine("shared") as fresh:
+        fresh.load(divider().replace("w=10u", "w=40u pd=90u").replace("rtop=1k", "rtop=3k"))
+        expected = fresh.run({"op": "op"})["op"]
+    assert resized["out"][0] == pytest.approx(1.8 * 1000 / 4000, rel=1e-9)
+    for name in ("out", "d", "@m1[id]", "@m1[gm]"):
+        assert resized[name][0] == pytest.approx(expected[name][0], rel=1e-12), name

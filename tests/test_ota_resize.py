@@ -11,6 +11,7 @@ import pytest
 
 from ota.measure import measure_testbench
 from ota.netlist import ANALYSES
+from ota.resize import _basis
 from ota.testbench import OtaTestbench
 
 METRICS = ("gain_db", "bandwidth_hz", "ugf_hz", "phase_margin_deg", "gm_s", "rmse_a", "power_w", "saturation_margin_v")
@@ -54,6 +55,40 @@ def test_generic180_alter_equals_reparse() -> None:
     with OtaTestbench("fig7", "generic180") as bench:
         _side_by_side(bench, bench.topology.reference_var(bench.technology), 8)
         assert set(bench._resizer.sized[1].fits) == {"pd", "ps"}  # what a plain MOSFET's width sets
+
+
+def test_plan_gives_the_fits_values_to_the_last_bit() -> None:
+    """``plan`` builds each device's basis [1, x, 1/x, 1/x^2] by hand (``_basis``'s np.stack cost
+    0.2 ms per candidate): at every width of the variables' range each value must be the very
+    float the fit ``_basis(x) @ coefficients`` gives, or results would change with the code."""
+    with OtaTestbench("fig7", "generic180") as bench:
+        resizer = bench._resizer
+        low, high = bench.technology.var_bounds
+        for value in range(low, high + 1):
+            alters = resizer.plan([value] * len(bench.topology.variables))
+            for sized in resizer.sized:
+                x_m = value * resizer.lambda_m  # generic180: one finger
+                assert alters[sized.instance]["w"] == x_m and alters[sized.instance]["m"] == 1.0
+                for name, coefficients in sized.fits.items():
+                    expected = float(_basis(np.array(x_m / sized.x0_m)) @ coefficients)
+                    assert repr(alters[sized.instance][name]) == repr(expected), (value, sized.instance, name)
+
+
+def test_a_candidate_gives_the_same_bits_whatever_the_worker_simulated_before() -> None:
+    """Two candidates of a generic180 fig7 run that share a variable with the one before them
+    (so their devices of that variable keep their widths): each gives, to the last bit, what
+    it gives on a fresh testbench. Skipping the alters of such a device entirely changed both
+    (1e-13): a result must not depend on how candidates were spread over workers."""
+    pairs = [([845, 1587, 500, 3451, 1078], [1214, 1005, 500, 3844, 894]),
+             ([70, 1429, 7801, 3213, 8000], [317, 1525, 737, 8000, 8000])]
+    for before, var in pairs:
+        with OtaTestbench("fig7") as bench:
+            bench.evaluate(before)
+            after = bench.evaluate(var).to_dict()
+        with OtaTestbench("fig7") as bench:
+            fresh = bench.evaluate(var).to_dict()
+        after.pop("sim_time_s"), fresh.pop("sim_time_s")
+        assert repr(after) == repr(fresh), var
 
 
 # fig7's first sizing on each PDK (ota.sizing.plan_sizing, 2026-12-01), written out so that the

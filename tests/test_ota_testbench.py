@@ -117,3 +117,20 @@ def test_halted_candidate_fails_and_the_session_stays_usable(fig7_var: list[int]
         after = bench.evaluate(fig7_var)
     assert not halted.converged and "did not finish" in halted.error
     assert after.converged and after.gain_db > 30
+
+
+def test_to_dict_is_a_copy_with_every_field(fig7_var: list[int]) -> None:
+    """The dict holds every field's value (as ``dataclasses.asdict``, which deep-copies) and shares
+    no list or dict with the result: a caller editing it leaves the result as measured."""
+    import dataclasses
+
+    with OtaTestbench("fig7") as bench:
+        result = bench.evaluate(fig7_var)
+    expected = dataclasses.asdict(result)
+    data = result.to_dict()
+    assert data == expected
+    data["var"][0] += 1
+    data["vin_v"].clear()
+    data["margins_v"].clear()
+    assert dataclasses.asdict(result) == expected
+    assert set(result.to_dict(curves=("iout_a",))) == set(expected) - {"vin_v", "freq_hz", "ac_magnitude_db", "ac_phase_deg"}
