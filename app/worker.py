@@ -50,6 +50,7 @@ def execute(engine: Engine, run_id: int, worker_id: str, settings: Settings, shu
             RunSpec.parse(spec_data, source=f"run {run_id}"), store, workers=settings.workers,
             dask_address=settings.dask_address or None, progress=progress,
             should_stop=lambda: shutdown.is_set() or beat.must_stop, resume=True,
+            main_simulates=False,  # a hard ngspice failure breaks the run's pool, never this worker
         )
         log.info("run %s: %s after %d evaluations", run_id, summary.status, summary.evaluations)
     except CircuitLoadError as exc:  # the runner stored it, failed and not resumable; no traceback to add

@@ -269,12 +269,14 @@ class EmulatorJob:
 
 
 @contextlib.contextmanager
-def simulation_backend(job: SimulationJob | CircuitJob, workers: int = 1, dask_address: str | None = None) -> Iterator[Parallelization]:
+def simulation_backend(
+    job: SimulationJob | CircuitJob, workers: int = 1, dask_address: str | None = None, main_simulates: bool = True,
+) -> Iterator[Parallelization]:
     """A parallelization callable for the run's lifetime.
 
-    ``dask_address`` None: ``workers`` local simulating processes (1 = this process alone; more: a
-    built-in topology's take this process and ``workers - 1`` children, a circuit package's
-    ``workers`` children); ``"local"``: a Dask
+    ``dask_address`` None: ``workers`` local simulating processes (1 = this process alone; more:
+    this process and ``workers - 1`` children for a built-in topology with ``main_simulates``, else
+    ``workers`` children; without ``main_simulates`` even 1 is a child); ``"local"``: a Dask
     ``LocalCluster`` of ``workers`` single-threaded processes; anything else: the address of an
     existing Dask scheduler (``tcp://host:8786``) whose workers have gmopt installed.
     """
@@ -285,7 +287,7 @@ def simulation_backend(job: SimulationJob | CircuitJob, workers: int = 1, dask_a
             from pymoo.parallelization import DaskParallelization
 
             yield _raising_load_errors(DaskParallelization(client))
-    elif workers == 1:
+    elif workers == 1 and main_simulates:
         from pymoo.core.problem import LoopedElementwiseEvaluation
 
         job.warm_up()
@@ -293,9 +295,10 @@ def simulation_backend(job: SimulationJob | CircuitJob, workers: int = 1, dask_a
     else:
         # A built-in topology's candidates are shared with this process (``_shared_batches``): it
         # would otherwise wait idle for each batch. A circuit package is the user's text, so its
-        # candidates run in child processes only: ngspice failing hard on one breaks the pool, and the
-        # run fails with a message, instead of taking down the process that runs the service.
-        shared = isinstance(job, SimulationJob)
+        # candidates run in child processes only, and so do all of a caller's that must outlive a
+        # hard ngspice failure (the service's worker: ``main_simulates`` False): the pool breaks and
+        # the run fails with a message, instead of taking down the process that runs it.
+        shared = main_simulates and isinstance(job, SimulationJob)
         processes = workers - 1 if shared else workers
         # spawn, not fork: a parent that already holds a libngspice session must not be copied.
         context = multiprocessing.get_context("spawn")

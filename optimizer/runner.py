@@ -375,8 +375,11 @@ def run_optimization(
     progress: Callable[[ProgressInfo], None] | None = None,
     should_stop: Callable[[], bool] | None = None,
     resume: bool = True,
+    main_simulates: bool = True,
 ) -> RunSummary:
-    """Run (or continue) one optimization to its last generation, a stop request, or an error."""
+    """Run (or continue) one optimization to its last generation, a stop request, or an error.
+    ``main_simulates``: this process takes its share of each batch of a built-in topology
+    (``optimizer.evaluation.simulation_backend``); False keeps every simulation in child processes."""
     spec, topology, conditions = _stored_or_prepared(spec, store, resume)
     _check_store(spec, store, resume)
     technology = conditions[0].technology
@@ -391,7 +394,7 @@ def run_optimization(
     try:
         # The workers start and load their circuits while this process sizes the seeded
         # population: on two cores that hides most of the start-up of a 20 x 50 run.
-        with simulation_backend(job, workers, dask_address) as parallel:
+        with simulation_backend(job, workers, dask_address, main_simulates) as parallel:
             if isinstance(job, CircuitJob):
                 session: _EvaluationSession = _CircuitSession(spec, store, job, parallel)
                 start: Callable[[], tuple[Any, str]] = lambda: _new_circuit_algorithm(spec, job)

@@ -47,3 +47,11 @@ def test_a_circuit_package_runs_only_in_child_processes(tmp_path: Path) -> None:
 
 def _pid(_: int) -> dict[str, int]:
     return {"pid": os.getpid()}
+
+
+def test_without_main_simulates_even_one_worker_is_a_child_process() -> None:
+    condition = get_technology("generic180").at("tt", 27.0)
+    job = SimulationJob.widths_only("fig7", condition, condition.technology.bias_v)
+    with simulation_backend(job, workers=1, main_simulates=False) as parallel:
+        pids = [answer["pid"] for answer in parallel(_pid, [0, 1, 2])]
+    assert os.getpid() not in pids and len(set(pids)) == 1
