@@ -308,6 +308,8 @@ def simulation_backend(
             # them all now, so they load their circuits while this process sizes the seeded population.
             for _ in range(processes):
                 pool.submit(int)
+            if shared:  # and this process loads its own while it sizes them (ngspice parses with the GIL released)
+                threading.Thread(target=job.start_worker, name="gmopt-warm-up", daemon=True).start()
             # one candidate per task (map's chunksize 1): simulation times vary 5x between
             # candidates, so larger chunks leave one worker idle at the end of every generation
             run: Parallelization = (lambda f, X: _shared_batches(pool, f, X)) if shared else (lambda f, X: list(pool.map(f, X)))
