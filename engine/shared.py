@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import math
 import re
 import ctypes.util
 import os
@@ -27,7 +28,6 @@ from pathlib import Path
 import numpy as np
 
 from engine.base import DEFAULT_TIMEOUT_S, Engine, Results, Vectors, check_analysis, check_name
-from spice_templates import spice_number
 from engine.errors import EngineUnavailable, SimulationError, SimulationTimeout
 
 _VF_COMPLEX = 2
@@ -259,23 +259,28 @@ class SharedEngine(Engine):
         (measured: skipping them moved 3 of 600 generic180 candidates by 1e-13, and a result must
         not depend on the candidate a worker simulated before)."""
         Engine.set_params(self, params)
+        sent, checked = self._sent, self._checked
         for device, values in alters.items():
             name = device.lower()
-            # all 17 digits: an altered width must be the very number a re-parse computes
-            # (``var*lambda``), where ``spice_number``'s 12 digits differ in the last bits
-            texts = {key.lower(): repr(float(value)) for key, value in values.items()}
-            changed = {key: text for key, text in texts.items() if self._sent.get((name, key)) != text} or texts
-            for key, text in changed.items():  # refused names or numbers send nothing
-                spice_number(float(text))  # refuses NaN and infinities
-                if (name, key) not in self._checked:
+            texts = {}
+            for key, value in values.items():  # a refused name or number sends nothing of this device
+                number = float(value)
+                if not math.isfinite(number):
+                    raise ValueError(f"{value!r} is not a finite number")
+                key = key.lower()
+                if (name, key) not in checked:
                     check_name(name), check_name(key.removeprefix("model."))
-                    self._checked.add((name, key))
+                    checked.add((name, key))
+                # all 17 digits: an altered width must be the very number a re-parse computes
+                # (``var*lambda``), where ``spice_number``'s 12 digits differ in the last bits
+                texts[key] = repr(number)
+            changed = {key: text for key, text in texts.items() if sent.get((name, key)) != text} or texts
             for key, text in changed.items():
                 if key.startswith("model."):  # a card of this instance's own (``model_parameters``)
                     self._command(f"altermod @{name}[{key.removeprefix('model.')}]={text}")
                 else:
                     self._command(f"alter {name} {key}={text}")
-                self._sent[(name, key)] = text
+                sent[(name, key)] = text
 
     def instance_value(self, instance: str, name: str) -> float | None:
         """Read through ngspice's ``@instance[name]`` vector, which needs no analysis."""
