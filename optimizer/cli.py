@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
         tech: str | None = typer.Option(None, "--tech", help="Technology (default generic180)."),
         pop: int | None = typer.Option(None, "--pop", help="Population size (default 20, Section 4.2)."),
         gens: int | None = typer.Option(None, "--gens", help="Generations including the initial one (default 50)."),
-        workers: int = typer.Option(2, "--workers", min=1, help="Simulation worker processes."),
+        workers: int = typer.Option(2, "--workers", min=1, help="Simulating processes: this one and N-1 spawned workers (a circuit package: N workers)."),
         seed: int | None = typer.Option(None, "--seed", help="Random seed: the same seed gives the same run."),
         out: Path = typer.Option(..., "--out", help="Run folder (created), e.g. runs/fig7."),
         spec_file: Path | None = typer.Option(None, "--spec", exists=True, dir_okay=False, help="Spec file (JSON or YAML)."),
@@ -259,7 +259,7 @@ def register(app: typer.Typer) -> None:
 
     @app.command("run-main")
     def run_main(
-        workers: int = typer.Option(2, "--workers", min=1, help="Simulation worker processes."),
+        workers: int = typer.Option(2, "--workers", min=1, help="Simulating processes: this one and N-1 spawned workers (a circuit package: N workers)."),
     ) -> None:
         """The paper's fig7 optimization (pop 20, 50 generations, seed 1, runs/fig7) next to Table 8."""
         from lut.technology import get_technology
