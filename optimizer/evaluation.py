@@ -303,19 +303,28 @@ def simulation_backend(
         # spawn, not fork: a parent that already holds a libngspice session must not be copied.
         context = multiprocessing.get_context("spawn")
         pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=job.start_worker)
+        loaded_before = set(_TESTBENCHES)
+        warm_up = threading.Thread(target=job.start_worker, name="gmopt-warm-up", daemon=True)
         try:
             # A spawning pool starts a process per task while none is idle: one no-op each starts
             # them all now, so they load their circuits while this process sizes the seeded population.
             for _ in range(processes):
                 pool.submit(int)
             if shared:  # and this process loads its own while it sizes them (ngspice parses with the GIL released)
-                threading.Thread(target=job.start_worker, name="gmopt-warm-up", daemon=True).start()
+                warm_up.start()
             # one candidate per task (map's chunksize 1): simulation times vary 5x between
             # candidates, so larger chunks leave one worker idle at the end of every generation
             run: Parallelization = (lambda f, X: _shared_batches(pool, f, X)) if shared else (lambda f, X: list(pool.map(f, X)))
             yield _raising_load_errors(run)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
+            # the testbenches this process loaded for the run go with it, as a worker's do: a process
+            # running one run after another would otherwise keep one per topology, condition and bias
+            if warm_up.is_alive():
+                warm_up.join()
+            with _LOCK:
+                for key in set(_TESTBENCHES) - loaded_before:
+                    _TESTBENCHES.pop(key).close()
 
 
 def _shared_batches(pool: ProcessPoolExecutor, f: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:

@@ -1,6 +1,7 @@
 """The local simulation back-end: a built-in topology's batches are shared between this process
 and ``workers - 1`` spawned workers; every candidate gets its own answer, in order, whoever
-simulated it; a circuit package's candidates never run in this process."""
+simulated it, and this process's testbench is closed with the back-end; a circuit package's
+candidates never run in this process."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import pytest
 from circuits.library import resolve
 from lut.technology import get_technology
 from optimizer.circuit_space import circuit_space
+from optimizer import evaluation
 from optimizer.evaluation import CircuitJob, SimulationJob, simulation_backend
 from ota.sizing import first_sizing
 from ota.testbench import OtaTestbench
@@ -23,9 +25,12 @@ def test_a_shared_batch_answers_every_candidate_in_order_as_a_direct_simulation(
     condition = get_technology("generic180").at("tt", 27.0)
     job = SimulationJob.widths_only("fig7", condition, condition.technology.bias_v)
     rows = [[v + step for v in first_sizing("fig7")] for step in range(12)]
+    loaded = set(evaluation._TESTBENCHES)
     with simulation_backend(job, workers=2) as parallel:
         first = parallel(job, rows)   # the worker is still starting: this process takes most of the batch
         second = parallel(job, rows[::-1])
+        assert set(evaluation._TESTBENCHES) > loaded  # this process simulated with its own testbench
+    assert set(evaluation._TESTBENCHES) == loaded  # and closed it with the back-end
     with OtaTestbench("fig7", condition, bias_v=dict(job.bias_v)) as bench:
         direct = [bench.evaluate(row).to_dict(curves=False) for row in rows]
     for answers in (first, second[::-1]):
