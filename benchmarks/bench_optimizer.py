@@ -117,7 +117,7 @@ def speed(folder: Path, technology: str) -> dict[str, object]:
         # what two cores give at best: the bare analyses of these candidates, one process alone vs two at once
         bare = bare_rates([(record.var, False) for record in simulated[:200]])
         figures.update(one_worker_s=one["wall_s"], one_over_two_workers=one["wall_s"] / two["wall_s"],
-                       first_sizing=first_sizing(TOPOLOGY), bare_two_process_speedup=bare["bare_evaluations_per_s_2_processes"] / (1 / bare["bare_per_candidate_s_alone"]))
+                       first_sizing=first_sizing(TOPOLOGY), bare_two_process_speedup=2 * bare["bare_per_candidate_s_alone"] / bare["bare_per_candidate_s_two_at_once"])
     return figures
 
 

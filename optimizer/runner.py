@@ -252,16 +252,21 @@ class _EvaluationSession:
         self.next_index += len(rows)
         return [record.metrics for record in records]
 
-    def store(self, checkpoint: tuple[int, bytes, float, list[int]] | None = None) -> None:
+    def write(self, checkpoint: tuple[int, bytes, float, list[int]] | None = None) -> None:
         """Hand the records made since the last call, then ``checkpoint`` (generation, state,
         hypervolume, front), to the background writer. The runner calls it once the next batch is
-        asked for: the writer's JSON encoding (about 0.2 ms a record, holding the GIL) then runs
-        while the batch simulates, not in the serial step between batches."""
+        asked for, so that the encoding and the fsyncs run while the batch simulates, not in the
+        serial step between batches."""
         if self.unwritten:
             self.writes.add_evaluations(self.unwritten)
             self.unwritten = []
         if checkpoint is not None:
             self.writes.complete_generation(*checkpoint)
+
+    def finish(self, checkpoint: tuple[int, bytes, float, list[int]] | None = None) -> None:
+        """``write``, then wait until every write is made (``StoreWriteError`` if one failed)."""
+        self.write(checkpoint)
+        self.writes.close()
 
     def _follow_up(self, fresh: dict[tuple[int, ...], dict[str, Any]]) -> None:
         """Yield and emulator metrics of the new candidates that meet the nominal constraints."""
@@ -500,16 +505,15 @@ def _run_generations(
 
     store.set_status("running", f"generation {generation} of {spec.generations}")
     done = None  # the last generation's checkpoint, stored (with its records) while the next one simulates
+    stopped = False
     try:
         while algorithm.has_next():
             if should_stop is not None and should_stop():
-                session.store(done)
-                session.writes.close()
-                store.set_status("cancelled", f"stopped after generation {generation - 1}; resume to continue")
-                return summary("cancelled")
+                stopped = True
+                break
             session.generation = generation
             offspring: Population = algorithm.ask()
-            session.store(done)
+            session.write(done)
             done = None
             algorithm.evaluator.eval(algorithm.problem, offspring)
             offspring.set("index", np.array(session.last_indices))
@@ -529,15 +533,16 @@ def _run_generations(
                     eta_s=elapsed / (generation - first_generation) * (spec.generations - generation),
                     ac_skipped=session.ac_skipped,
                 ))
-        session.store(done)
-        session.writes.close()
     except BaseException:
         with contextlib.suppress(Exception):  # the run's own error is the one to report
-            session.store(done)  # what was simulated is stored whatever ended the run
-            session.writes.close()
+            session.finish(done)  # what was simulated is stored whatever ended the run
         raise
     finally:
         algorithm.problem.evaluate_batch = None
+    session.finish(done)
+    if stopped:
+        store.set_status("cancelled", f"stopped after generation {generation - 1}; resume to continue")
+        return summary("cancelled")
     note = f"; {session.seeding_note}" if session.seeding_note else ""
     skipped = f", {session.ac_skipped} AC analyses skipped (DC sweep out of the limits)" if session.ac_skipped else ""
     store.set_status("finished", f"{spec.generations} generations, {session.next_index} evaluations{skipped}{note}")

@@ -46,11 +46,6 @@ class WriteBehind:
     def complete_generation(self, generation: int, checkpoint: bytes, hypervolume: float, front_indices: list[int]) -> None:
         self._put(lambda: self.store.complete_generation(generation, checkpoint, hypervolume, front_indices))
 
-    def flush(self) -> None:
-        """Wait until every write asked for is made; raise the first that failed."""
-        self._queue.join()
-        self._raise_failure()
-
     def close(self) -> None:
         """Make the pending writes, stop the thread, raise the first write that failed."""
         if self._thread.is_alive():
@@ -61,6 +56,8 @@ class WriteBehind:
     def _put(self, write: Callable[[], None]) -> None:
         self._raise_failure()
         if not self._thread.is_alive():
+            if self._thread.ident is not None:  # a write after close would never be made
+                raise RuntimeError("the store writer is closed")
             self._thread.start()
         self._queue.put(write)
 
@@ -69,14 +66,9 @@ class WriteBehind:
             raise StoreWriteError(f"storing the run failed: {type(self._failure).__name__}: {self._failure}") from self._failure
 
     def _write(self) -> None:
-        while True:
-            write = self._queue.get()
-            try:
-                if write is None:
-                    return
-                if self._failure is None:  # after a failure nothing more is written: the order would break
+        while (write := self._queue.get()) is not None:
+            if self._failure is None:  # after a failure nothing more is written: the order would break
+                try:
                     write()
-            except BaseException as exc:  # noqa: BLE001 - handed to the run's thread, which raises it
-                self._failure = exc
-            finally:
-                self._queue.task_done()
+                except BaseException as exc:  # noqa: BLE001 - handed to the run's thread, which raises it
+                    self._failure = exc

@@ -208,8 +208,7 @@ def test_known_designs_are_looked_up_not_simulated(seeded_run: tuple[RunSpec, Fi
     new[0] += 1  # one lambda wider input pair: a new design
     metrics = session.evaluate_batch(np.array([known.var, new, new], dtype=float))
     assert simulated == [new]  # the stored one looked up, the repeated new one simulated once
-    session.store()  # records are written behind the run: all of them once its writer closes
-    session.writes.close()
+    session.finish()  # records are written behind the run: all of them once it finishes
     records = target.evaluations()[6:]
     assert [r.cached for r in records] == [True, False, True]
     assert records[0].metrics == known.metrics and records[0].design == known.design
