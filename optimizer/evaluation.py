@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine import SimulationError
 from lut.technology import Condition
+from optimizer import batch_sharing
 
 if TYPE_CHECKING:  # a spawned worker unpickles its job from this module: it imports only what simulating needs
     from optimizer.circuit_space import CircuitSpace
@@ -302,7 +303,9 @@ def simulation_backend(
         processes = workers - 1 if shared else workers
         # spawn, not fork: a parent that already holds a libngspice session must not be copied.
         context = multiprocessing.get_context("spawn")
-        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=job.start_worker)
+        board = batch_sharing.new_board(context) if shared else None
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=batch_sharing.start_worker,
+                                   initargs=(board, job.start_worker))
         loaded_before = set(_TESTBENCHES)
         warm_up = threading.Thread(target=job.start_worker, name="gmopt-warm-up", daemon=True)
         try:
@@ -314,7 +317,9 @@ def simulation_backend(
                 warm_up.start()
             # one candidate per task (map's chunksize 1): simulation times vary 5x between
             # candidates, so larger chunks leave one worker idle at the end of every generation
-            run: Parallelization = (lambda f, X: _shared_batches(pool, f, X)) if shared else (lambda f, X: list(pool.map(f, X)))
+            run: Parallelization = (
+                (lambda f, X: batch_sharing.share(pool, processes, board, f, X)) if shared else (lambda f, X: list(pool.map(f, X)))
+            )
             yield _raising_load_errors(run)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)
@@ -325,23 +330,6 @@ def simulation_backend(
             with _LOCK:
                 for key in set(_TESTBENCHES) - loaded_before:
                     _TESTBENCHES.pop(key).close()
-
-
-def _shared_batches(pool: ProcessPoolExecutor, f: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
-    """``f`` over ``X``, the pool's workers taking candidates from the front and this process from
-    the back. A candidate still pending in the pool is withdrawn (its future cancels); one already
-    handed to a worker but not finished is simulated here too, and this process's answer kept,
-    so that no batch waits for a worker's queue (each holds one candidate beyond the one it runs;
-    in the first batch the workers may still be starting, 0.3-0.6 s on two cores). The walk stops
-    at the first candidate a worker has finished: the workers take candidates in order."""
-    futures = [pool.submit(f, x) for x in X]
-    answers: dict[int, Any] = {}
-    for position in reversed(range(len(X))):
-        if futures[position].done() and not futures[position].cancelled():
-            break
-        futures[position].cancel()
-        answers[position] = f(X[position])  # withdrawn, or a worker's duplicate whose answer is not awaited
-    return [answers[position] if position in answers else future.result() for position, future in enumerate(futures)]
 
 
 def _raising_load_errors(parallel: Parallelization) -> Parallelization:
