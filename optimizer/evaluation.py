@@ -294,7 +294,7 @@ def simulation_backend(
         job.warm_up()
         yield LoopedElementwiseEvaluation()
     else:
-        # A built-in topology's candidates are shared with this process (``_shared_batches``): it
+        # A built-in topology's candidates are shared with this process (``batch_sharing``): it
         # would otherwise wait idle for each batch. A circuit package is the user's text, so its
         # candidates run in child processes only, and so do all of a caller's that must outlive a
         # hard ngspice failure (the service's worker: ``main_simulates`` False): the pool breaks and
@@ -315,8 +315,8 @@ def simulation_backend(
                 pool.submit(int)
             if shared:  # and this process loads its own while it sizes them (ngspice parses with the GIL released)
                 warm_up.start()
-            # one candidate per task (map's chunksize 1): simulation times vary 5x between
-            # candidates, so larger chunks leave one worker idle at the end of every generation
+            # without sharing, one candidate per task (map's chunksize 1): simulation times vary 5x
+            # between candidates, so larger chunks leave one worker idle at the end of every generation
             run: Parallelization = (
                 (lambda f, X: batch_sharing.share(pool, processes, board, f, X)) if shared else (lambda f, X: list(pool.map(f, X)))
             )

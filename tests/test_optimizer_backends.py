@@ -1,11 +1,12 @@
 """The local simulation back-end: a built-in topology's batches are shared between this process
-and ``workers - 1`` spawned workers; every candidate gets its own answer, in order, whoever
-simulated it, and this process's testbench is closed with the back-end; a circuit package's
-candidates never run in this process."""
+and ``workers - 1`` spawned workers; every candidate runs once and gets its own answer, in order,
+whoever simulated it, and this process's testbench is closed with the back-end; a circuit
+package's candidates never run in this process."""
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -53,6 +54,42 @@ def test_a_circuit_package_runs_only_in_child_processes(tmp_path: Path) -> None:
 
 def _pid(_: int) -> dict[str, int]:
     return {"pid": os.getpid()}
+
+
+def _logged(task: tuple[str, int]) -> dict[str, int]:
+    """Leave a file per call (position, process), a few milliseconds apart: how often each position ran, and where."""
+    folder, position = task
+    (Path(folder) / f"{position}-{os.getpid()}-{time.perf_counter_ns()}").touch()
+    time.sleep(0.005)
+    if position == 13 and (Path(folder).parent / "fail").exists():
+        raise ValueError("candidate 13 fails")
+    return {"position": position, "pid": os.getpid()}
+
+
+def test_every_candidate_of_a_shared_batch_runs_once_in_one_of_the_processes(tmp_path: Path) -> None:
+    condition = get_technology("generic180").at("tt", 27.0)
+    job = SimulationJob.widths_only("fig7", condition, condition.technology.bias_v)
+    with simulation_backend(job, workers=3) as parallel:
+        # the first batches: the two workers still starting, this process answers alone (their tasks, when
+        # they start, find a later batch on the board and take nothing of it)
+        (tmp_path / "start").mkdir()
+        for _ in range(200):
+            if len({answer["pid"] for answer in parallel(_logged, [(str(tmp_path / "start"), 0)] * 20)}) == 3:
+                break
+        calls, tasks = tmp_path / "calls", [(str(tmp_path / "calls"), position) for position in range(40)]
+        calls.mkdir()
+        answers = parallel(_logged, tasks)
+        assert [answer["position"] for answer in answers] == list(range(40))
+        ran = [name.name.split("-") for name in calls.iterdir()]
+        assert sorted(int(position) for position, _, _ in ran) == list(range(40))  # each position once
+        assert {int(pid) for _, pid, _ in ran} == {answer["pid"] for answer in answers}
+        assert len({answer["pid"] for answer in answers}) == 3 and os.getpid() in {answer["pid"] for answer in answers}
+        # a candidate that raises ends its batch with the error; the next batch is answered whole
+        (tmp_path / "fail").touch()
+        with pytest.raises(ValueError, match="candidate 13 fails"):
+            parallel(_logged, tasks)
+        (tmp_path / "fail").unlink()
+        assert [answer["position"] for answer in parallel(_logged, tasks)] == list(range(40))
 
 
 def test_without_main_simulates_even_one_worker_is_a_child_process() -> None:
