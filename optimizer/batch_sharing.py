@@ -1,17 +1,17 @@
-"""One batch of candidates shared by this process and its pool's workers, each candidate simulated once.
+"""One batch of candidates spread over a pool's workers, and this process, each candidate simulated once.
 
 A shared board (three integers in shared memory, behind one lock) holds the batch's number, the
 next position from the front and the end of what is left. Each worker runs one task per batch
-that takes positions from the front until the two ends meet; this process takes them from the
-back meanwhile. A task of an earlier batch (a worker still starting when that batch ended) finds
-another number on the board and returns at once.
+that takes positions from the front until the two ends meet; this process, when it simulates
+too, takes them from the back meanwhile. A task of an earlier batch (a worker still starting when
+that batch ended) finds another number on the board and returns at once.
 
 Why not one future per candidate: on the 20 x 50 fig7 run a worker then simulated 8.8 candidates
 of 20 in a batch, against 11.2 by this process, because a task reached it 1.4-3.6 ms after the
-batch began, and the pool handed over each next task through the executor's thread. This process
-also repeated the candidate a worker was running at the end of each batch, so that no batch
-waited for a worker's queue. Both costs are gone here: one task per worker and batch, and no
-candidate runs twice.
+batch began, and the pool handed over each next task (and the job with it: a circuit package's
+whole text) through the executor's thread. This process also repeated the candidate a worker was
+running at the end of each batch, so that no batch waited for a worker's queue. Both costs are
+gone here: one task per worker and batch, and no candidate runs twice.
 """
 
 from __future__ import annotations
@@ -37,15 +37,15 @@ def start_worker(board: Any, start: Callable[[], None]) -> None:
     start()
 
 
-def share(pool: Executor, workers: int, board: Any, f: Callable[[Any], Any], X: Sequence[Any]) -> list[Any]:
-    """``f`` over ``X``, in order: ``workers`` pool workers from the front, this process from the back."""
+def share(pool: Executor, workers: int, board: Any, f: Callable[[Any], Any], X: Sequence[Any], here: bool) -> list[Any]:
+    """``f`` over ``X``, in order: ``workers`` pool workers from the front and, if ``here``, this process from the back."""
     with board.get_lock():
         board[_BATCH] += 1
         board[_FRONT], board[_BACK] = 0, len(X)
         batch = board[_BATCH]
     pending = {pool.submit(_from_front, f, X, batch) for _ in range(workers)}
     answers: dict[int, Any] = {}
-    while (position := _from_back(board)) is not None:
+    while here and (position := _from_back(board)) is not None:
         answers[position] = f(X[position])
     # the front's positions are answered by the tasks that took them; a task still queued took none
     while len(answers) < len(X):

@@ -303,7 +303,7 @@ def simulation_backend(
         processes = workers - 1 if shared else workers
         # spawn, not fork: a parent that already holds a libngspice session must not be copied.
         context = multiprocessing.get_context("spawn")
-        board = batch_sharing.new_board(context) if shared else None
+        board = batch_sharing.new_board(context)
         pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=batch_sharing.start_worker,
                                    initargs=(board, job.start_worker))
         loaded_before = set(_TESTBENCHES)
@@ -315,11 +315,7 @@ def simulation_backend(
                 pool.submit(int)
             if shared:  # and this process loads its own while it sizes them (ngspice parses with the GIL released)
                 warm_up.start()
-            # without sharing, one candidate per task (map's chunksize 1): simulation times vary 5x
-            # between candidates, so larger chunks leave one worker idle at the end of every generation
-            run: Parallelization = (
-                (lambda f, X: batch_sharing.share(pool, processes, board, f, X)) if shared else (lambda f, X: list(pool.map(f, X)))
-            )
+            run: Parallelization = lambda f, X: batch_sharing.share(pool, processes, board, f, X, here=shared)
             yield _raising_load_errors(run)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

@@ -521,6 +521,9 @@ def _run_generations(
             hypervolume, front = (
                 circuit_population_front(algorithm.pop, algorithm.problem, spec) if spec.is_circuit else population_front(algorithm.pop, spec)
             )
+            # pymoo keeps the last offspring only to report it; a checkpoint without the ones that did
+            # not survive is 69 instead of 116 kB for 100 x 100, pickled in 1.5 instead of 2.8 ms
+            algorithm.off = None
             state = {"format": CHECKPOINT_FORMAT, "algorithm": algorithm, "next_index": session.next_index}
             done = (generation, pickle.dumps(state), hypervolume, front)
             generation += 1
