@@ -22,8 +22,8 @@ def transconductance_s(vin_v: np.ndarray, iout_a: np.ndarray) -> float:
     """
     vin, iout = np.asarray(vin_v, float), np.asarray(iout_a, float)
     nearest = np.argsort(np.abs(vin))[:7]
-    coefficients = np.polyfit(vin[nearest], iout[nearest], 3)
-    return float(np.polyval(np.polyder(coefficients), 0.0))
+    cubic = np.polyfit(vin[nearest], iout[nearest], 3)
+    return float(cubic[-2])  # the derivative at 0 V is the linear coefficient (polyder + polyval: the same bits, 20 us more)
 
 
 def linearity_rmse_a(vin_v: np.ndarray, iout_a: np.ndarray, gm_s: float) -> float:
