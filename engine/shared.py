@@ -74,6 +74,11 @@ def library_path() -> str:
     )
 
 
+def library_file() -> str:
+    """The file ``library_path`` names (a soname resolved): what identifies the simulator a result came from."""
+    return _resolve(library_path())
+
+
 def _is_error(line: str) -> bool:
     lower = line.lower()
     if any(mark in lower for mark in _HARMLESS) and "error" not in lower:

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     def lut_cache_dir(self) -> Path:
         return self.data_dir / "luts"
 
+    @property
+    def resize_cache_dir(self) -> Path:
+        """The testbenches' width-change calibrations (``ota.resize``), one small JSON file each."""
+        return self.data_dir / "resize"
+
 
 @functools.cache
 def get_settings() -> Settings:

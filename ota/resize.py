@@ -18,17 +18,30 @@ sets is altered, and the instance stays in its model bin:
   device's current ``[wmin, wmax)``, or within ``EDGE_REL`` of an edge, or changes a finger count
   near its rounding point, is re-parsed instead (``plan`` returns None), and the limits are read
   again.
+
+The calibration (the probes' fits, or why the fast path is off) depends only on the deck, the
+model files and the simulator, so it is kept on disk under a hash of them (``calibration_path``)
+and read back by every later testbench of the same deck: each worker of a run loaded it anew,
+0.19 s of probes on generic180, 0.40 s on gf180mcu and 1.2 s on sky130 per process. The
+side-by-side check still runs at every load, on the read calibration as on a fresh one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import hashlib
+import json
 import math
+import os
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from engine import Engine, Results, SimulationError
+from gmopt import __version__ as gmopt_version
+from gmopt.settings import get_settings
 from lut.technology import Technology
 from ota.topology import Topology
 
@@ -84,7 +97,10 @@ class Resizer:
     ``reason`` says why the fast path is off (None: on)."""
 
     def __init__(self, engine: Engine, topology: Topology, technology: Technology, instances: Mapping[str, str],
-                 params_of: ParamsOf, reference: Sequence[int], analyses: Mapping[str, str], timeout_s: float) -> None:
+                 params_of: ParamsOf, reference: Sequence[int], analyses: Mapping[str, str], timeout_s: float,
+                 calibration: Path | None = None) -> None:
+        """``calibration``: the file of this deck's calibration (``calibration_path``), read if it
+        is there and written once made; None: calibrate, keep nothing."""
         self.engine = engine
         self.reason: str | None = None
         self.sized: list[_Sized] = []
@@ -96,18 +112,52 @@ class Resizer:
         self.bounds = low, high = technology.var_bounds
         self.current: list[int] | None = None
         try:
-            probes = [[int(min(high, max(low, round(v * factor)))) for v in reference] for factor in PROBE_FACTORS]
-            shown = [self._sample(params_of, var) for var in probes]
-            model_names = self._model_names(shown)
-            if any(model_names):  # again, reading the card parameters that follow the width in full
-                samples = [self._sample(params_of, var, model_names) for var in probes]
-            else:
-                samples = [[{k: v for k, v in row.items() if not k.startswith("model.")} for row in sample] for sample in shown]
-            self._fit(probes, samples)
+            if not self._read(calibration):
+                probes = [[int(min(high, max(low, round(v * factor)))) for v in reference] for factor in PROBE_FACTORS]
+                shown = [self._sample(params_of, var) for var in probes]
+                model_names = self._model_names(shown)
+                if any(model_names):  # again, reading the card parameters that follow the width in full
+                    samples = [self._sample(params_of, var, model_names) for var in probes]
+                else:
+                    samples = [[{k: v for k, v in row.items() if not k.startswith("model.")} for row in sample] for sample in shown]
+                self._fit(probes, samples)
+                self._write(calibration)
             if self.reason is None:
                 self._check(params_of, reference, analyses, timeout_s)
         except SimulationError as exc:
             self.reason = f"a probe did not simulate: {exc}"
+
+    def _read(self, path: Path | None) -> bool:
+        """Take the calibration kept in ``path``; False if there is none for these devices (or it does not parse)."""
+        try:
+            kept = json.loads(path.read_text()) if path is not None else None
+            devices = kept["devices"] if kept is not None else None
+            if devices is None or [device["instance"] for device in devices] != [sized.instance for sized in self.sized]:
+                return False
+            fits = [{name: np.array(values, dtype=float) for name, values in device["fits"].items()} for device in devices]
+            x0_m = [float(device["x0_m"]) for device in devices]
+        except (OSError, ValueError, KeyError, TypeError):
+            return False
+        for sized, fit, x0 in zip(self.sized, fits, x0_m):
+            sized.fits, sized.x0_m = fit, x0
+        self.reason = kept.get("reason")
+        return True
+
+    def _write(self, path: Path | None) -> None:
+        """Keep the calibration in ``path`` (written whole under another name, then renamed: a
+        process starting meanwhile reads the old file or the new one). A folder that cannot be
+        written costs only the next load's probes."""
+        if path is None:
+            return
+        kept = {"reason": self.reason, "devices": [
+            {"instance": sized.instance, "x0_m": sized.x0_m, "fits": {name: values.tolist() for name, values in (sized.fits or {}).items()}}
+            for sized in self.sized
+        ]}
+        with contextlib.suppress(OSError):
+            path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+            temporary.write_text(json.dumps(kept))
+            os.replace(temporary, path)
 
     @property
     def active(self) -> bool:
@@ -248,6 +298,19 @@ class Resizer:
             limits = self.engine.model_limits(sized.instance)
             # a card without bins reads 0 for both until set up: no upper limit
             sized.wmin_m, sized.wmax_m = limits["wmin"], limits["wmax"] or math.inf
+
+
+def calibration_path(deck: str, technology: Technology, library: str) -> Path:
+    """Where the calibration of ``deck`` is kept: named by a hash of the deck, the technology's
+    model files, the simulator library (``library``: its path; its size and time go in the hash),
+    gmopt's version and the probes."""
+    stat = os.stat(library)
+    meta = {
+        "deck": deck, "model_hash": technology.model_hash(), "library": [library, stat.st_size, stat.st_mtime_ns],
+        "gmopt": gmopt_version, "probes": PROBE_FACTORS, "sized_values": SIZED_VALUES, "fit_rel": FIT_REL,
+    }
+    key = hashlib.sha256(json.dumps(meta, sort_keys=True).encode()).hexdigest()[:16]
+    return get_settings().resize_cache_dir / f"{technology.name}-{key}.json"
 
 
 def _worst_difference(first: Results, second: Results) -> float:

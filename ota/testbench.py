@@ -17,10 +17,11 @@ from dataclasses import dataclass, field, fields
 import numpy as np
 
 from engine import Backend, SimulationError, open_engine
+from engine.shared import library_file
 from lut.technology import Condition, Technology, resolve_condition
 from ota.measure import NAN, measure_ac, measure_dc, no_ac
 from ota.netlist import ANALYSES, DEVICE_QUANTITIES, bias_sources, device_vector, length_parameter, testbench_netlist
-from ota.resize import Resizer
+from ota.resize import Resizer, calibration_path
 from ota.topology import get_topology
 
 DEFAULT_TIMEOUT_S = 30.0
@@ -163,6 +164,7 @@ class OtaTestbench:
         # A Monte Carlo alters delvto itself and keeps the sizes over its samples: it re-parses.
         self._resizer = Resizer(
             self._engine, self.topology, self.technology, self.instances, self._params_of, reference, ANALYSES, timeout_s,
+            calibration_path(deck, self.technology, library_file()),
         ) if self._engine.can_inspect and not shiftable else None
         self.resized = self.reparsed = 0  # how each candidate's sizes were applied (benchmarks read them)
 

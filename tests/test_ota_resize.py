@@ -4,6 +4,7 @@ gf180mcu; and a candidate that crosses a model bin, which must be re-parsed."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -141,3 +142,40 @@ def test_sky130_alter_equals_reparse_and_a_bin_crossing_is_reparsed(installed_pd
         assert bench._engine.model_limits(input_pair.instance)["wmin"] == pytest.approx(7e-6)
         forced = measure_testbench(bench._engine.run(ANALYSES), bench._supplies_v, bench._device_vectors, bench.topology.saturation_devices)
         assert abs(forced["gm_s"] / expected["gm_s"] - 1) > 1e-4
+
+
+def test_a_kept_calibration_gives_the_same_fast_path_without_the_probes(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The first testbench of a deck calibrates and keeps the fits; the next reads them (no probe
+    re-parse) and simulates every candidate to the same bits; a damaged file is calibrated again;
+    another deck (a bias 1 mV away) gets its own file."""
+    from gmopt.settings import get_settings
+    from ota.resize import Resizer
+
+    folder = get_settings().resize_cache_dir
+    candidates = [[845, 1587, 500, 3451, 1078], [317, 1525, 737, 8000, 8000]]
+
+    def run(bench: OtaTestbench) -> list[str]:
+        answers = [bench.evaluate(var).to_dict() for var in candidates]
+        return [repr({key: value for key, value in answer.items() if key != "sim_time_s"}) for answer in answers]
+
+    with OtaTestbench("fig7") as bench:
+        fits = [sized.fits for sized in bench._resizer.sized]
+        made = run(bench)
+    kept = list(folder.iterdir())
+    assert len(kept) == 1
+    with monkeypatch.context() as patched:
+        patched.setattr(Resizer, "_sample", lambda *args: pytest.fail("a kept calibration must not probe again"))
+        with OtaTestbench("fig7") as bench:
+            assert bench._resizer.active
+            assert all(read.keys() == made_fits.keys() and all((read[k] == made_fits[k]).all() for k in read)
+                       for read, made_fits in zip((sized.fits for sized in bench._resizer.sized), fits))
+            assert run(bench) == made
+    kept[0].write_text("{")
+    with OtaTestbench("fig7") as bench:
+        assert bench._resizer.active and run(bench) == made
+    assert json.loads(kept[0].read_text())["reason"] is None
+    from lut.technology import get_technology
+
+    with OtaTestbench("fig7", bias_v={pin: volts + 1e-3 for pin, volts in get_technology("generic180").bias_v.items()}):
+        pass
+    assert len(list(folder.iterdir())) == 2
