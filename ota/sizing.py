@@ -50,7 +50,7 @@ from pymoo.operators.sampling.lhs import sampling_lhs
 from scipy.optimize import brentq, minimize_scalar
 
 from gmopt import paper
-from lut.lookup import load_lut, lookup, lookup_vgs
+from lut.lookup import load_lut, lookup, lookup_vgs, model_files_checked_once
 from lut.sizing import size_transistor
 from lut.technology import Condition, Technology, resolve_condition
 from ota.topology import BiasRule, Topology, Variable, get_topology
@@ -255,8 +255,9 @@ def plan_sizing(
     technology (name) at ``corner`` and ``temp_c`` (None: its default corner, 27 degC)."""
     topology = get_topology(topology_name)
     condition = resolve_condition(technology, corner, temp_c)
-    choice, moved = _covered_choice(condition, choice)
-    plan = _plan_at(topology, condition, choice, bias_v)
+    with model_files_checked_once():  # a plan makes about 130 look-ups: one check of the model files
+        choice, moved = _covered_choice(condition, choice)
+        plan = _plan_at(topology, condition, choice, bias_v)
     return replace(plan, notes=moved + plan.notes)
 
 
@@ -605,11 +606,12 @@ def gm_id_variants(
     """
     sizings, problems = [], []
     condition = resolve_condition(technology, corner, temp_c)
-    for choice in variant_choices(count, seed, gm_range_s or spec_gm_range_s()):
-        try:
-            sizings.append(plan_sizing(topology_name, condition, choice=choice, bias_v=bias_v).var)
-        except ValueError as exc:
-            problems.append(str(exc))
+    with model_files_checked_once():  # and one for all the variants
+        for choice in variant_choices(count, seed, gm_range_s or spec_gm_range_s()):
+            try:
+                sizings.append(plan_sizing(topology_name, condition, choice=choice, bias_v=bias_v).var)
+            except ValueError as exc:
+                problems.append(str(exc))
     return sizings, problems
 
 
