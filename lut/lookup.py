@@ -24,6 +24,7 @@ import bisect
 import contextlib
 import contextvars
 import functools
+import itertools
 import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
@@ -369,26 +370,36 @@ class _Axes:
         self.lowest, self.highest = span[:, :1] - slack, span[:, 1:] + slack
         # for point_cell: Python floats, and each axis' step in a C-ordered grid array's flat index
         sizes = [axis.size for axis in axes]
+        steps = [math.prod(sizes[dim + 1:]) for dim in range(len(axes))]
         self._point_axes = [
-            (axis.tolist(), size - 1, math.prod(sizes[dim + 1:]), float(low), float(high))
-            for dim, (axis, size, low, high) in enumerate(zip(axes, sizes, self.lowest[:, 0], self.highest[:, 0]))
+            (axis.tolist(), size - 1, step, float(low), float(high))
+            for axis, size, step, low, high in zip(axes, sizes, steps, self.lowest[:, 0], self.highest[:, 0])
+        ]
+        # the 16 corners' flat offsets from the lowest one, in _Cells' order, by which axes have a
+        # next point (bit 3 - d for axis d; at an axis' last point both neighbours are that point)
+        self._corner_offsets = [
+            np.array([sum(i * step for dim, (i, step) in enumerate(zip(corner, steps)) if has_next >> (3 - dim) & 1)
+                      for corner in itertools.product((0, 1), repeat=4)], dtype=np.intp).reshape(16, 1)
+            for has_next in range(16)
         ]
 
     def point_cell(self, point: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray] | None:
         """``_Cells`` of one point (in axis coordinates) as flat indices of its 16 corners and their
         weights, both (16, 1) in the same corner order; None off an axis (where ``_Cells`` says NaN)."""
-        flat, weights = [0], [1.0]
+        lowest_index, has_next, pairs = 0, 0, []
         for value, (axis, last, step, lowest, highest) in zip(point, self._point_axes):
             if not lowest <= value <= highest:
                 return None
             position = _grid_position(value, axis)
             low = math.floor(position)
             fraction = position - low
-            pair = (low * step, min(low + 1, last) * step)
-            flat = [index + offset for index in flat for offset in pair]
-            # ((w_L * w_VSB) * w_VDS) * w_x, the order of _Cells' products (1.0 * w_L is w_L)
-            weights = [weight * part for weight in weights for part in (1.0 - fraction, fraction)]
-        return np.array(flat, dtype=np.intp).reshape(16, 1), np.array(weights).reshape(16, 1)
+            lowest_index += low * step
+            has_next = 2 * has_next + (low < last)
+            pairs.append((1.0 - fraction, fraction))
+        (a, b, c, d) = pairs
+        # ((w_L * w_VSB) * w_VDS) * w_x: the order of _Cells' products
+        weights = [((w0 * w1) * w2) * w3 for w0 in a for w1 in b for w2 in c for w3 in d]
+        return self._corner_offsets[has_next] + lowest_index, np.array(weights).reshape(16, 1)
 
 
 def _grid_position(value: float, axis: list[float]) -> float:
