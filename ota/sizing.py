@@ -603,6 +603,9 @@ def gm_id_variants(
     voltages (every variant is sized under the same biases, as the run simulates them).
     A choice the tables cannot size there (a gm/ID outside what they cover at that bias, a stack
     without headroom) is left out and its reason returned: the run starts from the rest.
+    All are sized under one check of the model files (``model_files_checked_once``), in the
+    main process before a run's first simulation: 100 fig7 variants on generic180 take 0.38 s
+    (1.3 s before one-point look-ups had their own path).
     """
     sizings, problems = [], []
     condition = resolve_condition(technology, corner, temp_c)
