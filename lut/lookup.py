@@ -16,13 +16,24 @@ from the memory-mapped cache) on log(L) and sqrt(2 phi_F + VSB):
   ``lookupVGS``, only that branch is used. Interpolating across L at constant gm/ID, in
   log-log form, keeps ID/W within about 1 % between grid lengths, where interpolating at constant
   VGS is off by several per cent (threshold roll-off moves the curves along VGS).
+
+Sizing asks one point at a time (an OTA plan about 130 points, brentq 8 per root), so a look-up
+at one point takes its own path (``Lut._evaluate_point``): the same interpolation in fewer
+numpy calls, with the same bits as the general path gives that point alone, and its answers
+remembered per table. With ``model_files_checked_once`` around a plan, the model file is checked
+once, not at every look-up. generic180's fig7 seeds went from 13.1 to 3.7 ms a plan (20 or 100
+of them, 2 cores shared), sky130's and gf180mcu's 3.4 to 5 times faster as well.
 """
 
 from __future__ import annotations
 
+import bisect
+import contextlib
+import contextvars
 import functools
+import itertools
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -43,6 +54,9 @@ GM_ID_STEP = 0.1  # S/A, spacing of the gm/ID axis of the derived grid
 MAX_LENGTH_RATIO = 1.45
 GM_ID_CACHE_FORMAT = 2  # bump when the re-sampling changes: old cache files are then ignored (1: .npz)
 CHUNK_POINTS = 1 << 15  # look-up points per pass: 16 corners each, so about 4 MB per temporary array
+_SCALAR = (int, float, np.integer, np.floating)  # inputs ``Lut._evaluate_point`` takes (no 0-d arrays)
+POINT_MEMORY = 8192  # one-point answers a table remembers (about 2 MB) before it forgets them all
+_NAN_CORNERS = np.full((16, 1), np.nan)  # the log of a corner that is not positive, before the fallback
 _NAMES = {name.upper(): name for name in SIMULATED}
 
 
@@ -86,6 +100,11 @@ class Lut:
         ends = np.array([(axis[0], axis[-1]) for axis in self.grid.axes()], dtype=float)
         tolerance = 1e-9 * np.maximum(np.abs(ends).max(axis=1), 1e-30)
         self._lowest, self._highest = (ends[:, 0] - tolerance)[:, None], (ends[:, 1] + tolerance)[:, None]
+        self._lowest_list, self._highest_list = self._lowest[:, 0].tolist(), self._highest[:, 0].tolist()
+        self._log_length: dict[float, float] = {}
+        # answers of _evaluate_point by (interpolators, domain, x, L, VDS, VSB): an OTA plan asks
+        # a fifth to two fifths of its points again (fixed-point loops that settle, brentq's brackets)
+        self._points: dict[tuple, list[np.float64]] = {}
         self._wide_length_gaps = bool((lengths[1:] / lengths[:-1] > MAX_LENGTH_RATIO).any())
 
     @property
@@ -144,6 +163,18 @@ class Lut:
     # -- evaluation -------------------------------------------------------------------------
     def _evaluate(self, interpolators: list["_Interpolator"], x_name: str, x, L, VDS, VSB,
                   quantities: tuple[str, ...] = ("",)) -> list[ArrayLike]:
+        if x_name != "RANGE" and isinstance(x, _SCALAR) and isinstance(L, _SCALAR) and isinstance(VDS, _SCALAR) \
+                and isinstance(VSB, _SCALAR):
+            key = (*interpolators, x_name, float(x), float(L), float(VDS), float(VSB))
+            answers = self._points.get(key)
+            if answers is None:
+                answers = self._evaluate_point(interpolators, x_name == "VGS", *key[-4:])
+                if answers is not None:
+                    if len(self._points) >= POINT_MEMORY:
+                        self._points.clear()
+                    self._points[key] = answers
+            if answers is not None:
+                return list(answers)
         inputs = [np.asarray(v, dtype=float) for v in (L, VSB, VDS, x)]
         shape = np.broadcast_shapes(*(value.shape for value in inputs))
         length, vsb, vds, xs = (value if value.shape == shape else np.broadcast_to(value, shape) for value in inputs)
@@ -181,6 +212,41 @@ class Lut:
                 )
             results.append(values[()] if values.ndim == 0 else values)
         return results
+
+    def _evaluate_point(self, interpolators: list["_Interpolator"], check_vgs: bool, x: float, length_m: float,
+                        vds_v: float, vsb_v: float) -> list[np.float64] | None:
+        """``_evaluate`` at one point, the same arithmetic in fewer numpy calls; None where the
+        general path must answer (off the grid, a NaN: it raises the error that says why).
+
+        Sizing asks one point at a time (about 130 per OTA plan, 8 per brentq root): the general
+        path's broadcasting, four ``np.interp`` and the (2, 2, 2, 2, N) index arrays cost 68 us
+        for one ID_W, this 23 us (generic180, measured on 2 shared cores). The same bits: log,
+        exp and the einsum over the 16 corners are numpy's, on arrays of the shapes the general
+        path gives one point ((16, 1): einsum sums one point in another order than many, so the
+        last bits differ, and brentq's roots could carry that into a width); the grid positions repeat
+        ``np.interp``'s arithmetic and the weights ``_Cells``' products, in IEEE doubles as numpy."""
+        if self._wide_length_gaps:
+            return None
+        raw = (length_m, vsb_v, vds_v, x)
+        rows = 4 if check_vgs else 3
+        for value, low, high in zip(raw[:rows], self._lowest_list, self._highest_list):
+            if not low <= value <= high:  # False for NaN too
+                return None
+        log_length = self._log_length.get(length_m)
+        if log_length is None:  # numpy's log, as the general path takes it (sizing asks one or two L)
+            log_length = self._log_length[length_m] = float(np.log(np.array([length_m]))[0])
+        axes = interpolators[0].axes
+        cell = axes.point_cell((log_length, math.sqrt(TWO_PHI_F_V + vsb_v), vds_v, x))
+        if cell is None:
+            return None
+        corners = _PointCorners(self._vgs_flat if check_vgs else self._gm_id_flat, cell[0])
+        answers = []
+        for interpolator in interpolators:
+            answer = interpolator.at_point(cell[1], corners)
+            if math.isnan(answer[0]):
+                return None
+            answers.append(answer[0])
+        return answers
 
     def gm_id_range(self, *, L: float, VDS: float, VSB: float = 0.0) -> tuple[float, float]:
         """The gm/ID span (S/A) the table covers at one bias: the strong-inversion branch, narrowed
@@ -222,6 +288,14 @@ class Lut:
     @functools.cached_property
     def _gm_id_domain(self) -> "_Axes":
         return _Axes((*self._vgs_axes[:3], self._gm_id_axis))
+
+    @functools.cached_property
+    def _vgs_flat(self) -> "_FlatViews":
+        return _FlatViews(self._components)
+
+    @functools.cached_property
+    def _gm_id_flat(self) -> "_FlatViews":
+        return _FlatViews(self._gm_id_components)
 
     @functools.cached_property
     def _gm_id(self) -> np.ndarray:
@@ -302,6 +376,51 @@ class _Axes:
         span = np.array([[axis[0], axis[-1]] for axis in axes])
         slack = 1e-9 * (span[:, 1:] - span[:, :1])  # grid ends reached through float arithmetic
         self.lowest, self.highest = span[:, :1] - slack, span[:, 1:] + slack
+        # for point_cell: Python floats, and each axis' step in a C-ordered grid array's flat index
+        sizes = [axis.size for axis in axes]
+        steps = [math.prod(sizes[dim + 1:]) for dim in range(len(axes))]
+        self._point_axes = [
+            (axis.tolist(), size - 1, step, float(low), float(high))
+            for axis, size, step, low, high in zip(axes, sizes, steps, self.lowest[:, 0], self.highest[:, 0])
+        ]
+        # the 16 corners' flat offsets from the lowest one, in _Cells' order, by which axes have a
+        # next point (bit 3 - d for axis d; at an axis' last point both neighbours are that point)
+        self._corner_offsets = [
+            np.array([sum(i * step for dim, (i, step) in enumerate(zip(corner, steps)) if has_next >> (3 - dim) & 1)
+                      for corner in itertools.product((0, 1), repeat=4)], dtype=np.intp).reshape(16, 1)
+            for has_next in range(16)
+        ]
+
+    def point_cell(self, point: tuple[float, float, float, float]) -> tuple[np.ndarray, np.ndarray] | None:
+        """``_Cells`` of one point (in axis coordinates) as flat indices of its 16 corners and their
+        weights, both (16, 1) in the same corner order; None off an axis (where ``_Cells`` says NaN)."""
+        lowest_index, has_next, pairs = 0, 0, []
+        for value, (axis, last, step, lowest, highest) in zip(point, self._point_axes):
+            if not lowest <= value <= highest:
+                return None
+            position = _grid_position(value, axis)
+            low = math.floor(position)
+            fraction = position - low
+            lowest_index += low * step
+            has_next = 2 * has_next + (low < last)
+            pairs.append((1.0 - fraction, fraction))
+        (a, b, c, d) = pairs
+        # ((w_L * w_VSB) * w_VDS) * w_x: the order of _Cells' products
+        weights = [((w0 * w1) * w2) * w3 for w0 in a for w1 in b for w2 in c for w3 in d]
+        return self._corner_offsets[has_next] + lowest_index, np.array(weights).reshape(16, 1)
+
+
+def _grid_position(value: float, axis: list[float]) -> float:
+    """``np.interp(value, axis, arange(len(axis)))`` for one value on the axis, the same operations:
+    numpy's binary search gives the same interval, and its slope is 1 / (axis[j + 1] - axis[j])."""
+    j = bisect.bisect_right(axis, value) - 1
+    if j < 0:
+        return 0.0
+    if j >= len(axis) - 1:
+        return float(len(axis) - 1)
+    if axis[j] == value:
+        return float(j)
+    return 1.0 / (axis[j + 1] - axis[j]) * (value - axis[j]) + j
 
 
 class _Cells:
@@ -351,6 +470,31 @@ class _Corners(dict):
         return values
 
 
+class _FlatViews(dict):
+    """Each stored component as a flat array (a view of the memory-mapped file; the broadcast VGS
+    of the VGS domain is copied once), indexed by ``_Axes.point_cell``'s flat indices."""
+
+    def __init__(self, components: Mapping[str, np.ndarray]) -> None:
+        super().__init__()
+        self._components = components
+
+    def __missing__(self, name: str) -> np.ndarray:
+        self[name] = values = np.ascontiguousarray(self._components[name]).reshape(-1)
+        return values
+
+
+class _PointCorners(dict):
+    """``_Corners`` of one point: each component's 16 corner values, (16, 1), on first use."""
+
+    def __init__(self, flat: _FlatViews, index: np.ndarray) -> None:
+        super().__init__()
+        self._flat, self._index = flat, index
+
+    def __missing__(self, name: str) -> np.ndarray:
+        self[name] = values = self._flat[name].take(self._index)
+        return values
+
+
 class _Interpolator:
     """Multilinear interpolation of one quantity on the table grid; off-axis points are NaN.
 
@@ -382,6 +526,19 @@ class _Interpolator:
         result[cells.outside] = np.nan
         return result
 
+    def at_point(self, weights: np.ndarray, corners: "_PointCorners") -> np.ndarray:
+        """``__call__`` for one point inside the grid (``_Axes.point_cell``): the same numpy calls
+        on arrays of the same (16, 1) shape, so the same bits; one value."""
+        with np.errstate(divide="ignore", invalid="ignore"):
+            values = np.asarray(self._formula(corners), dtype=float)
+            if values.shape != weights.shape:
+                values = np.broadcast_to(values, weights.shape)
+            logs = np.log(values, out=_NAN_CORNERS.copy(), where=values > 0)
+            result = np.exp(np.einsum("kn,kn->n", weights, logs))
+        if math.isnan(result[0]):
+            result = np.einsum("kn,kn->n", weights, values)
+        return result
+
 
 def _check_inside(name: str, values: np.ndarray, axis: np.ndarray, unit: str) -> None:
     low, high = float(axis[0]), float(axis[-1])
@@ -410,12 +567,47 @@ def _check_length_gap(length: np.ndarray, lengths: np.ndarray) -> None:
 
 # -- module-level: build-or-load the cached table ------------------------------------------
 _loaded: dict[tuple[Path, str], Lut] = {}
+_KINDS = {"n": "nmos", "nmos": "nmos", "p": "pmos", "pmos": "pmos"}
+# the tables found in the current ``model_files_checked_once`` (None outside one)
+_checked_once: contextvars.ContextVar[dict[tuple, Lut] | None] = contextvars.ContextVar("_checked_once", default=None)
+
+
+@contextlib.contextmanager
+def model_files_checked_once() -> Iterator[None]:
+    """Within it, ``load_lut`` checks each model file once and then answers from memory.
+
+    A sizing loads its tables once per look-up (``lookup(condition, ...)``), and each load
+    checked the model file (a stat, so that a changed file is noticed): 17,000 checks of 2.2 us
+    for 100 fig7 plans, a tenth of their time once the look-ups are fast (0.2 us each here).
+    One OTA plan, or one run's seeded population, is made under one check: a model file changed
+    meanwhile is seen by the next one. Nested: the outermost decides."""
+    if _checked_once.get() is not None:
+        yield
+        return
+    token = _checked_once.set({})
+    try:
+        yield
+    finally:
+        _checked_once.reset(token)
 
 
 def load_lut(condition: Condition, device: str) -> Lut:
     """The table of one device at a condition (``Technology.at``), built (and cached) on first
-    use; kept in memory per cache file, so repeated calls cost nothing."""
-    kind = {"n": "nmos", "nmos": "nmos", "p": "pmos", "pmos": "pmos"}.get(str(device).lower())
+    use; kept in memory per cache file, so repeated calls cost nothing (``model_files_checked_once``:
+    not even the model file's check)."""
+    checked = _checked_once.get()
+    if checked is None:
+        return _load_lut(condition, device)
+    technology = condition.technology
+    key = (technology.name, str(technology.model_file), condition.corner, condition.temp_c, device)
+    lut = checked.get(key)
+    if lut is None:
+        lut = checked[key] = _load_lut(condition, device)
+    return lut
+
+
+def _load_lut(condition: Condition, device: str) -> Lut:
+    kind = _KINDS.get(str(device).lower())
     if kind is None:
         raise ValueError(f"unknown device {device!r}: choose 'nmos' or 'pmos'")
     path = _table_path(condition)

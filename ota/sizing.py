@@ -50,7 +50,7 @@ from pymoo.operators.sampling.lhs import sampling_lhs
 from scipy.optimize import brentq, minimize_scalar
 
 from gmopt import paper
-from lut.lookup import load_lut, lookup, lookup_vgs
+from lut.lookup import load_lut, lookup, lookup_vgs, model_files_checked_once
 from lut.sizing import size_transistor
 from lut.technology import Condition, Technology, resolve_condition
 from ota.topology import BiasRule, Topology, Variable, get_topology
@@ -255,8 +255,9 @@ def plan_sizing(
     technology (name) at ``corner`` and ``temp_c`` (None: its default corner, 27 degC)."""
     topology = get_topology(topology_name)
     condition = resolve_condition(technology, corner, temp_c)
-    choice, moved = _covered_choice(condition, choice)
-    plan = _plan_at(topology, condition, choice, bias_v)
+    with model_files_checked_once():  # a plan makes about 130 look-ups: one check of the model files
+        choice, moved = _covered_choice(condition, choice)
+        plan = _plan_at(topology, condition, choice, bias_v)
     return replace(plan, notes=moved + plan.notes)
 
 
@@ -602,14 +603,18 @@ def gm_id_variants(
     voltages (every variant is sized under the same biases, as the run simulates them).
     A choice the tables cannot size there (a gm/ID outside what they cover at that bias, a stack
     without headroom) is left out and its reason returned: the run starts from the rest.
+    All are sized under one check of the model files (``model_files_checked_once``), in the
+    main process before a run's first simulation: 100 fig7 variants on generic180 take 0.38 s
+    (1.3 s before one-point look-ups had their own path).
     """
     sizings, problems = [], []
     condition = resolve_condition(technology, corner, temp_c)
-    for choice in variant_choices(count, seed, gm_range_s or spec_gm_range_s()):
-        try:
-            sizings.append(plan_sizing(topology_name, condition, choice=choice, bias_v=bias_v).var)
-        except ValueError as exc:
-            problems.append(str(exc))
+    with model_files_checked_once():  # and one for all the variants
+        for choice in variant_choices(count, seed, gm_range_s or spec_gm_range_s()):
+            try:
+                sizings.append(plan_sizing(topology_name, condition, choice=choice, bias_v=bias_v).var)
+            except ValueError as exc:
+                problems.append(str(exc))
     return sizings, problems
 
 
