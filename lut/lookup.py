@@ -38,7 +38,6 @@ from pathlib import Path
 
 import numpy as np
 from scipy.constants import Boltzmann as BOLTZMANN, elementary_charge as ELEMENTARY_CHARGE, zero_Celsius as ZERO_CELSIUS_K
-from scipy.interpolate import PchipInterpolator
 
 from lut.build import build_or_load, cache_path, default_grid, provenance
 from lut.table import SIMULATED, LutTable, load_mapped, save_mapped
@@ -335,6 +334,10 @@ class Lut:
         return components
 
     def _resample_on_gm_id(self, names: list[str]) -> dict[str, np.ndarray]:
+        # imported here: once per table and data directory, where scipy.interpolate's 0.2 s of
+        # imports would otherwise delay every command (and an optimization's first simulation)
+        from scipy.interpolate import PchipInterpolator
+
         stacked = np.stack([np.asarray(self._components[name]) for name in names], axis=-1)
         axis = self._gm_id_axis
         out = np.full((len(names), *self.grid.shape[:3], axis.size), np.nan)  # one contiguous array per name
