@@ -161,6 +161,33 @@ def test_a_killed_command_resumes_to_the_uninterrupted_front(tmp_path: Path) -> 
     assert resumed_store.status() == "finished"
 
 
+@pytest.mark.slow
+def test_ctrl_c_stops_a_run_whose_main_process_simulates_and_leaves_it_resumable(tmp_path: Path) -> None:
+    """Ctrl-C during a 2-worker run (this process simulates too: most signals land in an ngspice
+    analysis, whose output callbacks once swallowed the KeyboardInterrupt) ends it within seconds,
+    with exit code 130, the resume hint and a cancelled, resumable run."""
+    spec_file, out = tmp_path / "spec.json", tmp_path / "run"
+    small_spec(pop_size=20, generations=400).to_file(spec_file)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "gmopt.cli", "optimize", "--spec", str(spec_file), "--workers", "2", "--out", str(out)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job's shell ignores it
+    )
+    generations = out / "generations.json"
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and process.poll() is None:
+        if generations.exists() and len(json.loads(generations.read_text())) >= 3:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    _, stderr = process.communicate(timeout=30)
+    assert process.returncode == 130, stderr
+    assert "interrupted: continue with" in stderr
+    store = FileRunStore(out)
+    assert store.status() == "cancelled" and len(store.hypervolumes()) < 400
+
+
 def test_resuming_with_another_spec_is_refused(seeded_run: tuple[RunSpec, FileRunStore]) -> None:
     spec, store = seeded_run
     with pytest.raises(ValueError, match="pop_size"):
