@@ -20,6 +20,7 @@ from __future__ import annotations
 import contextlib
 import math
 import multiprocessing
+import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -305,7 +306,7 @@ def simulation_backend(
         context = multiprocessing.get_context("spawn")
         board = batch_sharing.new_board(context)
         pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=batch_sharing.start_worker,
-                                   initargs=(board, job.start_worker))
+                                   initargs=(board, job.start_worker, os.getpid()))
         loaded_before = set(_TESTBENCHES)
         warm_up = threading.Thread(target=job.start_worker, name="gmopt-warm-up", daemon=True)
         try:

@@ -6,6 +6,8 @@ package's candidates never run in this process."""
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -98,3 +100,36 @@ def test_without_main_simulates_even_one_worker_is_a_child_process() -> None:
     with simulation_backend(job, workers=1, main_simulates=False) as parallel:
         pids = [answer["pid"] for answer in parallel(_pid, [0, 1, 2])]
     assert os.getpid() not in pids and len(set(pids)) == 1
+
+
+@pytest.mark.slow
+def test_the_workers_end_with_a_parent_killed_outright() -> None:
+    """A parent killed with SIGKILL in the middle of a batch: before, its workers waited for ever
+    (each holds the answer pipe's other end, so nothing tells it the parent is gone). Linux now
+    sends them SIGTERM (``batch_sharing._exit_with_parent``)."""
+    code = (
+        "import time\n"
+        "from lut.technology import get_technology\n"
+        "from optimizer.evaluation import SimulationJob, simulation_backend\n"
+        "condition = get_technology('generic180').at('tt', 27.0)\n"
+        "job = SimulationJob.widths_only('fig7', condition, condition.technology.bias_v)\n"
+        "from ota.sizing import first_sizing\n"
+        "rows = [[v + step for v in first_sizing('fig7')] for step in range(40)]\n"
+        "with simulation_backend(job, workers=3) as parallel:\n"
+        "    print('started', flush=True)\n"
+        "    while True:\n"
+        "        parallel(job, rows)\n"
+    )
+    parent = subprocess.Popen([sys.executable, "-c", code],
+                              stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
+    parent.stdout.readline()
+    time.sleep(3)  # killed in the middle of a batch: the workers simulating, or handing their answers over
+    workers = [int(pid) for pid in subprocess.run(["pgrep", "-f", "-P", str(parent.pid), "spawn_main"],
+                                                  capture_output=True, text=True).stdout.split()]
+    assert len(workers) == 2
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline and any(Path(f"/proc/{pid}").exists() for pid in workers):
+        time.sleep(0.05)
+    assert not any(Path(f"/proc/{pid}").exists() for pid in workers)
