@@ -123,6 +123,16 @@ def test_corners_optimize_the_worst_case(tmp_path: Path) -> None:
     assert record.objectives == pytest.approx(objectives_of(worst_case(direct), spec), rel=1e-6)
 
 
+def _wait_for_generations(process: subprocess.Popen, generations: Path, count: int, timeout_s: float = 120) -> None:
+    """Until the run ``process`` makes has stored ``count`` generations; it must still be running."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and process.poll() is None:
+        if generations.exists() and len(json.loads(generations.read_text())) >= count:
+            break
+        time.sleep(0.02)
+    assert process.poll() is None, "the run ended before it could be stopped"
+
+
 @pytest.mark.slow
 def test_a_killed_command_resumes_to_the_uninterrupted_front(tmp_path: Path) -> None:
     spec = small_spec(generations=8)
@@ -132,12 +142,7 @@ def test_a_killed_command_resumes_to_the_uninterrupted_front(tmp_path: Path) -> 
     command = [sys.executable, "-m", "gmopt.cli", "optimize", "--spec", str(spec_file), "--workers", "1", "--out", str(killed)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     generations = killed / "generations.json"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and process.poll() is None:
-        if generations.exists() and len(json.loads(generations.read_text())) >= 2:
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the run finished before it could be killed"
+    _wait_for_generations(process, generations, 2)
     process.send_signal(signal.SIGKILL)
     process.wait()
     done_before = len(json.loads(generations.read_text()))
@@ -173,13 +178,7 @@ def test_ctrl_c_stops_a_run_whose_main_process_simulates_and_leaves_it_resumable
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job's shell ignores it
     )
-    generations = out / "generations.json"
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and process.poll() is None:
-        if generations.exists() and len(json.loads(generations.read_text())) >= 3:
-            break
-        time.sleep(0.02)
-    assert process.poll() is None, "the run ended before it could be interrupted"
+    _wait_for_generations(process, out / "generations.json", 3)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr
