@@ -113,7 +113,7 @@ sizings, problems = gm_id_variants("fig7", 20, 1, condition)
 sized = time.perf_counter()
 status = dict(line.split(":", 1) for line in open("/proc/self/status") if ":" in line)
 figures = {"tables_s": loaded - imported, "seeds_s": sized - loaded, "passes": passes[0], "sizings": sizings,
-           "peak_rss_mib": int(next(l for l in open("/proc/self/status") if l.startswith("VmHWM")).split()[1]) / 1024,
+           "peak_rss_mib": int(status["VmHWM"].split()[0]) / 1024,
            "private_rss_mib": int(status["RssAnon"].split()[0]) / 1024}
 # vectorised throughput, as benchmarks/bench_lut.py measures it, on the cached table a run uses
 import numpy as np

@@ -13,6 +13,9 @@ from engine import SimulationError
 from gmopt.floats import encode_floats
 from lut.technology import UnknownTechnology
 
+# --workers of every command that simulates a built-in topology (optimizer.evaluation.simulation_backend)
+WORKERS_HELP = "Simulating processes: this one and N-1 spawned workers."
+
 
 def print_json(data: Any) -> None:
     """JSON as the API writes it: inf and NaN as the strings of ``gmopt.floats``."""

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from gmopt.cli_support import print_json, user_errors
+from gmopt.cli_support import WORKERS_HELP, print_json, user_errors
 from ota.cli import CORNER_OPTION, JSON_OPTION, TECH_OPTION, TEMP_OPTION, TOPOLOGY_OPTION, _numbers
 
 # Columns of the text summary: metric, unit, scale.
@@ -32,7 +32,7 @@ def montecarlo(
                                     "(default: every nominal constraint of the spec)."),
     samples: int = typer.Option(200, "--samples", min=2, max=100_000, help="Monte Carlo samples."),
     seed: int = typer.Option(1, "--seed", min=0, help="Seed of the samples: the same seed gives the same numbers."),
-    workers: int = typer.Option(2, "--workers", min=1, help="Simulating processes: this one and N-1 spawned workers (a circuit package: N workers)."),
+    workers: int = typer.Option(2, "--workers", min=1, help=WORKERS_HELP),
     devices: str = typer.Option("", "--devices", help="Only these devices vary, e.g. MN2,MN3 (default: all)."),
     no_vth: bool = typer.Option(False, "--no-vth", help="No threshold mismatch."),
     no_beta: bool = typer.Option(False, "--no-beta", help="No current-factor mismatch."),
