@@ -22,6 +22,7 @@ from app.db import open_database, session_scope
 from app.models import Run
 from app.queue import HeartbeatThread, claim_next, record_progress, requeue_stale
 from app.sql_store import SqlRunStore
+from engine import processes
 from gmopt.settings import Settings, get_settings
 from optimizer.evaluation import CircuitLoadError
 from optimizer.runner import ProgressInfo, run_optimization
@@ -65,6 +66,8 @@ def execute(engine: Engine, run_id: int, worker_id: str, settings: Settings, shu
 def serve(settings: Settings | None = None, *, once: bool = False) -> int:
     """Work until SIGTERM/SIGINT (or, with ``once``, until the queue is empty); returns the runs taken."""
     settings = settings or get_settings()
+    if not settings.dask_address:  # every run simulates in local worker processes (main_simulates False)
+        processes.prestart()
     engine = open_database(settings)
     worker_id = new_worker_id()
     shutdown = threading.Event()

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from engine.batch import ngspice_binary
+from engine.processes import prestart
 from lut.pdk import PDKS, install_pdk
 from lut.technology import UnknownTechnology, get_technology
 from optimizer.file_store import FileRunStore
@@ -231,6 +232,7 @@ def seeding(folder: Path) -> dict[str, object]:
 
 
 def main() -> dict[str, object]:
+    prestart()  # as the CLI and the service's worker do before their first run (engine.processes)
     with tempfile.TemporaryDirectory(prefix="gmopt-bench-optimizer-") as tmp:
         folder = Path(tmp)
         figures: dict[str, object] = {"speed": {}}

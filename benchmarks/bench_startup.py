@@ -4,8 +4,9 @@ worker; this code against an earlier commit (``BASELINE_COMMIT``), both timed in
 alternately, on the same machine.
 
 Each run is a fresh process started as the ``gmopt`` console script starts (it imports
-``gmopt.cli`` first, and so does every spawned worker, which re-runs the main script), with a
-probe that stamps the wall clock: the main process handing its first batch to the pool, each
+``gmopt.cli`` first, and so does the process workers start from: a spawned worker re-runs the
+main script, the fork server of ``engine.processes`` imports it once), with a probe that stamps
+the wall clock: the main process handing its first batch to the pool, each
 worker ready (circuit loaded) and starting its first candidate. The baseline is the old tree
 (``git archive``) put first on ``PYTHONPATH``, with its own data directory (its ``.npz`` caches);
 both are warmed up first (tables built and re-sampled once, untimed). In-process figures beside
@@ -30,11 +31,11 @@ BASELINE_COMMIT = "18544c1"
 RUN = ["optimize", "--topology", "fig7", "--pop", "20", "--gens", "50", "--workers", "2", "--seed", "1"]
 REPEATS = 5
 
-# Run as a file, so that spawned workers re-run its top level as they re-run the console script.
+# Run as a file, so that workers run its top level as they would the console script's (spawned: each; forked: the server).
 PROBE = '''
 import functools, json, multiprocessing, os, resource, sys, time
 STARTED = time.time()
-from gmopt.cli import app  # what the console script imports (spawned workers too)
+from gmopt.cli import app  # what the console script imports (workers too)
 IMPORTED = time.time()
 import optimizer.evaluation as evaluation
 OUT = os.environ["GMOPT_PROBE_DIR"]
@@ -219,7 +220,7 @@ def main() -> dict:
     for key, label in (("first_simulation_s", "process start to first simulation"),
                        ("main_first_batch_s", "main process hands over its first batch"),
                        ("workers_ready_s", "every worker ready (2 before, 1 beside the main process now)"), ("main_imported_s", "main: gmopt.cli imported"),
-                       ("worker_imports_s", "worker: the console script's imports"),
+                       ("worker_imports_s", "worker (now: the fork server): the console script's imports"),
                        ("worker_cpu_to_ready_s", "worker: CPU seconds until ready"),
                        ("main_cpu_to_first_batch_s", "main: CPU seconds until its first batch"), ("wall_s", "whole run"),
                        ("main_rss_at_first_batch_mib", "main peak RSS at the first batch (MiB)"),

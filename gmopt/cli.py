@@ -29,9 +29,9 @@ def _register_commands() -> None:
         module.register(app)
 
 
-# A spawned worker (multiprocessing's "spawn": an optimization's simulation pool, a Dask worker)
-# re-runs the console script while it starts, which imports this module, and never runs a
-# command: it skips the subcommands' modules, 0.2-0.4 s of imports per worker (docs/benchmarks.md).
+# A worker's start re-runs the console script, which imports this module, and never runs a
+# command: the fork server that simulation workers come from (engine.processes), a spawned Dask
+# worker. It skips the subcommands' modules, 0.2-0.4 s of imports (docs/benchmarks.md).
 # ``_inheriting`` is set during that start-up phase (multiprocessing's own check of it:
 # spawn._check_not_importing_main).
 if not getattr(multiprocessing.current_process(), "_inheriting", False):

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from gmopt.cli_support import WORKERS_HELP, print_json, user_errors
+from gmopt.cli_support import WORKERS_HELP, print_json, start_workers_early, user_errors
 from ota.cli import CORNER_OPTION, JSON_OPTION, TECH_OPTION, TEMP_OPTION, TOPOLOGY_OPTION, _numbers
 
 # Columns of the text summary: metric, unit, scale.
@@ -39,6 +39,7 @@ def montecarlo(
     json_output: bool = JSON_OPTION,
 ) -> None:
     """Mismatch Monte Carlo (Pelgrom, per device) of one design: every metric's distribution and the yield."""
+    start_workers_early(workers)
     from lut.technology import get_technology
     from mismatch.montecarlo import run_montecarlo
     from neuromorphic.circuit import resolve_var

@@ -9,11 +9,11 @@ whose simulation fails comes back with an ``error`` entry instead of stopping th
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures import as_completed
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import asdict
 
-from engine import SimulationError, SimulationTimeout
+from engine import SimulationError, SimulationTimeout, processes
 from neuromorphic.circuit import engine
 from neuromorphic.emulator import EmulatorOptions, run_emulator
 from neuromorphic.neuron import NeuronOptions, run_neuron, run_probe
@@ -67,7 +67,7 @@ def run_cases(function: Callable[[dict], dict], cases: Sequence[dict], workers: 
         # ngspice can abort its process when a run is halted mid-step ("spSolve: Assertion ...
         # IS_FACTORED", seen about once in 10 Table 10 runs at a 0.05 s limit): the pool breaks,
         # and every case it had not answered goes to a fresh pool, each at most MAX_ATTEMPTS times.
-        with ProcessPoolExecutor(max_workers=min(workers, len(pending)), initializer=_init_worker) as pool:
+        with processes.pool(min(workers, len(pending)), _init_worker) as pool:
             futures = {pool.submit(function, cases[index]): index for index in pending}
             pending = []
             for future in as_completed(futures):

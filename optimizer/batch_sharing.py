@@ -16,44 +16,25 @@ gone here: one task per worker and batch, and no candidate runs twice.
 
 from __future__ import annotations
 
-import ctypes
-import os
-import signal
-import sys
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Executor, wait
 from typing import Any
 
 _BATCH, _FRONT, _BACK = range(3)
-_PR_SET_PDEATHSIG = 1  # linux/prctl.h
 _board: Any = None  # a worker's view of the board, set by ``start_worker``
 
 
 def new_board(context: Any) -> Any:
-    """The board for a pool made with ``context``: pass it to ``start_worker`` in the pool's
-    initializer arguments (a shared array reaches a spawned process only as it starts)."""
+    """The board for a pool made with ``context``: the pool passes it to ``start_worker`` as an
+    inherited object (``engine.processes.pool``: a shared array reaches a worker only as it starts)."""
     return context.Array("q", 3)
 
 
-def start_worker(board: Any, start: Callable[[], None], parent_pid: int) -> None:
-    """The pool initializer: end with the parent (``_exit_with_parent``), keep the board, then
-    ``start`` (the job's own start-up: loading its circuits)."""
+def start_worker(board: Any, start: Callable[[], None]) -> None:
+    """The pool initializer: keep the board, then ``start`` (the job's own start-up: loading its circuits)."""
     global _board
-    _exit_with_parent(parent_pid)
     _board = board
     start()
-
-
-def _exit_with_parent(parent_pid: int) -> None:
-    """Have Linux send this worker SIGTERM when the process that started it dies. A parent killed
-    with SIGKILL closes nothing a pool's worker waits on: each one idled for ever (two after every
-    test run, from the service test that kills a worker). The parent starts its workers from the
-    thread that runs the whole run, so the signal cannot come early."""
-    if sys.platform != "linux":
-        return
-    ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
-    if os.getppid() != parent_pid:  # it died before the request was made
-        os._exit(1)
 
 
 def share(pool: Executor, workers: int, board: Any, f: Callable[[Any], Any], X: Sequence[Any], here: bool) -> list[Any]:

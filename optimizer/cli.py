@@ -11,7 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from gmopt.cli_support import WORKERS_HELP, print_json, user_errors
+from gmopt.cli_support import WORKERS_HELP, print_json, start_workers_early, user_errors
 from optimizer.file_store import FileRunStore
 from optimizer.results import (
     DESIGN_COLUMNS, best_linearity, circuit_design_deck, design_netlist, design_row, export_front, follow_up_row, front_csv, front_design,
@@ -149,7 +149,7 @@ def register(app: typer.Typer) -> None:
         tech: str | None = typer.Option(None, "--tech", help="Technology (default generic180)."),
         pop: int | None = typer.Option(None, "--pop", help="Population size (default 20, Section 4.2)."),
         gens: int | None = typer.Option(None, "--gens", help="Generations including the initial one (default 50)."),
-        workers: int = typer.Option(2, "--workers", min=1, help=f"{WORKERS_HELP} A circuit package: N spawned workers."),
+        workers: int = typer.Option(2, "--workers", min=1, help=f"{WORKERS_HELP} A circuit package: N worker processes."),
         seed: int | None = typer.Option(None, "--seed", help="Random seed: the same seed gives the same run."),
         out: Path = typer.Option(..., "--out", help="Run folder (created), e.g. runs/fig7."),
         spec_file: Path | None = typer.Option(None, "--spec", exists=True, dir_okay=False, help="Spec file (JSON or YAML)."),
@@ -160,6 +160,7 @@ def register(app: typer.Typer) -> None:
         random_start: bool = typer.Option(False, "--random-start", help="Random initial population instead of the gm/ID seed."),
     ) -> None:
         """Size an OTA or a circuit package with NSGA-II (every evaluation stored in --out; resumable)."""
+        start_workers_early(workers, dask)
         with user_errors():
             store = FileRunStore(out)
             spec = build_spec(
@@ -262,6 +263,7 @@ def register(app: typer.Typer) -> None:
         workers: int = typer.Option(2, "--workers", min=1, help=WORKERS_HELP),
     ) -> None:
         """The paper's fig7 optimization (pop 20, 50 generations, seed 1, runs/fig7) next to Table 8."""
+        start_workers_early(workers)
         from lut.technology import get_technology
         from ota.sizing import first_sizing
         from ota.topology import get_topology

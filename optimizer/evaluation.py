@@ -19,20 +19,18 @@ from __future__ import annotations
 
 import contextlib
 import math
-import multiprocessing
-import os
 import threading
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from engine import SimulationError
+from engine import processes
 from lut.technology import Condition
 from optimizer import batch_sharing
 
-if TYPE_CHECKING:  # a spawned worker unpickles its job from this module: it imports only what simulating needs
+if TYPE_CHECKING:  # a worker unpickles its job from this module: it imports only what simulating needs
     from optimizer.circuit_space import CircuitSpace
     from optimizer.space import DesignSpace
     from optimizer.spec import RunSpec
@@ -301,22 +299,19 @@ def simulation_backend(
         # hard ngspice failure (the service's worker: ``main_simulates`` False): the pool breaks and
         # the run fails with a message, instead of taking down the process that runs it.
         shared = main_simulates and isinstance(job, SimulationJob)
-        processes = workers - 1 if shared else workers
-        # spawn, not fork: a parent that already holds a libngspice session must not be copied.
-        context = multiprocessing.get_context("spawn")
-        board = batch_sharing.new_board(context)
-        pool = ProcessPoolExecutor(max_workers=processes, mp_context=context, initializer=batch_sharing.start_worker,
-                                   initargs=(board, job.start_worker, os.getpid()))
+        children = workers - 1 if shared else workers
+        board = batch_sharing.new_board(processes.context())
+        pool = processes.pool(children, batch_sharing.start_worker, (job.start_worker,), inherited=(board,))
         loaded_before = set(_TESTBENCHES)
         warm_up = threading.Thread(target=job.start_worker, name="gmopt-warm-up", daemon=True)
         try:
-            # A spawning pool starts a process per task while none is idle: one no-op each starts
+            # A pool starts a process per task while none is idle: one no-op each starts
             # them all now, so they load their circuits while this process sizes the seeded population.
-            for _ in range(processes):
+            for _ in range(children):
                 pool.submit(int)
             if shared:  # and this process loads its own while it sizes them (ngspice parses with the GIL released)
                 warm_up.start()
-            run: Parallelization = lambda f, X: batch_sharing.share(pool, processes, board, f, X, here=shared)
+            run: Parallelization = lambda f, X: batch_sharing.share(pool, children, board, f, X, here=shared)
             yield _raising_load_errors(run)
         finally:
             pool.shutdown(wait=True, cancel_futures=True)

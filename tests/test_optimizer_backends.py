@@ -105,8 +105,8 @@ def test_without_main_simulates_even_one_worker_is_a_child_process() -> None:
 @pytest.mark.slow
 def test_the_workers_end_with_a_parent_killed_outright() -> None:
     """A parent killed with SIGKILL in the middle of a batch: before, its workers waited for ever
-    (each holds the answer pipe's other end, so nothing tells it the parent is gone). Linux now
-    sends them SIGTERM (``batch_sharing._exit_with_parent``)."""
+    (each holds the answer pipe's other end, so nothing tells it the parent is gone). A thread in
+    each now ends it (``engine.processes._exit_with_owner``), and then the fork server leaves too."""
     code = (
         "import time\n"
         "from lut.technology import get_technology\n"
@@ -124,9 +124,11 @@ def test_the_workers_end_with_a_parent_killed_outright() -> None:
                               stdout=subprocess.PIPE, text=True, cwd=Path(__file__).resolve().parents[1])
     parent.stdout.readline()
     time.sleep(3)  # killed in the middle of a batch: the workers simulating, or handing their answers over
-    workers = [int(pid) for pid in subprocess.run(["pgrep", "-f", "-P", str(parent.pid), "spawn_main"],
-                                                  capture_output=True, text=True).stdout.split()]
+    server = subprocess.run(["pgrep", "-f", "-P", str(parent.pid), "forkserver"], capture_output=True, text=True).stdout.split()
+    assert len(server) == 1
+    workers = [int(pid) for pid in subprocess.run(["pgrep", "-P", server[0]], capture_output=True, text=True).stdout.split()]
     assert len(workers) == 2
+    workers.append(int(server[0]))
     parent.kill()
     parent.wait()
     deadline = time.monotonic() + 20
