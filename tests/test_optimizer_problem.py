@@ -83,9 +83,15 @@ def test_a_failed_simulation_is_finite_and_worse_than_any_converged_candidate() 
 
 
 def test_pymoo_sees_finite_values_and_a_large_violation_for_failures() -> None:
-    problem = SizingProblem(SPEC, SPACE, evaluate_batch=lambda X: [GOOD, {"converged": False}][: len(X)])
+    records = [  # as the runner's session records them: objectives and constraints computed once, here
+        EvaluationRecord(index=i, generation=0, var=[], widths_um=[], metrics=metrics,
+                         objectives=objectives_of(metrics, SPEC), constraints=constraints_of(metrics, SPEC))
+        for i, metrics in enumerate([GOOD, {"converged": False}])
+    ]
+    problem = SizingProblem(SPEC, SPACE, evaluate_batch=lambda X: records[: len(X)])
     F, G = problem.evaluate(np.array([[100] * 5, [200] * 5]), return_values_of=["F", "G"])
     assert np.all(np.isfinite(F)) and np.all(np.isfinite(G))
+    assert F.tolist() == [records[0].objectives, records[1].objectives]
     assert np.all(G[0] <= 0) and np.all(G[1] == FAILED_VIOLATION)
 
 
