@@ -12,6 +12,8 @@ from collections.abc import Sequence
 
 import numpy as np
 from pymoo.algorithms.moo.nsga2 import NSGA2
+from pymoo.core.duplicate import DuplicateElimination
+from pymoo.core.population import Population
 from pymoo.operators.crossover.sbx import SBX
 from pymoo.operators.mutation.pm import PM
 from pymoo.operators.repair.rounding import RoundingRepair
@@ -21,6 +23,22 @@ from optimizer.circuit_problem import CanonicalRepair
 from optimizer.circuit_space import CircuitSpace
 from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
+
+
+class EqualRowElimination(DuplicateElimination):
+    """pymoo's default duplicate elimination (a row within 1e-16 of an earlier one, or of one in the
+    other populations) for rows of integers, which are exactly equal or at least 1 apart: the same
+    rows go, found with a set of row tuples instead of a full distance matrix (0.18 of 1.0 ms per
+    ask of a 20-candidate generation, most of it ``cdist``). The first of equal rows stays, as in pymoo."""
+
+    def _do(self, pop: Population, other: Population | None, is_duplicate: np.ndarray) -> np.ndarray:
+        seen = set() if other is None else set(map(tuple, other.get("X").tolist()))
+        for position, row in enumerate(map(tuple, pop.get("X").tolist())):
+            if row in seen:
+                is_duplicate[position] = True
+            elif other is None:
+                seen.add(row)
+        return is_duplicate
 
 
 def seeded_population(sizings: Sequence[Sequence[int]], spec: RunSpec, space: DesignSpace, length_m: float) -> np.ndarray:
@@ -67,6 +85,7 @@ def build_nsga2(spec: RunSpec, initial: np.ndarray | None = None, circuit_space:
         sampling=IntegerRandomSampling() if initial is None else initial,
         crossover=SBX(prob=operators.crossover_prob, eta=operators.crossover_eta, vtype=float, repair=repair),
         mutation=PM(prob=1.0, prob_var=operators.mutation_prob, eta=operators.mutation_eta, vtype=float, repair=repair),
-        eliminate_duplicates=True,
+        # a circuit's float columns keep pymoo's distance test (rows within 1e-16 of each other)
+        eliminate_duplicates=EqualRowElimination() if circuit_space is None else True,
         seed=spec.seed,
     )

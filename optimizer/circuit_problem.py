@@ -16,7 +16,7 @@ first (nominal) condition's.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -25,9 +25,8 @@ from pymoo.core.repair import Repair
 
 from circuits.model import Circuit
 from optimizer.circuit_space import CircuitSpace
-from optimizer.problem import FAILED_VIOLATION, SATURATION_SCALE_V
+from optimizer.problem import FAILED_VIOLATION, SATURATION_SCALE_V, EvaluateBatch
 
-EvaluateBatch = Callable[[np.ndarray], list[dict[str, Any]]]
 # A failed candidate's minimised objective: beyond any measure in SI units (a power of 1e30 W,
 # a GBW of -1e30 Hz as minimised), so it is dominated by every candidate that simulated.
 FAILED_OBJECTIVE = 1e30
@@ -136,7 +135,8 @@ class CanonicalRepair(Repair):
 
 
 class CircuitProblem(Problem):
-    """Rows of a ``CircuitSpace``; ``evaluate_batch`` maps canonical rows to ``candidate_metrics``."""
+    """Rows of a ``CircuitSpace``; ``evaluate_batch`` maps canonical rows to their evaluation records
+    (objectives and constraints computed once, by the runner's session)."""
 
     def __init__(self, circuit: Circuit, space: CircuitSpace, evaluate_batch: EvaluateBatch | None = None) -> None:
         low, high = space.bounds()
@@ -151,9 +151,9 @@ class CircuitProblem(Problem):
     def _evaluate(self, X: np.ndarray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         if self.evaluate_batch is None:
             raise RuntimeError("CircuitProblem needs an evaluate_batch (the runner attaches one)")
-        results = self.evaluate_batch(X)
-        out["F"] = np.array([objectives_of(self.circuit, metrics) for metrics in results], dtype=float)
-        out["G"] = np.array([constraints_of(self.circuit, metrics) for metrics in results], dtype=float)
+        records = self.evaluate_batch(X)
+        out["F"] = np.array([record.objectives for record in records], dtype=float)
+        out["G"] = np.array([record.constraints for record in records], dtype=float)
 
     def __getstate__(self) -> dict[str, Any]:
         """Checkpoints pickle the algorithm and its problem, never the simulators behind it."""

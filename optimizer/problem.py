@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from pymoo.core.problem import Problem
@@ -20,8 +20,11 @@ from optimizer import followup
 from optimizer.space import DesignSpace
 from optimizer.spec import RunSpec
 
+if TYPE_CHECKING:
+    from optimizer.store import EvaluationRecord
+
 Metrics = Mapping[str, Any]
-EvaluateBatch = Callable[[np.ndarray], list[dict[str, Any]]]
+EvaluateBatch = Callable[[np.ndarray], Sequence["EvaluationRecord"]]
 
 # Minimised form of each objective: (metric, sign).
 OBJECTIVE_METRICS = {
@@ -177,7 +180,8 @@ class SizingProblem(Problem):
     """Integer rows of the run's design space (widths, and free lengths and biases:
     ``optimizer.space``) within its bounds; objectives and constraints above.
 
-    ``evaluate_batch`` maps integer rows to ``candidate_metrics`` dicts, in order.
+    ``evaluate_batch`` maps integer rows to their evaluation records, in order (the runner's
+    session: each record's ``objectives_of`` and ``constraints_of``, computed once).
     """
 
     def __init__(self, spec: RunSpec, space: DesignSpace, evaluate_batch: EvaluateBatch | None = None) -> None:
@@ -192,9 +196,9 @@ class SizingProblem(Problem):
     def _evaluate(self, X: np.ndarray, out: dict[str, Any], *args: Any, **kwargs: Any) -> None:
         if self.evaluate_batch is None:
             raise RuntimeError("SizingProblem needs an evaluate_batch (the runner attaches one)")
-        results = self.evaluate_batch(np.asarray(np.round(X), dtype=int))
-        out["F"] = np.array([objectives_of(metrics, self.spec) for metrics in results], dtype=float)
-        out["G"] = np.array([constraints_of(metrics, self.spec) for metrics in results], dtype=float)
+        records = self.evaluate_batch(np.asarray(np.round(X), dtype=int))
+        out["F"] = np.array([record.objectives for record in records], dtype=float)
+        out["G"] = np.array([record.constraints for record in records], dtype=float)
 
     def __getstate__(self) -> dict[str, Any]:
         """Checkpoints pickle the algorithm and its problem, never the simulators behind it."""

@@ -226,12 +226,17 @@ class _EvaluationSession:
         self.simulated = self.cached = self.skipped_conditions = self.ac_skipped = 0
         self.seeding_note = ""  # what the seeded start sized and could not, for the run's final status
         self.followups = FollowUps(spec, job.space, parallel)
+        # free lengths or biases, which each record describes in physical units (``DesignSpace.describe``)
+        space = job.space
+        self.free_columns = isinstance(space, DesignSpace) and space.n_var > len(space.width_labels)
 
     def _row(self, x: np.ndarray) -> tuple:
         """A candidate as the store keys it: an OTA run's row of integers."""
         return tuple(int(v) for v in x)
 
-    def evaluate_batch(self, X: np.ndarray) -> list[dict[str, Any]]:
+    def evaluate_batch(self, X: np.ndarray) -> list[EvaluationRecord]:
+        """The records of the rows of ``X``, in order: the problem takes their objectives and
+        constraints as they are, computed once per new candidate here (not again from the metrics)."""
         rows = [self._row(row) for row in X]
         new = list(dict.fromkeys(row for row in rows if row not in self.known))
         fresh = dict(zip(new, self.parallel(self.job, [list(row) for row in new]))) if new else {}
@@ -250,7 +255,7 @@ class _EvaluationSession:
         self.unwritten += records
         self.last_indices = [record.index for record in records]
         self.next_index += len(rows)
-        return [record.metrics for record in records]
+        return records
 
     def write(self, checkpoint: tuple[int, bytes, float, list[int]] | None = None) -> None:
         """Hand the records made since the last call, then ``checkpoint`` (generation, state,
@@ -285,13 +290,17 @@ class _EvaluationSession:
         results = simulated["results"]
         self.skipped_conditions += simulated["skipped"]
         self.ac_skipped += sum(bool(result.get("ac_skipped")) for result in results)
-        metrics = (simulated.get("metrics") or candidate_metrics(results)) | self.job.space.describe(var)
+        metrics = simulated.get("metrics") or candidate_metrics(results)  # this candidate's own dict
+        if self.free_columns:
+            metrics.update(self.job.space.describe(var))
         constraints = constraints_of(metrics, self.spec)
         return EvaluationRecord(
             index=index, generation=self.generation, var=list(var),
             widths_um=[float(w) for w in results[0].get("widths_um") or [v * self.spec.lambda_m * 1e6 for v in var]],
             metrics=metrics,
-            curves={key: [float(x) for x in results[0].get(key) or []] for key in STORED_CURVES},
+            # the result's own lists of floats (``OtaResult.to_dict`` copies them): a float() of each of
+            # their 385 values cost 9 us per record
+            curves={key: results[0].get(key) or [] for key in STORED_CURVES},
             objectives=objectives_of(metrics, self.spec), constraints=constraints,
             feasible=is_feasible(constraints), converged=bool(metrics.get("converged")),
             error=metrics.get("error"), wall_time_s=float(simulated["wall_time_s"]), cached=False,
@@ -516,7 +525,8 @@ def _run_generations(
             session.write(done)
             done = None
             algorithm.evaluator.eval(algorithm.problem, offspring)
-            offspring.set("index", np.array(session.last_indices))
+            # Python ints: a numpy int64 per individual cost 3 us each in every checkpoint's pickle
+            offspring.set("index", session.last_indices)
             algorithm.tell(infills=offspring)
             hypervolume, front = (
                 circuit_population_front(algorithm.pop, algorithm.problem, spec) if spec.is_circuit else population_front(algorithm.pop, spec)

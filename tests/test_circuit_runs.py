@@ -206,7 +206,7 @@ def test_known_designs_are_looked_up_not_simulated(seeded_run: tuple[RunSpec, Fi
     known = store.evaluations()[2]
     new = list(known.var)
     new[0] += 1  # one lambda wider input pair: a new design
-    metrics = session.evaluate_batch(np.array([known.var, new, new], dtype=float))
+    metrics = [record.metrics for record in session.evaluate_batch(np.array([known.var, new, new], dtype=float))]
     assert simulated == [new]  # the stored one looked up, the repeated new one simulated once
     session.finish()  # records are written behind the run: all of them once it finishes
     records = target.evaluations()[6:]

@@ -7,7 +7,10 @@ import math
 import numpy as np
 import pytest
 
-from optimizer.algorithm import build_nsga2, seeded_population
+from pymoo.core.duplicate import DefaultDuplicateElimination
+from pymoo.core.population import Population
+
+from optimizer.algorithm import EqualRowElimination, build_nsga2, seeded_population
 from optimizer.problem import (
     FAILED_VIOLATION, SizingProblem, constraint_names, constraints_of, objective_bounds,
     objectives_of, worst_case,
@@ -83,9 +86,15 @@ def test_a_failed_simulation_is_finite_and_worse_than_any_converged_candidate() 
 
 
 def test_pymoo_sees_finite_values_and_a_large_violation_for_failures() -> None:
-    problem = SizingProblem(SPEC, SPACE, evaluate_batch=lambda X: [GOOD, {"converged": False}][: len(X)])
+    records = [  # as the runner's session records them: objectives and constraints computed once, here
+        EvaluationRecord(index=i, generation=0, var=[], widths_um=[], metrics=metrics,
+                         objectives=objectives_of(metrics, SPEC), constraints=constraints_of(metrics, SPEC))
+        for i, metrics in enumerate([GOOD, {"converged": False}])
+    ]
+    problem = SizingProblem(SPEC, SPACE, evaluate_batch=lambda X: records[: len(X)])
     F, G = problem.evaluate(np.array([[100] * 5, [200] * 5]), return_values_of=["F", "G"])
     assert np.all(np.isfinite(F)) and np.all(np.isfinite(G))
+    assert F.tolist() == [records[0].objectives, records[1].objectives]
     assert np.all(G[0] <= 0) and np.all(G[1] == FAILED_VIOLATION)
 
 
@@ -119,6 +128,18 @@ def test_nsga2_uses_the_papers_operators_on_integers() -> None:
     assert (crossover.prob.value, crossover.eta.value) == (0.9, 15.0)
     assert (mutation.prob.value, mutation.prob_var.value, mutation.eta.value) == (1.0, 0.5, 20.0)
     assert type(crossover.repair).__name__ == type(mutation.repair).__name__ == "RoundingRepair"
+
+
+def test_equal_row_elimination_drops_the_rows_pymoos_distance_test_drops() -> None:
+    """Integer rows with many repeats (within the batch and against two other populations, int
+    and float arrays alike): the same survivors, in the same order, as pymoo's default."""
+    rng = np.random.default_rng(4)
+    for _ in range(50):
+        batch, *others = (Population.new("X", rng.integers(0, 3, size=(n, 3))) for n in (30, 8, 5))
+        others[1] = Population.new("X", others[1].get("X").astype(float))
+        ours, pymoos = EqualRowElimination().do(batch, *others), DefaultDuplicateElimination().do(batch, *others)
+        assert [id(ind) for ind in ours] == [id(ind) for ind in pymoos]
+        assert 0 < len(ours) < len(batch) or len(pymoos) == 0
 
 
 def test_hypervolume_uses_fixed_bounds_and_the_1_1_reference() -> None:
