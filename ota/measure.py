@@ -114,6 +114,14 @@ SWEEP_VECTORS = ("v-sweep", "vid")  # the DC sweep's own vector, named different
 
 
 AC_CURVES = ("freq_hz", "ac_magnitude_db", "ac_phase_deg")
+AC_VECTORS = (OUTPUT_NODE, "frequency")  # what ``measure_ac`` reads
+
+
+def dc_vectors(supplies_v: Mapping[str, float], device_vectors: Mapping[str, tuple[str, str]]) -> frozenset[str]:
+    """The vectors ``measure_dc`` reads (of the 27 a fig7 testbench saves): a simulator need not
+    copy the others out (``Engine.run``'s ``vectors``)."""
+    names = (*SWEEP_VECTORS, IOUT_VECTOR, *(f"{name}#branch" for name in supplies_v), *(name for pair in device_vectors.values() for name in pair))
+    return frozenset(name.lower() for name in names)
 
 
 def measure_testbench(

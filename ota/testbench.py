@@ -19,7 +19,7 @@ import numpy as np
 from engine import Backend, SimulationError, open_engine
 from engine.shared import library_file
 from lut.technology import Condition, Technology, resolve_condition
-from ota.measure import NAN, measure_ac, measure_dc, no_ac
+from ota.measure import AC_VECTORS, NAN, dc_vectors, measure_ac, measure_dc, no_ac
 from ota.netlist import ANALYSES, DEVICE_QUANTITIES, bias_sources, device_vector, length_parameter, testbench_netlist
 from ota.resize import Resizer, calibration_path
 from ota.topology import get_topology
@@ -138,6 +138,7 @@ class OtaTestbench:
             device: tuple(device_vector(self.technology, device, q) for q in DEVICE_QUANTITIES)
             for device in self.topology.devices
         }
+        self._measured = {"dc": dc_vectors(self._supplies_v, self._device_vectors), "ac": frozenset(AC_VECTORS)}  # what the measures read
         # the flattened instance name ngspice's ``alter`` takes: @m.xota.mn2[vds] -> m.xota.mn2
         self.instances = {device: vectors[0][1:].split("[")[0] for device, vectors in self._device_vectors.items()}
         self.length_labels = tuple(length_labels)
@@ -214,13 +215,13 @@ class OtaTestbench:
             if params != self._params:  # a Monte Carlo run keeps the sizes: no reset per sample
                 self._resize(params, checked)
             if screen is None:
-                results = self._engine.run(ANALYSES, timeout_s=self.timeout_s)
+                results = self._engine.run(ANALYSES, timeout_s=self.timeout_s, vectors=self._measured)
                 metrics = self._measure_dc(results["dc"]) | measure_ac(results["ac"])
             else:
-                metrics = self._measure_dc(self._engine.run({"dc": ANALYSES["dc"]}, timeout_s=self.timeout_s)["dc"])
+                metrics = self._measure_dc(self._engine.run({"dc": ANALYSES["dc"]}, timeout_s=self.timeout_s, vectors=self._measured)["dc"])
                 skipped = screen.reason(metrics)
                 if skipped is None:
-                    metrics |= measure_ac(self._engine.run({"ac": ANALYSES["ac"]}, timeout_s=self.timeout_s)["ac"])
+                    metrics |= measure_ac(self._engine.run({"ac": ANALYSES["ac"]}, timeout_s=self.timeout_s, vectors=self._measured)["ac"])
                 else:
                     metrics |= no_ac() | {"ac_skipped": skipped}
         except (SimulationError, FloatingPointError, np.linalg.LinAlgError, KeyError, StopIteration) as exc:
