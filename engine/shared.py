@@ -276,7 +276,11 @@ class SharedEngine(Engine):
         circuit was parsed are sent (fig7 on generic180: its ``m`` never changes). A device with no
         new value gets every value again: ngspice's state is not the same without that alter
         (measured: skipping them moved 3 of 600 generic180 candidates by 1e-13, and a result must
-        not depend on the candidate a worker simulated before)."""
+        not depend on the candidate a worker simulated before). Why: ngspice 39's ``alter`` of a
+        MOSFET's ``w`` or ``l`` looks its model bin up again (``if_set_binned_model``), which moves
+        the instance to the head of its model's instance list, the order the devices are loaded
+        into the matrix in; so the order of the last ``w`` alters sets the order of the sums
+        (``show all`` lists fig7's devices in the reverse order of the alters after a resize)."""
         Engine.set_params(self, params)
         sent, prefixes = self._sent, self._prefixes
         commands, sending, reprs = [], {}, {}

@@ -142,6 +142,7 @@ class OtaTestbench:
         # the flattened instance name ngspice's ``alter`` takes: @m.xota.mn2[vds] -> m.xota.mn2
         self.instances = {device: vectors[0][1:].split("[")[0] for device, vectors in self._device_vectors.items()}
         self.length_labels = tuple(length_labels)
+        self._length_names = tuple(length_parameter(self.topology, label) for label in self.length_labels)  # the deck parameters they set
         reference = self.topology.reference_var(self.technology)
         default_lengths = {label: self.technology.length_m for label in self.length_labels}
         read_nominal = shiftable and any(self.technology.device(p).prefix == "x" for p in ("n", "p"))
@@ -233,8 +234,7 @@ class OtaTestbench:
 
     def _resize(self, params: dict[str, float], var: list[int]) -> None:
         previous, self._params = self._params, None  # unknown until the change is made
-        widths = {v.name for v in self.topology.variables}
-        same_lengths = previous is not None and all(previous[k] == value for k, value in params.items() if k not in widths)
+        same_lengths = previous is not None and all(previous[k] == params[k] for k in self._length_names)
         alters = self._resizer.plan(var) if self._resizer is not None and same_lengths else None
         if alters is not None:
             self._engine.resize(params, alters)
