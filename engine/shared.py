@@ -442,15 +442,15 @@ class SharedEngine(Engine):
 
     def _vectors(self, plot: bytes, wanted: Collection[str] | None = None) -> Vectors:
         """Every vector of the plot (``wanted``: only those named), copied (ngspice frees them
-        with the plot): one memcpy into bytes each, read as float64 or complex128
-        (np.ctypeslib.as_array costs 20x more per vector). Each costs about 2 us: an OTA's AC
-        measures read 2 of the 27 its deck saves."""
+        with the plot) into one float64 block, a view of it each (complex128 for a complex
+        vector): a memmove per vector. Per vector that costs 1.4 us against 1.8 us for a copy
+        into its own bytes (np.ctypeslib.as_array: 20x more); an OTA's AC measures read 2 of
+        the 27 vectors its deck saves."""
         names = self._lib.ngSpice_AllVecs(plot)
         prefix = plot + b"."
-        vec_info, string_at, frombuffer = self._lib.ngGet_Vec_Info, ctypes.string_at, np.frombuffer
-        lowered = self._names
-        vectors: Vectors = {}
-        index = 0
+        vec_info, lowered = self._lib.ngGet_Vec_Info, self._names
+        found = []  # (name, address, first double in the block, doubles, complex)
+        total = index = 0
         while names[index]:
             raw = names[index]
             index += 1
@@ -460,11 +460,18 @@ class SharedEngine(Engine):
             if wanted is not None and name not in wanted:
                 continue
             info = vec_info(prefix + raw).contents
-            if info.v_flags & _VF_COMPLEX:
-                values = frombuffer(string_at(info.v_compdata, 16 * info.v_length), dtype=np.complex128)
-            else:
-                values = frombuffer(string_at(info.v_realdata, 8 * info.v_length), dtype=np.float64)
-            vectors[name] = values
+            is_complex = bool(info.v_flags & _VF_COMPLEX)
+            doubles = (2 if is_complex else 1) * info.v_length
+            found.append((name, info.v_compdata if is_complex else info.v_realdata, total, doubles, is_complex))
+            total += doubles
+        block = np.empty(total)
+        start_address, memmove = block.ctypes.data, ctypes.memmove
+        vectors: Vectors = {}
+        for name, address, first, doubles, is_complex in found:
+            if doubles:
+                memmove(start_address + 8 * first, address, 8 * doubles)
+            values = block[first:first + doubles]
+            vectors[name] = values.view(np.complex128) if is_complex else values
         return vectors
 
 
