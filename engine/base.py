@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 
 import numpy as np
 
@@ -76,8 +76,12 @@ class Engine(ABC):
     can_inspect = False
 
     @abstractmethod
-    def run(self, analyses: Mapping[str, str], timeout_s: float = DEFAULT_TIMEOUT_S) -> Results:
-        """Run each analysis in order; raise ``SimulationError`` if any fails."""
+    def run(
+        self, analyses: Mapping[str, str], timeout_s: float = DEFAULT_TIMEOUT_S, vectors: Mapping[str, Collection[str]] | None = None,
+    ) -> Results:
+        """Run each analysis in order; raise ``SimulationError`` if any fails. ``vectors``: per
+        analysis key, the only vectors its result needs to hold (lower case; an analysis not
+        named: all of them), which spares an in-process session reading the others."""
 
     def close(self) -> None:
         """Release what the back-end holds."""

@@ -7,7 +7,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from pathlib import Path
 
 from engine.base import DEFAULT_TIMEOUT_S, Engine, Results, check_analysis
@@ -46,7 +46,10 @@ class BatchEngine(Engine):
             control += [check_analysis(command), f"write {folder / f'{index}.raw'} all"]
         return "\n".join([self._netlist, ".control", *control, ".endc", ".end", ""])
 
-    def run(self, analyses: Mapping[str, str], timeout_s: float = DEFAULT_TIMEOUT_S) -> Results:
+    def run(
+        self, analyses: Mapping[str, str], timeout_s: float = DEFAULT_TIMEOUT_S, vectors: Mapping[str, Collection[str]] | None = None,
+    ) -> Results:
+        """``vectors`` changes nothing here: the raw file holds every vector anyway."""
         with tempfile.TemporaryDirectory(prefix="gmopt-batch-") as tmp:
             folder = Path(tmp)
             deck_path = folder / "deck.cir"

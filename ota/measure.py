@@ -21,7 +21,11 @@ def transconductance_s(vin_v: np.ndarray, iout_a: np.ndarray) -> float:
     central difference would be biased by the curvature (k*h^2 for I = g*v + k*v^3).
     """
     vin, iout = np.asarray(vin_v, float), np.asarray(iout_a, float)
-    nearest = np.argsort(np.abs(vin))[:7]
+    return _transconductance(vin, iout, np.abs(vin))
+
+
+def _transconductance(vin: np.ndarray, iout: np.ndarray, distance_v: np.ndarray) -> float:
+    nearest = np.argsort(distance_v)[:7]
     cubic = np.polyfit(vin[nearest], iout[nearest], 3)
     return float(cubic[-2])  # the derivative at 0 V is the linear coefficient (polyder + polyval: the same bits, 20 us more)
 
@@ -34,8 +38,11 @@ def linearity_rmse_a(vin_v: np.ndarray, iout_a: np.ndarray, gm_s: float) -> floa
     measured Iout(0), so the RMSE measures non-linearity only; the offset is reported separately.
     """
     vin, iout = np.asarray(vin_v, float), np.asarray(iout_a, float)
-    iout_at_zero = float(np.interp(0.0, vin, iout))
-    ideal = iout_at_zero + gm_s * vin
+    return _rmse(vin, iout, gm_s, float(np.interp(0.0, vin, iout)))
+
+
+def _rmse(vin: np.ndarray, iout: np.ndarray, gm_s: float, iout_at_zero_a: float) -> float:
+    ideal = iout_at_zero_a + gm_s * vin
     return float(np.sqrt(np.mean((ideal - iout) ** 2)))
 
 
@@ -45,9 +52,13 @@ def input_offset_v(vin_v: np.ndarray, iout_a: np.ndarray, gm_s: float) -> float:
     The small-signal form is used rather than the zero crossing of the sweep because large
     offsets (the paper's Table 6 lists over 300 mV) lie outside the +-0.2 V sweep.
     """
+    return _offset(gm_s, float(np.interp(0.0, np.asarray(vin_v, float), np.asarray(iout_a, float))))
+
+
+def _offset(gm_s: float, iout_at_zero_a: float) -> float:
     if not math.isfinite(gm_s) or gm_s == 0.0:
         return NAN
-    return float(-np.interp(0.0, np.asarray(vin_v, float), np.asarray(iout_a, float)) / gm_s)
+    return -iout_at_zero_a / gm_s
 
 
 def _crossing(freq_hz: np.ndarray, values: np.ndarray, level: float) -> float:
@@ -114,6 +125,14 @@ SWEEP_VECTORS = ("v-sweep", "vid")  # the DC sweep's own vector, named different
 
 
 AC_CURVES = ("freq_hz", "ac_magnitude_db", "ac_phase_deg")
+AC_VECTORS = (OUTPUT_NODE, "frequency")  # what ``measure_ac`` reads
+
+
+def dc_vectors(supplies_v: Mapping[str, float], device_vectors: Mapping[str, tuple[str, str]]) -> frozenset[str]:
+    """The vectors ``measure_dc`` reads (of the 27 a fig7 testbench saves): a simulator need not
+    copy the others out (``Engine.run``'s ``vectors``)."""
+    names = (*SWEEP_VECTORS, IOUT_VECTOR, *(f"{name}#branch" for name in supplies_v), *(name for pair in device_vectors.values() for name in pair))
+    return frozenset(name.lower() for name in names)
 
 
 def measure_testbench(
@@ -144,19 +163,23 @@ def measure_dc(
     """
     vin = np.real(next(dc[name] for name in SWEEP_VECTORS if name in dc))
     iout = np.real(dc[IOUT_VECTOR])
-    at_zero = int(np.argmin(np.abs(vin)))
+    distance_v = np.abs(vin)
+    at_zero = int(np.argmin(distance_v))
     if not np.all(np.isfinite(iout)):
         raise FloatingPointError("the simulation returned non-finite values")
     # only the vectors read below: a testbench saves about 27
     wanted = (*(f"{name}#branch" for name in supplies_v), *(name for pair in device_vectors.values() for name in pair))
-    op = {name: float(dc[name][at_zero].real) for name in wanted}  # .real of the scalar: a third of np.real's cost
-    gm_s = transconductance_s(vin, iout)
+    op = {name: dc[name].real.item(at_zero) for name in wanted}  # straight to a Python float, no numpy scalar between
+    # each figure from the same arrays as its public function computes it (the same bits), the
+    # shared parts once: numpy calls on 41 points cost microseconds each, more after a simulation
+    gm_s = _transconductance(vin, iout, distance_v)
+    iout_at_zero_a = float(np.interp(0.0, vin, iout))
     margins = saturation_margins_v(op, device_vectors)
     checked = [margins[d] for d in (margins if saturation_devices is None else saturation_devices)]
     return {
         "gm_s": gm_s,
-        "rmse_a": linearity_rmse_a(vin, iout, gm_s),
-        "offset_v": input_offset_v(vin, iout, gm_s),
+        "rmse_a": _rmse(vin, iout, gm_s, iout_at_zero_a),
+        "offset_v": _offset(gm_s, iout_at_zero_a),
         "power_w": supply_power_w(op, supplies_v),
         "margins_v": margins,
         "saturation_margin_v": min(checked) if checked else NAN,

@@ -73,6 +73,32 @@ class _Sized:
     wmin_m: float = 0.0
     wmax_m: float = math.inf
     fingers: int = 1
+    # what the alter values depend on besides the width (``Resizer.plan``); set once calibrated
+    shape: tuple = ()
+
+    def calibrated(self) -> None:
+        """Note the calibration: devices of one variable with the same ``shape`` (fig7's mirror
+        pairs) get the same values, computed once per candidate (``plan``)."""
+        fits = tuple((name, coefficients.tobytes()) for name, coefficients in (self.fits or {}).items())
+        self.shape = (self.variable, self.max_finger_m, self.unit_m, self.x0_m, fits)
+
+    def values_at(self, width_m: float) -> dict[str, float] | None:
+        """The alter values (deck units) of this device at ``width_m``, None if the device would
+        change bin or its finger count is ambiguous."""
+        fingers = self.fingers_of(width_m)
+        if fingers is None:
+            return None
+        x_m = width_m / fingers
+        if not self.wmin_m * (1 + EDGE_REL) <= x_m < self.wmax_m * (1 - EDGE_REL):
+            return None
+        values = {"w": x_m / self.unit_m, "m": float(fingers)}
+        x = x_m / self.x0_m
+        # _basis(x) without np.stack (0.2 ms per fig7 candidate): numpy's 1/x and x**2 (a
+        # square) are the IEEE x*x and 1/x, so the same bits (tests/test_ota_resize.py)
+        basis = np.array((1.0, x, 1.0 / x, 1.0 / (x * x)))
+        for name, coefficients in (self.fits or {}).items():
+            values[name] = float(basis @ coefficients) / self.unit_m ** SIZED_VALUES.get(name, 0)
+        return values
 
     def fingers_of(self, width_m: float) -> int | None:
         """The finger count the deck's ``ceil(W/max - 1e-9)`` gives; None near its rounding point."""
@@ -122,6 +148,8 @@ class Resizer:
                     samples = [[{k: v for k, v in row.items() if not k.startswith("model.")} for row in sample] for sample in shown]
                 self._fit(probes, samples)
                 self._write(calibration)
+            for sized in self.sized:
+                sized.calibrated()
             if self.reason is None:
                 self._check(params_of, reference, analyses, timeout_s)
         except SimulationError as exc:
@@ -256,27 +284,20 @@ class Resizer:
         if not self.active or self.current is None:
             return None
         alters: dict[str, dict[str, float]] = {}
+        planned: dict[tuple, dict[str, float]] = {}
         for sized in self.sized:
             # every device, changed or not, so that its values never depend on the route that set
             # them (the deck's own arithmetic differs from a fit in the last digits, and a run's
             # results must not depend on how candidates were spread over workers); the engine
             # sends only the values an instance does not hold already
             value = var[sized.variable]
-            width_m = value * self.lambda_m
-            fingers = sized.fingers_of(width_m)
-            if fingers is None:
-                return None
-            x_m = width_m / fingers
-            if not sized.wmin_m * (1 + EDGE_REL) <= x_m < sized.wmax_m * (1 - EDGE_REL):
-                return None
-            values = {"w": x_m / sized.unit_m, "m": float(fingers)}
-            x = x_m / sized.x0_m
-            # _basis(x) without np.stack (0.2 ms per fig7 candidate): numpy's 1/x and x**2 (a
-            # square) are the IEEE x*x and 1/x, so the same bits (tests/test_ota_resize.py)
-            basis = np.array((1.0, x, 1.0 / x, 1.0 / (x * x)))
-            for name, coefficients in (sized.fits or {}).items():
-                values[name] = float(basis @ coefficients) / sized.unit_m ** SIZED_VALUES.get(name, 0)
-            alters[sized.instance] = values
+            key = (value, sized.shape, sized.wmin_m, sized.wmax_m)
+            values = planned.get(key)
+            if values is None:
+                values = planned[key] = sized.values_at(value * self.lambda_m)
+                if values is None:
+                    return None
+            alters[sized.instance] = dict(values)
         return alters
 
     def altered(self, var: Sequence[int], alters: Mapping[str, Mapping[str, float]]) -> None:

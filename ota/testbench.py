@@ -19,7 +19,7 @@ import numpy as np
 from engine import Backend, SimulationError, open_engine
 from engine.shared import library_file
 from lut.technology import Condition, Technology, resolve_condition
-from ota.measure import NAN, measure_ac, measure_dc, no_ac
+from ota.measure import AC_VECTORS, NAN, dc_vectors, measure_ac, measure_dc, no_ac
 from ota.netlist import ANALYSES, DEVICE_QUANTITIES, bias_sources, device_vector, length_parameter, testbench_netlist
 from ota.resize import Resizer, calibration_path
 from ota.topology import get_topology
@@ -138,9 +138,11 @@ class OtaTestbench:
             device: tuple(device_vector(self.technology, device, q) for q in DEVICE_QUANTITIES)
             for device in self.topology.devices
         }
+        self._measured = {"dc": dc_vectors(self._supplies_v, self._device_vectors), "ac": frozenset(AC_VECTORS)}  # what the measures read
         # the flattened instance name ngspice's ``alter`` takes: @m.xota.mn2[vds] -> m.xota.mn2
         self.instances = {device: vectors[0][1:].split("[")[0] for device, vectors in self._device_vectors.items()}
         self.length_labels = tuple(length_labels)
+        self._length_names = tuple(length_parameter(self.topology, label) for label in self.length_labels)  # the deck parameters they set
         reference = self.topology.reference_var(self.technology)
         default_lengths = {label: self.technology.length_m for label in self.length_labels}
         read_nominal = shiftable and any(self.technology.device(p).prefix == "x" for p in ("n", "p"))
@@ -214,13 +216,13 @@ class OtaTestbench:
             if params != self._params:  # a Monte Carlo run keeps the sizes: no reset per sample
                 self._resize(params, checked)
             if screen is None:
-                results = self._engine.run(ANALYSES, timeout_s=self.timeout_s)
+                results = self._engine.run(ANALYSES, timeout_s=self.timeout_s, vectors=self._measured)
                 metrics = self._measure_dc(results["dc"]) | measure_ac(results["ac"])
             else:
-                metrics = self._measure_dc(self._engine.run({"dc": ANALYSES["dc"]}, timeout_s=self.timeout_s)["dc"])
+                metrics = self._measure_dc(self._engine.run({"dc": ANALYSES["dc"]}, timeout_s=self.timeout_s, vectors=self._measured)["dc"])
                 skipped = screen.reason(metrics)
                 if skipped is None:
-                    metrics |= measure_ac(self._engine.run({"ac": ANALYSES["ac"]}, timeout_s=self.timeout_s)["ac"])
+                    metrics |= measure_ac(self._engine.run({"ac": ANALYSES["ac"]}, timeout_s=self.timeout_s, vectors=self._measured)["ac"])
                 else:
                     metrics |= no_ac() | {"ac_skipped": skipped}
         except (SimulationError, FloatingPointError, np.linalg.LinAlgError, KeyError, StopIteration) as exc:
@@ -232,8 +234,7 @@ class OtaTestbench:
 
     def _resize(self, params: dict[str, float], var: list[int]) -> None:
         previous, self._params = self._params, None  # unknown until the change is made
-        widths = {v.name for v in self.topology.variables}
-        same_lengths = previous is not None and all(previous[k] == value for k, value in params.items() if k not in widths)
+        same_lengths = previous is not None and all(previous[k] == params[k] for k in self._length_names)
         alters = self._resizer.plan(var) if self._resizer is not None and same_lengths else None
         if alters is not None:
             self._engine.resize(params, alters)

@@ -75,6 +75,22 @@ def test_both_backends_give_the_same_numbers() -> None:
             np.testing.assert_allclose(batch[analysis][name], shared[analysis][name], rtol=1e-9, atol=1e-15)
 
 
+def test_run_reads_only_the_named_vectors_and_the_same_numbers(engine) -> None:
+    """``vectors`` limits an analysis's result to the named vectors (the shared session then
+    reads no others; the batch back-end may return more), with the bits a full read gives; an
+    analysis not named keeps every vector, a name the plot lacks is just absent."""
+    engine.load(divider())
+    analyses = {"op": "op", "ac": "ac dec 5 1 1e8"}
+    full = engine.run(analyses)
+    some = engine.run(analyses, vectors={"ac": {"out", "frequency", "no-such-vector"}})
+    assert set(some["op"]) == set(full["op"]) and len(full["ac"]) > 3
+    if engine.can_inspect:
+        assert set(some["ac"]) == {"out", "frequency"}
+    for analysis, vectors in some.items():
+        for name, values in vectors.items():
+            assert values.tobytes() == full[analysis][name].tobytes(), name
+
+
 def test_failure_then_good_circuit_in_the_same_session(engine) -> None:
     engine.load(SOURCE_LOOP)
     with pytest.raises(SimulationError) as failure:
