@@ -1,4 +1,4 @@
-"""Local worker processes for ngspice sessions: how they start, and how they end with their parent.
+"""Local worker processes for ngspice sessions: how they start, and how they end with their owner.
 
 ngspice's shared library holds one circuit per process and is not re-entrant, so parallel
 simulations run in worker processes. They are forked from multiprocessing's fork server, a
@@ -17,7 +17,8 @@ its own (the store writer) must not be copied. The server is single-threaded, ho
 and computes nothing at import that depends on the environment (no settings, no technology).
 
 What a fork does not bring: the environment is the server's, from when it started. Each worker
-takes its parent's, as a spawned process would (``_start``), before anything reads a setting.
+takes that of the process that made its pool, as a spawned process would, before it unpickles
+its job (``_start``).
 """
 
 from __future__ import annotations
@@ -65,6 +66,7 @@ def pool(processes: int, initializer: Callable[..., None], initargs: tuple = (),
 
 
 def _start(environment: dict[str, str], inherited: tuple, start: bytes) -> None:
+    """A worker's first step: its owner watched, its owner's environment, then the pool's initializer."""
     _exit_with_owner()
     if os.environ != environment:
         os.environ.clear()
