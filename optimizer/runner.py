@@ -32,7 +32,7 @@ from optimizer.problem import (
     SizingProblem, candidate_metrics, constraint_names, constraints_of, is_feasible, nominal_constraints_of, objectives_of,
 )
 from optimizer.results import circuit_population_front, population_front
-from optimizer.space import DesignSpace, design_space
+from optimizer.space import design_space
 from optimizer.spec import RunSpec, SpecError
 from optimizer.store import EvaluationRecord, RunStore
 from optimizer.write_behind import WriteBehind
@@ -226,9 +226,6 @@ class _EvaluationSession:
         self.simulated = self.cached = self.skipped_conditions = self.ac_skipped = 0
         self.seeding_note = ""  # what the seeded start sized and could not, for the run's final status
         self.followups = FollowUps(spec, job.space, parallel)
-        # free lengths or biases, which each record describes in physical units (``DesignSpace.describe``)
-        space = job.space
-        self.free_columns = isinstance(space, DesignSpace) and space.n_var > len(space.width_labels)
 
     def _row(self, x: np.ndarray) -> tuple:
         """A candidate as the store keys it: an OTA run's row of integers."""
@@ -291,8 +288,7 @@ class _EvaluationSession:
         self.skipped_conditions += simulated["skipped"]
         self.ac_skipped += sum(bool(result.get("ac_skipped")) for result in results)
         metrics = simulated.get("metrics") or candidate_metrics(results)  # this candidate's own dict
-        if self.free_columns:
-            metrics.update(self.job.space.describe(var))
+        metrics.update(self.job.space.describe(var))
         constraints = constraints_of(metrics, self.spec)
         return EvaluationRecord(
             index=index, generation=self.generation, var=list(var),

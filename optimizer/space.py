@@ -80,7 +80,10 @@ class DesignSpace:
         return [*(int(v) for v in var), *lengths, *(round(bias_v[pin] * MV_PER_V) for pin in self.bias_pins)]
 
     def describe(self, row: Sequence[int]) -> dict[str, float]:
-        """The extra variables of a row in physical units (lengths in um, biases in V), for results."""
+        """The extra variables of a row in physical units (lengths in um, biases in V), for results;
+        none without free lengths or biases (every record asks: splitting the row costs microseconds)."""
+        if self.n_var == len(self.width_labels):
+            return {}
         candidate = self.split(row)
         return {f"l_{label.lower()}_um": length * 1e6 for label, length in candidate.lengths_m} | {
             f"{pin}_v": volts for pin, volts in candidate.bias_v

@@ -131,8 +131,12 @@ AC_VECTORS = (OUTPUT_NODE, "frequency")  # what ``measure_ac`` reads
 def dc_vectors(supplies_v: Mapping[str, float], device_vectors: Mapping[str, tuple[str, str]]) -> frozenset[str]:
     """The vectors ``measure_dc`` reads (of the 27 a fig7 testbench saves): a simulator need not
     copy the others out (``Engine.run``'s ``vectors``)."""
-    names = (*SWEEP_VECTORS, IOUT_VECTOR, *(f"{name}#branch" for name in supplies_v), *(name for pair in device_vectors.values() for name in pair))
-    return frozenset(name.lower() for name in names)
+    return frozenset(name.lower() for name in (*SWEEP_VECTORS, IOUT_VECTOR, *_operating_point_vectors(supplies_v, device_vectors)))
+
+
+def _operating_point_vectors(supplies_v: Mapping[str, float], device_vectors: Mapping[str, tuple[str, str]]) -> tuple[str, ...]:
+    """The vectors ``measure_dc`` reads at the sweep's 0 V point: each supply's current and each device's VDS and VDSAT."""
+    return (*(f"{name}#branch" for name in supplies_v), *(name for pair in device_vectors.values() for name in pair))
 
 
 def measure_testbench(
@@ -168,8 +172,7 @@ def measure_dc(
     if not np.all(np.isfinite(iout)):
         raise FloatingPointError("the simulation returned non-finite values")
     # only the vectors read below: a testbench saves about 27
-    wanted = (*(f"{name}#branch" for name in supplies_v), *(name for pair in device_vectors.values() for name in pair))
-    op = {name: dc[name].real.item(at_zero) for name in wanted}  # straight to a Python float, no numpy scalar between
+    op = {name: dc[name].real.item(at_zero) for name in _operating_point_vectors(supplies_v, device_vectors)}  # straight to a Python float, no numpy scalar between
     # each figure from the same arrays as its public function computes it (the same bits), the
     # shared parts once: numpy calls on 41 points cost microseconds each, more after a simulation
     gm_s = _transconductance(vin, iout, distance_v)
