@@ -87,3 +87,28 @@ def test_two_pole_phase_margin_matches_the_transfer_function() -> None:
     assert metrics["ugf_hz"] == pytest.approx(ugf, rel=0.01)
     assert metrics["phase_margin_deg"] == pytest.approx(expected_pm, abs=0.5)
     assert metrics["bandwidth_hz"] == pytest.approx(p1, rel=0.01)
+
+
+def test_the_slope_at_zero_is_polyfits_cubic_slope() -> None:
+    """``transconductance_s`` applies one cached linear map per set of Vin points instead of
+    solving ``np.polyfit`` per candidate: its slope must be np.polyfit's (the independent
+    computation) to 1e-12 relative, on OTA-like curves at the testbench's own sweep points and
+    on the real sweeps of fig7 candidates."""
+    from ota.measure import transconductance_s
+    from ota.testbench import OtaTestbench
+
+    rng = np.random.default_rng(3)
+    vin = np.round(np.arange(-0.2, 0.2001, 0.01), 12)
+    for _ in range(500):
+        gm_s, offset_a = 10 ** rng.uniform(-6, -2), rng.normal(0, 1e-6)
+        iout = offset_a + gm_s * np.tanh(vin / rng.uniform(0.05, 0.5)) * 0.1 + rng.normal(0, 1e-9, vin.size)
+        nearest = np.argsort(np.abs(vin))[:7]
+        expected = np.polyfit(vin[nearest], iout[nearest], 3)[-2]
+        assert transconductance_s(vin, iout) == pytest.approx(expected, rel=1e-12)
+    with OtaTestbench("fig7") as bench:
+        low, high = bench.technology.var_bounds
+        for var in rng.integers(low, high, (20, len(bench.topology.variables))).tolist():
+            result = bench.evaluate(var)
+            vin_v, iout_a = np.asarray(result.vin_v), np.asarray(result.iout_a)
+            nearest = np.argsort(np.abs(vin_v))[:7]
+            assert result.gm_s == pytest.approx(np.polyfit(vin_v[nearest], iout_a[nearest], 3)[-2], rel=1e-12), var
