@@ -292,8 +292,10 @@ class SharedEngine(Engine):
                 if not math.isfinite(number):
                     raise ValueError(f"{value!r} is not a finite number")
                 known = prefixes.get((device, key)) or self._prefix(device, key)
-                # all 17 digits: an altered width must be the very number a re-parse computes
-                # (``var*lambda``), where ``spice_number``'s 12 digits differ in the last bits
+                # all 17 digits (``repr``): as near as text gets to the number a re-parse computes
+                # (``var*lambda``), where ``spice_number``'s 12 digits differ in the last bits;
+                # ngspice's own number parser is not correctly rounded, and reads about 3 in 4 of
+                # them back to the very double (the same text always to the same one)
                 text = reprs.get(number) if number else None  # mirror pairs share widths; 0.0 == -0.0
                 if text is None:
                     text = reprs[number] = repr(number)
