@@ -158,6 +158,10 @@ def register(app: typer.Typer) -> None:
         corners: str | None = typer.Option(None, "--corners", help="Corners to optimize the worst case of, e.g. tt,ss,ff."),
         temps: str | None = typer.Option(None, "--temps", help="Temperatures in degC, e.g. -40,27,125."),
         random_start: bool = typer.Option(False, "--random-start", help="Random initial population instead of the gm/ID seed."),
+        screen_dc: bool | None = typer.Option(
+            None, "--screen-dc/--no-screen-dc",
+            help="Skip the AC analysis of a candidate whose DC sweep already misses the offset limit or saturation (faster; the front may differ).",
+        ),
     ) -> None:
         """Size an OTA or a circuit package with NSGA-II (every evaluation stored in --out; resumable)."""
         start_workers_early(workers, dask)
@@ -166,7 +170,7 @@ def register(app: typer.Typer) -> None:
             spec = build_spec(
                 store, spec_file, resume, circuit=circuit, topology=topology, technology=tech, pop_size=pop, generations=gens,
                 seed=seed, corners=_split(corners, str), temps_c=_split(temps, float),
-                seeding="random" if random_start else None,
+                seeding="random" if random_start else None, screen_dc=screen_dc,
             )
             try:
                 summary = run_with_progress(spec, store, workers, dask, resume)
@@ -175,7 +179,8 @@ def register(app: typer.Typer) -> None:
                 raise typer.Exit(code=130) from None
             console.print(
                 f"{summary.status}: {summary.evaluations} evaluations ({summary.simulated} simulated, {summary.cached} "
-                f"from earlier evaluations, {summary.skipped_conditions} condition runs skipped) in "
+                f"from earlier evaluations, {summary.skipped_conditions} condition runs skipped"
+                f"{f', {summary.ac_skipped} AC analyses skipped by the DC screen' if summary.ac_skipped else ''}) in "
                 f"{summary.wall_time_s:.1f} s; hypervolume {summary.hypervolume:.4f}; front {summary.front_size} designs"
             )
             if spec.monte_carlo is not None or spec.emulator is not None:

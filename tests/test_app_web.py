@@ -115,6 +115,8 @@ def test_a_run_from_the_form_to_a_designs_emulator_loop(tmp_path: Path, browser_
             for name, (typed, _) in FORM_LIMITS.items():
                 page.fill(f"#field-constraints-{name}", typed)
             page.uncheck("#field-constraints-require_saturation")
+            assert not page.is_checked("#field-screen_dc")  # off by default, as in the spec
+            page.check("#field-screen_dc")
 
             page.click("#run-form button[type=submit]")  # no token yet: 401, said beside the token field
             page.wait_for_selector("#token-error:not([hidden])")
@@ -128,7 +130,7 @@ def test_a_run_from_the_form_to_a_designs_emulator_loop(tmp_path: Path, browser_
             assert (spec["pop_size"], spec["generations"], spec["seed"], spec["seeding"]) == (6, 2, 2, "random")
             for name, (_, si_value) in FORM_LIMITS.items():
                 assert spec["constraints"][name] == pytest.approx(si_value, rel=1e-12), name
-            assert spec["constraints"]["require_saturation"] is False
+            assert spec["constraints"]["require_saturation"] is False and spec["screen_dc"] is True
 
             page.evaluate("window.notReloaded = true")
             page.wait_for_selector("#run-status[data-status=finished]", timeout=180_000)

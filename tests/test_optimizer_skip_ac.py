@@ -65,3 +65,18 @@ def test_a_run_counts_the_skipped_ac_analyses(tmp_path) -> None:
     assert f"{summary.ac_skipped} AC analyses skipped" in store.status_message()
     without = run_optimization(spec.model_copy(update={"screen_dc": False}), FileRunStore(tmp_path / "without"), workers=1)
     assert without.ac_skipped == 0
+
+
+def test_the_command_line_screens_with_screen_dc_and_says_how_many_it_skipped(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from gmopt.cli import app
+
+    out = tmp_path / "run"
+    done = CliRunner().invoke(app, ["optimize", "--topology", "fig7", "--pop", "8", "--gens", "2", "--seed", "3", "--random-start",
+                                    "--workers", "1", "--screen-dc", "--out", str(out)])
+    assert done.exit_code == 0, done.output
+    store = FileRunStore(out)
+    assert RunSpec.parse(store.read_header()[0]).screen_dc
+    skipped = sum(bool(record.metrics.get("ac_skipped")) for record in store.evaluations())
+    assert skipped > 0 and f"{skipped} AC analyses skipped by the DC screen" in " ".join(done.output.split())

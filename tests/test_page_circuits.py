@@ -230,10 +230,12 @@ def test_the_new_run_form_starts_a_run_of_a_stored_circuit(tmp_path: Path, brows
         page.fill("#token", token)
         page.dispatch_event("#token", "change")
         assert page.locator("#run-form fieldset[data-legend=Constraints]").is_visible()
+        screenshot(page, tmp_path, "ota-form")
         page.select_option("#field-topology", "circuit:miller")
         # the package brings its objectives and limits: the OTA's fields go, and the hint says why
         assert page.locator("#run-form fieldset[data-legend=Constraints]").is_hidden()
         assert page.locator('#run-form .field[data-field="objectives"]').is_hidden()
+        assert page.locator('#run-form .field[data-field="screen_dc"]').is_hidden()  # an OTA testbench's DC screen
         assert "its objectives, constraints and variables come from the package" in page.inner_text("#field-topology-hint")
         assert page.inner_text("#field-seeding option[value=gmid]") == "the package's nominal values and copies around them"
         page.fill("#field-pop_size", "4")

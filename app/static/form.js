@@ -19,6 +19,7 @@ const FIELDS = [
     ["seed", "Random seed", "text"],
     ["seeding", "Initial population", "seeding"],
     ["objectives", "Objectives", "objectives"],
+    ["screen_dc", "Skip the AC analysis of candidates their DC sweep rules out", "checkbox"],
   ]],
   ["Constraints", [
     ["constraints.gain_min_db", "Minimum DC gain", "limit", "gain_db"],
@@ -37,7 +38,7 @@ let built = false;
 // A stored circuit package in the circuit choice: its value is "circuit:<name>".
 const CIRCUIT = "circuit:";
 // What a circuit run does not take (optimizer.spec.OTA_ONLY_FIELDS): its package brings them.
-const OTA_ONLY = ["var_min", "var_max", "lambda_m", "bias_v", "derive_bias", "free", "objectives", "constraints", "monte_carlo", "emulator"];
+const OTA_ONLY = ["var_min", "var_max", "lambda_m", "bias_v", "derive_bias", "free", "screen_dc", "objectives", "constraints", "monte_carlo", "emulator"];
 
 const idOf = (field) => `field-${field.replace(".", "-")}`;
 const pick = (data, field) => field.split(".").reduce((value, key) => value?.[key], data);
@@ -149,7 +150,7 @@ function showKind(options) {
   const circuit = chosenCircuit(options);
   const constraints = document.querySelector("#run-form fieldset[data-legend=Constraints]");
   constraints.hidden = Boolean(circuit);
-  document.querySelector('#run-form .field[data-field="objectives"]').hidden = Boolean(circuit);
+  for (const field of ["objectives", "screen_dc"]) document.querySelector(`#run-form .field[data-field="${field}"]`).hidden = Boolean(circuit);
   const seeding = document.getElementById(idOf("seeding"));
   seeding.options[0].textContent = circuit ? "the package's nominal values and copies around them" : "gm/ID first sizing and copies around it";
   seeding.options[1].textContent = circuit ? "random values" : "random widths";
