@@ -8,10 +8,10 @@ b/digest.json``): how the serial-step changes of the runner were checked, 20 x 5
 """
 import hashlib
 import json
-import pickle
 import sys
 from pathlib import Path
 import numpy as np
+from optimizer import checkpoint
 from optimizer.file_store import FileRunStore
 from optimizer.runner import run_optimization
 from optimizer.spec import RunSpec
@@ -26,7 +26,7 @@ if __name__ == "__main__":
         r.pop("wall_time_s"); r["metrics"].pop("sim_time_s", None)
         records.append(r)
     records.sort(key=lambda r: r["index"])
-    state = pickle.loads((out / "checkpoint.pkl").read_bytes())
+    state = checkpoint.loads((out / "checkpoint.pkl").read_bytes())
     alg = state["algorithm"]
     P = alg.pop
     ck = {"next_index": state["next_index"], "n_gen": alg.n_gen, "n_eval": alg.evaluator.n_eval,

@@ -13,7 +13,6 @@ import csv
 import io
 import json
 import math
-import pickle
 from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +23,7 @@ from pymoo.indicators.hv import HV
 from pymoo.util.nds.non_dominated_sorting import NonDominatedSorting
 
 from gmopt.floats import encode_float
+from optimizer import checkpoint as checkpoints
 from optimizer.problem import objective_bounds
 from optimizer.spec import RunSpec
 from optimizer.store import EvaluationRecord, RunStore
@@ -153,7 +153,7 @@ def final_population(store: RunStore) -> list[EvaluationRecord]:
     checkpoint = store.last_checkpoint()
     if checkpoint is None:
         return []
-    indices = {int(index) for index in pickle.loads(checkpoint[1])["algorithm"].pop.get("index")}
+    indices = {int(index) for index in checkpoints.loads(checkpoint[1])["algorithm"].pop.get("index")}
     return [record for record in store.evaluations() if record.index in indices]
 
 

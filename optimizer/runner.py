@@ -2,9 +2,9 @@
 
 Per generation: ask pymoo for candidates, evaluate them (stored ones are looked up by their
 variables, the rest simulated on the back-end), record every evaluation, tell pymoo, then store
-a checkpoint (the pickled algorithm, whose numpy generator carries the random state). Records and
-checkpoints are written in order by a background thread while the next generation simulates
-(``optimizer.write_behind``). A killed run resumes from its last stored checkpoint;
+a checkpoint (the pickled algorithm, whose numpy generator carries the random state:
+``optimizer.checkpoint``). Records and checkpoints are written in order by a background thread
+while the next generation simulates (``optimizer.write_behind``). A killed run resumes from its last stored checkpoint;
 ``should_stop`` ends a run between generations.
 """
 
@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import contextlib
 import math
-import pickle
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import Any
 import numpy as np
 from pymoo.core.population import Population
 
-from optimizer import circuit_problem
+from optimizer import checkpoint as checkpoints, circuit_problem
 from optimizer.algorithm import build_nsga2, seeded_population
 from lut.technology import Condition
 from circuits.model import TESTBENCH_MEASURES
@@ -488,7 +487,7 @@ def _run_generations(
 ) -> RunSummary:
     checkpoint = store.last_checkpoint()
     if checkpoint is not None:
-        state = pickle.loads(checkpoint[1])
+        state = checkpoints.loads(checkpoint[1])
         algorithm, session.next_index, generation = state["algorithm"], state["next_index"], checkpoint[0] + 1
     else:
         (algorithm, session.seeding_note), generation = new_algorithm(), 0
@@ -531,7 +530,7 @@ def _run_generations(
             # not survive is 69 instead of 116 kB for 100 x 100, pickled in 1.5 instead of 2.8 ms
             algorithm.off = None
             state = {"format": CHECKPOINT_FORMAT, "algorithm": algorithm, "next_index": session.next_index}
-            done = (generation, pickle.dumps(state), hypervolume, front)
+            done = (generation, checkpoints.dumps(state), hypervolume, front)
             generation += 1
             if progress is not None:
                 elapsed = time.perf_counter() - started
