@@ -26,13 +26,13 @@ if __name__ == "__main__":
         r.pop("wall_time_s"); r["metrics"].pop("sim_time_s", None)
         records.append(r)
     records.sort(key=lambda r: r["index"])
-    state = checkpoint.loads((out / "checkpoint.pkl").read_bytes())
+    state = checkpoint.loads(FileRunStore(out).last_checkpoint()[1])
     alg = state["algorithm"]
     P = alg.pop
     ck = {"next_index": state["next_index"], "n_gen": alg.n_gen, "n_eval": alg.evaluator.n_eval,
           "rng": repr(alg.random_state.bit_generator.state) if hasattr(alg, "random_state") and alg.random_state is not None else None,
           **{k: np.asarray(P.get(k)).tolist() for k in ("X", "F", "G", "CV", "feas", "index", "rank", "crowding")}}
-    digest = {"records": records, "generations": json.loads((out / "generations.json").read_text()), "checkpoint": ck}
+    digest = {"records": records, "generations": [json.loads(line) for line in (out / "generations.jsonl").read_text().splitlines()], "checkpoint": ck}
     text = json.dumps(digest, sort_keys=True)
     (out / "digest.json").write_text(text)
     print(out, len(records), "records", hashlib.sha256(text.encode()).hexdigest()[:16], "ckpt bytes", (out / "checkpoint.pkl").stat().st_size)

@@ -127,7 +127,7 @@ def _wait_for_generations(process: subprocess.Popen, generations: Path, count: i
     """Until the run ``process`` makes has stored ``count`` generations; it must still be running."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and process.poll() is None:
-        if generations.exists() and len(json.loads(generations.read_text())) >= count:
+        if generations.exists() and generations.read_text().count("\n") >= count:
             break
         time.sleep(0.02)
     assert process.poll() is None, "the run ended before it could be stopped"
@@ -141,11 +141,11 @@ def test_a_killed_command_resumes_to_the_uninterrupted_front(tmp_path: Path) -> 
     killed = tmp_path / "killed"
     command = [sys.executable, "-m", "gmopt.cli", "optimize", "--spec", str(spec_file), "--workers", "1", "--out", str(killed)]
     process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    generations = killed / "generations.json"
+    generations = killed / "generations.jsonl"
     _wait_for_generations(process, generations, 2)
     process.send_signal(signal.SIGKILL)
     process.wait()
-    done_before = len(json.loads(generations.read_text()))
+    done_before = len(FileRunStore(killed).hypervolumes())
     assert done_before < 8
     resumed = subprocess.run(
         [*command[:4], "--resume", *command[6:]], capture_output=True, text=True, timeout=120,
@@ -178,7 +178,7 @@ def test_ctrl_c_stops_a_run_whose_main_process_simulates_and_leaves_it_resumable
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
         preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),  # a background job's shell ignores it
     )
-    _wait_for_generations(process, out / "generations.json", 3)
+    _wait_for_generations(process, out / "generations.jsonl", 3)
     process.send_signal(signal.SIGINT)
     _, stderr = process.communicate(timeout=30)
     assert process.returncode == 130, stderr

@@ -5,6 +5,7 @@ SQL store) is tested beside it, in this module and in ``test_app_store.py``."""
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
@@ -93,6 +94,46 @@ def test_a_torn_last_line_of_a_killed_run_is_dropped(tmp_path: Path, make_record
     assert [r.index for r in reopened.evaluations()] == [0, 1]
     reopened.add_evaluations([make_record(2)])
     assert [r.index for r in FileRunStore(tmp_path / "run").evaluations()] == [0, 1, 2]
+
+
+def test_a_kill_between_a_checkpoint_and_its_line_loses_no_generation(tmp_path: Path, make_record) -> None:
+    """The checkpoint goes to disk first, with its generation's entry in a header line: killed before
+    the line of ``generations.jsonl`` (here: the line cut off again), the generation is still listed
+    with its checkpoint, and the next write appends its line before its own."""
+    store = FileRunStore(tmp_path / "run")
+    store.add_evaluations([make_record(i) for i in range(3)])
+    store.complete_generation(0, b"gen0", 0.25, [1])
+    store.complete_generation(1, b"gen1\nwith a newline", NAN, [1, 2])
+    log = tmp_path / "run" / "generations.jsonl"
+    lines = log.read_bytes().splitlines(keepends=True)
+    log.write_bytes(lines[0] + lines[1][:9])  # the kill: generation 1's line torn
+    reopened = FileRunStore(tmp_path / "run")
+    assert reopened.last_checkpoint() == (1, b"gen1\nwith a newline")
+    (g0, hv0), (g1, hv1) = reopened.hypervolumes()
+    assert (g0, hv0, g1) == (0, 0.25, 1) and math.isnan(hv1)
+    assert [r.index for r in reopened.front()] == [1, 2]
+    reopened.complete_generation(2, b"gen2", 0.5, [2])
+    assert [json.loads(line)["generation"] for line in log.read_text().splitlines()] == [0, 1, 2]  # 1 from the header
+    assert [g for g, _ in FileRunStore(tmp_path / "run").hypervolumes()] == [0, 1, 2]
+
+
+def test_an_older_runs_folder_reads_and_resumes_into_the_log(tmp_path: Path, make_record) -> None:
+    """Runs stored before the log kept every generation in ``generations.json`` and a header-less
+    checkpoint: they read as before, and the first generation written converts the list."""
+    folder = tmp_path / "old"
+    store = FileRunStore(folder)
+    store.add_evaluations([make_record(i) for i in range(3)])
+    (folder / "generations.json").write_text('[{"generation": 0, "hypervolume": 0.1, "front": [0]}, {"generation": 1, "hypervolume": NaN, "front": [0, 2]}]')
+    (folder / "checkpoint.pkl").write_bytes(b"\x80old state")
+    old = FileRunStore(folder)
+    assert old.last_checkpoint() == (1, b"\x80old state")
+    assert [g for g, _ in old.hypervolumes()] == [0, 1] and [r.index for r in old.front()] == [0, 2]
+    old.complete_generation(2, b"new state", 0.3, [1])
+    assert not (folder / "generations.json").exists()
+    again = FileRunStore(folder)
+    assert again.last_checkpoint() == (2, b"new state")
+    hypervolumes = again.hypervolumes()
+    assert [g for g, _ in hypervolumes] == [0, 1, 2] and math.isnan(hypervolumes[1][1]) and hypervolumes[2][1] == 0.3
 
 
 def test_records_of_older_runs_read_null_widths_as_nan() -> None:
