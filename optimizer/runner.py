@@ -4,8 +4,8 @@ Per generation: ask pymoo for candidates, evaluate them (stored ones are looked 
 variables, the rest simulated on the back-end), record every evaluation, tell pymoo, then store
 a checkpoint (the pickled algorithm, whose numpy generator carries the random state:
 ``optimizer.checkpoint``). Records and checkpoints are written in order by a background thread
-while the next generation simulates (``optimizer.write_behind``). A killed run resumes from its last stored checkpoint;
-``should_stop`` ends a run between generations.
+while the next generation simulates (``optimizer.write_behind``). A killed run resumes from its
+last stored checkpoint; ``should_stop`` ends a run between generations.
 """
 
 from __future__ import annotations
