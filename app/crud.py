@@ -50,7 +50,7 @@ def _public(row) -> RunPublic:
         seed=run.seed, pop_size=run.pop_size, generations=run.generations, generation=run.generation,
         evaluations_done=run.evaluations_done, evaluations_total=total,
         progress_pct=100.0 if run.status == "finished" else round(100.0 * min(run.evaluations_done, total) / total, 2),
-        evaluations_per_s=run.evaluations_per_s, eta_s=run.eta_s,
+        evaluations_per_s=run.evaluations_per_s, eta_s=run.eta_s, ac_skipped=run.ac_skipped,
         hypervolume=None if kind is None else encode_float(kind.join(hypervolume)),
         attempts=run.attempts, cancel_requested=run.cancel_requested, created_at=run.created_at,
         started_at=run.started_at, finished_at=run.finished_at, gmopt_version=run.gmopt_version,

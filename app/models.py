@@ -145,6 +145,7 @@ class Run(Base):
     evaluations_done: Mapped[int] = mapped_column(Integer, default=0)
     evaluations_per_s: Mapped[float | None] = mapped_column(Float, default=None)
     eta_s: Mapped[float | None] = mapped_column(Float, default=None)
+    ac_skipped: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # AC analyses the DC screen skipped so far
     # provenance, written by the runner's header
     provenance: Mapped[dict | None] = mapped_column(JSON, default=None)
     gmopt_version: Mapped[str | None] = mapped_column(String(32), default=None)

@@ -119,11 +119,11 @@ def request_cancel(session: Session, run: Run) -> Run:
     return run
 
 
-def record_progress(engine: Engine, run_id: int, worker_id: str, evaluations_per_s: float, eta_s: float | None) -> None:
+def record_progress(engine: Engine, run_id: int, worker_id: str, evaluations_per_s: float, eta_s: float | None, ac_skipped: int) -> None:
     with session_scope(engine) as session:
         session.execute(
             update(Run).where(Run.id == run_id, Run.worker_id == worker_id)
-            .values(evaluations_per_s=evaluations_per_s, eta_s=eta_s)
+            .values(evaluations_per_s=evaluations_per_s, eta_s=eta_s, ac_skipped=ac_skipped)
         )
 
 

@@ -77,6 +77,7 @@ class RunPublic(BaseModel):
     progress_pct: float
     evaluations_per_s: float | None
     eta_s: float | None
+    ac_skipped: int = Field(0, description="AC analyses the run's DC screen (spec screen_dc) skipped since the run last started (a resumed run counts again from 0).")
     hypervolume: JsonFloat | None = Field(description="Hypervolume of the last completed generation.")
     attempts: int = Field(description="How many times a worker started (or resumed) the run.")
     cancel_requested: bool

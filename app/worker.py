@@ -44,7 +44,7 @@ def execute(engine: Engine, run_id: int, worker_id: str, settings: Settings, shu
     beat.start()
 
     def progress(info: ProgressInfo) -> None:
-        record_progress(engine, run_id, worker_id, info.evaluations_per_s, info.eta_s)
+        record_progress(engine, run_id, worker_id, info.evaluations_per_s, info.eta_s, info.ac_skipped)
 
     try:
         summary = run_optimization(

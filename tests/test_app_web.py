@@ -135,6 +135,10 @@ def test_a_run_from_the_form_to_a_designs_emulator_loop(tmp_path: Path, browser_
             page.evaluate("window.notReloaded = true")
             page.wait_for_selector("#run-status[data-status=finished]", timeout=180_000)
             assert page.evaluate("window.notReloaded === true")  # followed live, without a reload
+            # the DC screen is on, but the typed limits (offset 500 mV, no saturation required) rule nothing out:
+            # none skipped, and the progress line says nothing of it (tests/test_optimizer_skip_ac.py counts a screened run)
+            assert httpx.get(f"{url}/runs/{run_id}").json()["ac_skipped"] == 0
+            assert "AC analyses skipped" not in page.inner_text("#run-progress")
             api_front = httpx.get(f"{url}/runs/{run_id}/front").json()
             assert api_front["count"] > 0
             page.wait_for_function(f"{ECHARTS.format('scatter')}?.series.find(s => s.id === 'front').data.length === {api_front['count']}")

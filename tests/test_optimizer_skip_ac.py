@@ -80,3 +80,20 @@ def test_the_command_line_screens_with_screen_dc_and_says_how_many_it_skipped(tm
     assert RunSpec.parse(store.read_header()[0]).screen_dc
     skipped = sum(bool(record.metrics.get("ac_skipped")) for record in store.evaluations())
     assert skipped > 0 and f"{skipped} AC analyses skipped by the DC screen" in " ".join(done.output.split())
+
+
+def test_the_services_run_reports_the_skipped_ac_analyses(client) -> None:
+    """A DC-screened run queued through the API and run by the service's worker (in this process,
+    on the API's SQLite file): its progress fields count the skipped analyses, as its stored
+    evaluations do."""
+    from app.worker import serve
+    from gmopt.settings import get_settings
+
+    body = {"topology": "fig7", "pop_size": 8, "generations": 2, "seeding": "random", "seed": 3, "screen_dc": True}
+    run_id = client.post("/runs", json=body).json()["id"]
+    assert client.get(f"/runs/{run_id}").json()["ac_skipped"] == 0  # queued
+    assert serve(get_settings(), once=True) == 1
+    run = client.get(f"/runs/{run_id}").json()
+    evaluations = client.get(f"/runs/{run_id}/evaluations", params={"limit": 100}).json()["data"]
+    assert run["status"] == "finished" and len(evaluations) == 16
+    assert run["ac_skipped"] == sum(bool(e["metrics"].get("ac_skipped")) for e in evaluations) > 0

@@ -125,8 +125,9 @@ function render() {
   const generation = run.generation === null ? "no generation completed yet" : `generation ${run.generation + 1} of ${run.generations}`;
   const speed = run.evaluations_per_s ? ` · ${eng(run.evaluations_per_s, "")} evaluations/s` : "";
   const eta = run.status === "running" && run.eta_s !== null ? ` · about ${eng(run.eta_s, "s", 2)} left` : "";
+  const screened = run.ac_skipped ? ` · ${run.ac_skipped} AC analyses skipped by the DC screen` : "";
   document.getElementById("run-progress").textContent =
-    `${eng(Math.floor(run.progress_pct), "%")} · ${run.evaluations_done} of ${run.evaluations_total} evaluations · ${generation}${speed}${eta}${run.message && run.status !== "running" ? ` · ${run.message}` : ""}`;
+    `${eng(Math.floor(run.progress_pct), "%")} · ${run.evaluations_done} of ${run.evaluations_total} evaluations · ${generation}${speed}${eta}${screened}${run.message && run.status !== "running" ? ` · ${run.message}` : ""}`;
   // one part that cannot draw (unexpected data) must not stop the others, nor the live updates
   for (const part of [renderFacts, drawScatter, drawHistory, drawParallel, renderFront]) {
     try {
